@@ -1,0 +1,242 @@
+"""Read every file of a project, validate each against its model, and collect every problem.
+
+Nothing here merges flow defaults into entities (that is `ingest_assets.plan.build`), opens a
+connection, or resolves a `${VAR}` reference.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from ingest_assets.config.messages import problems_from_validation
+from ingest_assets.config.models import EntityFile, FlowFile, ProjectFile
+from ingest_assets.config.yaml_source import (
+    LocatedDict,
+    Location,
+    YamlSyntaxError,
+    load_yaml,
+)
+from ingest_assets.errors import ConfigProblem
+
+ENVIRONMENT_VARIABLE = "INGEST_ENV"
+PROJECT_FILE_NAMES = ("ingest.yml", "ingest.yaml")
+FLOW_FILE_NAMES = ("flow.yml", "flow.yaml")
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class LoadedEntity:
+    name: str
+    settings: EntityFile
+    raw: LocatedDict
+    location: Location  # where the entity is declared (its file, or its item in flow.yml)
+
+
+@dataclass(frozen=True)
+class LoadedFlow:
+    name: str
+    settings: FlowFile
+    raw: LocatedDict
+    location: Location
+    entities: tuple[LoadedEntity, ...]
+
+
+@dataclass(frozen=True)
+class LoadedProject:
+    root: Path  # the folder that holds flows/; relative paths in the YAML are relative to it
+    flows_dir: Path
+    environment: str | None
+    settings: ProjectFile
+    raw: LocatedDict
+    location: Location
+    flows: tuple[LoadedFlow, ...]
+
+
+def load_project(
+    flows_dir: Path, environment: str | None = None
+) -> tuple[LoadedProject | None, list[ConfigProblem]]:
+    """Load and validate all files; returns what validated plus every problem found."""
+    flows_dir = flows_dir.resolve()
+    root = flows_dir.parent
+    problems: list[ConfigProblem] = []
+
+    def display(path: Path) -> str:
+        return path.relative_to(root).as_posix()
+
+    if not flows_dir.is_dir():
+        name = display(flows_dir)
+        problems.append(
+            ConfigProblem(name, 1, "project", f"folder {name} does not exist -> create it with an ingest.yml")
+        )
+        return None, problems
+
+    project_path = _first_existing(flows_dir, PROJECT_FILE_NAMES)
+    if project_path is None:
+        name = f"{display(flows_dir)}/ingest.yml"
+        problems.append(
+            ConfigProblem(name, 1, "project", f"{name} not found -> create it with your connections")
+        )
+        return None, problems
+
+    raw_project = _parse(project_path, display(project_path), problems)
+    if raw_project is None:
+        return None, problems
+    selected = environment if environment is not None else os.environ.get(ENVIRONMENT_VARIABLE)
+    raw_project, selected = _apply_environment(raw_project, selected, problems)
+    settings = _validate(ProjectFile, raw_project, raw_project.location, "project", problems)
+
+    flows = []
+    for flow_path in sorted(p for p in flows_dir.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))):
+        flow_file = _first_existing(flow_path, FLOW_FILE_NAMES)
+        if flow_file is None:
+            continue
+        flow = _load_flow(flow_path, flow_file, display, problems)
+        if flow is not None:
+            flows.append(flow)
+
+    if settings is None:
+        return None, problems
+    project = LoadedProject(
+        root=root,
+        flows_dir=flows_dir,
+        environment=selected,
+        settings=settings,
+        raw=raw_project,
+        location=raw_project.location,
+        flows=tuple(flows),
+    )
+    return project, problems
+
+
+def _load_flow(flow_path: Path, flow_file: Path, display, problems: list[ConfigProblem]) -> LoadedFlow | None:
+    raw_flow = _parse(flow_file, display(flow_file), problems)
+    if raw_flow is None:
+        return None
+    flow_name = str(raw_flow.get("name") or flow_path.name)
+    settings = _validate(FlowFile, raw_flow, raw_flow.location, flow_name, problems)
+    if settings is None:
+        return None
+
+    entities: list[LoadedEntity] = []
+    raw_inline = raw_flow.get("entities") or []
+    for index, entity_settings in enumerate(settings.entities):
+        raw_entity = raw_inline[index]
+        location = Location(raw_flow.location.file, raw_inline.line_of(index))
+        if entity_settings.name is None:
+            problems.append(
+                ConfigProblem(location.file, location.line, f"{flow_name}.entities[{index}]",
+                              "missing required setting 'name' -> add 'name:' to the entity")
+            )
+            continue
+        entities.append(LoadedEntity(entity_settings.name, entity_settings, raw_entity, location))
+
+    entities_dir = flow_path / "entities"
+    if entities_dir.is_dir():
+        for entity_path in sorted(entities_dir.iterdir()):
+            if entity_path.suffix not in (".yml", ".yaml") or not entity_path.is_file():
+                continue
+            raw_entity = _parse(entity_path, display(entity_path), problems)
+            if raw_entity is None:
+                continue
+            label = f"{flow_name}.{raw_entity.get('name') or entity_path.stem}"
+            entity_settings = _validate(EntityFile, raw_entity, raw_entity.location, label, problems)
+            if entity_settings is None:
+                continue
+            name = entity_settings.name or entity_path.stem
+            entities.append(LoadedEntity(name, entity_settings, raw_entity, raw_entity.location))
+
+    return LoadedFlow(flow_name, settings, raw_flow, raw_flow.location, tuple(entities))
+
+
+def _parse(path: Path, name: str, problems: list[ConfigProblem]) -> LocatedDict | None:
+    try:
+        data = load_yaml(path, name)
+    except YamlSyntaxError as error:
+        problems.append(ConfigProblem(error.location.file, error.location.line, "yaml", str(error)))
+        return None
+    if not isinstance(data, LocatedDict):
+        problems.append(
+            ConfigProblem(name, 1, "yaml", f"the file holds a {type(data).__name__} -> it must be a mapping of settings")
+        )
+        return None
+    return data
+
+
+def _validate(
+    model: type[ModelT], raw: LocatedDict, location: Location, entity: str, problems: list[ConfigProblem]
+) -> ModelT | None:
+    try:
+        return model.model_validate(raw)
+    except ValidationError as error:
+        problems.extend(problems_from_validation(error, raw, model, location, entity))
+        return None
+
+
+def _first_existing(folder: Path, names: tuple[str, ...]) -> Path | None:
+    for name in names:
+        if (folder / name).is_file():
+            return folder / name
+    return None
+
+
+def _apply_environment(
+    raw: LocatedDict, selected: str | None, problems: list[ConfigProblem]
+) -> tuple[LocatedDict, str | None]:
+    """Merge the selected environment's overrides into `connections` and `options`."""
+    environments = raw.get("environments") or {}
+    if selected is None:
+        selected = raw.get("default_environment")
+    if selected is None:
+        return raw, None
+    if not isinstance(environments, dict) or selected not in environments:
+        names = ", ".join(sorted(environments)) if isinstance(environments, dict) else ""
+        problems.append(
+            ConfigProblem(
+                raw.location.file,
+                raw.line_of("environments") if "environments" in raw else raw.line_of("default_environment"),
+                "project",
+                f"environment {selected!r} (from {ENVIRONMENT_VARIABLE} or default_environment) is not defined "
+                f"-> one of: {names or 'none defined; add an environments: section'}",
+            )
+        )
+        return raw, selected
+    overrides = environments[selected]
+    if not isinstance(overrides, dict):
+        return raw, selected  # the model validation reports the wrong type
+    merged = _copy_located(raw)
+    for section in ("connections", "options"):
+        if section in overrides and isinstance(overrides[section], dict):
+            merged[section] = deep_merge(raw.get(section) or _empty_like(overrides[section]), overrides[section])
+    return merged, selected
+
+
+def deep_merge(base: Any, override: Any) -> Any:
+    """Merge mappings key by key (override wins), keeping each key's YAML location."""
+    if not (isinstance(base, dict) and isinstance(override, dict)):
+        return override
+    merged = _copy_located(base) if isinstance(base, LocatedDict) else dict(base)
+    for key, value in override.items():
+        merged[key] = deep_merge(base[key], value) if key in base else value
+        if isinstance(merged, LocatedDict) and isinstance(override, LocatedDict):
+            merged.key_lines[key] = override.line_of(key)
+    return merged
+
+
+def _copy_located(source: LocatedDict) -> LocatedDict:
+    copy = LocatedDict(source)
+    copy.location = source.location
+    copy.key_lines = dict(source.key_lines)
+    return copy
+
+
+def _empty_like(other: Any) -> LocatedDict:
+    empty = LocatedDict()
+    empty.location = other.location if isinstance(other, LocatedDict) else Location("", 1)
+    empty.key_lines = {}
+    return empty

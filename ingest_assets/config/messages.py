@@ -1,0 +1,123 @@
+"""Turn pydantic validation errors into located, actionable `ConfigProblem`s."""
+
+from __future__ import annotations
+
+import difflib
+import types
+import typing
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from ingest_assets.config.yaml_source import LocatedDict, LocatedList, Location
+from ingest_assets.errors import ConfigProblem
+
+
+def problems_from_validation(
+    error: ValidationError, raw: Any, model: type[BaseModel], fallback: Location, entity: str
+) -> list[ConfigProblem]:
+    problems = []
+    for detail in error.errors(include_url=False):
+        loc = tuple(detail["loc"])
+        location = _location_of(raw, loc, fallback)
+        problems.append(
+            ConfigProblem(location.file, location.line, entity, _describe(detail, loc, model, raw))
+        )
+    return problems
+
+
+def _describe(detail: dict[str, Any], loc: tuple[Any, ...], model: type[BaseModel], raw: Any) -> str:
+    kind = detail["type"]
+    dotted = _dotted(loc)
+    value = detail.get("input")
+    context = detail.get("ctx") or {}
+    if kind == "extra_forbidden":
+        key = str(loc[-1])
+        valid = sorted(_fields_at(model, loc[:-1], raw))
+        close = difflib.get_close_matches(key, valid, n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        where = f" in {_dotted(loc[:-1])}" if loc[:-1] else ""
+        return f"unknown key {key!r}{where} -> {hint}valid keys: {', '.join(valid)}"
+    if kind == "missing":
+        return f"missing required setting {dotted!r} -> add '{loc[-1]}:' here"
+    if kind == "literal_error":
+        return f"{dotted}: {value!r} is not valid -> one of {context.get('expected', '')}"
+    if kind == "union_tag_invalid":
+        return (
+            f"{_dotted(loc)}: unknown type {context.get('tag')!r} -> one of "
+            f"{context.get('expected_tags', '')}"
+        )
+    if kind == "union_tag_not_found":
+        return f"{dotted}: missing 'type' -> add 'type:' with one of the connection types"
+    if kind == "value_error":
+        message = str(context.get("error", detail["msg"]))
+        return f"{dotted}: {message}" if dotted else message
+    expected = detail["msg"].removeprefix("Input should be ").removeprefix("Input ")
+    return f"{dotted}: wrong value ({value!r}) -> {expected}"
+
+
+def _dotted(loc: tuple[Any, ...]) -> str:
+    return ".".join(str(part) for part in loc)
+
+
+def _location_of(raw: Any, loc: tuple[Any, ...], fallback: Location) -> Location:
+    """The line of the deepest YAML node that `loc` reaches."""
+    location = raw.location if isinstance(raw, (LocatedDict, LocatedList)) else fallback
+    node = raw
+    for part in loc:
+        if isinstance(node, LocatedDict) and isinstance(part, str) and part in node:
+            location = node.location_of(part)
+            node = node[part]
+        elif isinstance(node, LocatedList) and isinstance(part, int) and part < len(node):
+            location = Location(node.location.file, node.line_of(part))
+            node = node[part]
+        # Other parts (a union's tag, a validator's shorthand) have no YAML node of their own.
+    return location
+
+
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    """Every model class an annotation may hold (through Optional, unions, lists and dicts)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return _models_in(typing.get_args(annotation)[0])
+    if origin in (typing.Union, types.UnionType):
+        return [m for arg in typing.get_args(annotation) for m in _models_in(arg)]
+    if origin in (list, tuple):
+        return [m for arg in typing.get_args(annotation) for m in _models_in(arg)]
+    if origin is dict:
+        return _models_in(typing.get_args(annotation)[1])
+    return []
+
+
+def _fields_at(model: type[BaseModel], loc: tuple[Any, ...], raw: Any) -> set[str]:
+    candidates: list[type[BaseModel]] = [model]
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        with_field = [c for c in candidates if part in c.model_fields]
+        if with_field:
+            candidates = _models_in(with_field[0].model_fields[part].annotation)
+            continue
+        tagged = [c for c in candidates if _type_tag(c) == part]
+        if tagged:
+            candidates = tagged
+        # Otherwise `part` is a dict key (a connection name): the value models stay the candidates.
+    if len(candidates) > 1:
+        # A discriminated union whose tag was valid: pick the member named by the raw `type`.
+        node = raw
+        for part in loc:
+            if isinstance(node, dict) and part in node:
+                node = node[part]
+        tag = node.get("type") if isinstance(node, dict) else None
+        candidates = [c for c in candidates if _type_tag(c) == tag] or candidates
+    return set(candidates[0].model_fields) if candidates else set()
+
+
+def _type_tag(model: type[BaseModel]) -> str | None:
+    field = model.model_fields.get("type")
+    if field is None:
+        return None
+    args = typing.get_args(field.annotation)
+    return args[0] if args else None

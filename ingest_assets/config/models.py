@@ -1,0 +1,316 @@
+"""The shape of the YAML project: `flows/ingest.yml`, `flows/<flow>/flow.yml`, entity files.
+
+Each file is validated on its own against these models (so every error points at its own file and
+line); merging flow defaults into entities happens later, in `ingest_assets.plan.build`.
+Connections are a discriminated union on `type`; `ingest_assets.registry` maps each type to its code.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from typing import Annotated, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt, field_validator
+
+RunType = Literal["full_drop", "incremental"]
+AutomationStatus = Literal["running", "stopped"]
+Granularity = Literal["hourly", "daily", "weekly", "monthly"]
+
+# Dagster's rules for tag keys and values (definitions fail to load otherwise).
+_TAG_KEY = re.compile(r"^([A-Za-z0-9_.-]{1,63}/)?[A-Za-z0-9_.-]{1,63}$")
+_TAG_VALUE = re.compile(r"^[A-Za-z0-9_.-]{0,63}$")
+_OWNER = re.compile(r"^(team:[A-Za-z0-9_.-]+|[^@\s]+@[^@\s]+\.[^@\s]+)$")
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _check_name(value: str) -> str:
+    if not _NAME.match(value):
+        raise ValueError(
+            f"{value!r} is not a valid name -> use letters, digits and underscores, "
+            "starting with a letter (it becomes part of a Dagster asset key)"
+        )
+    return value
+
+
+# ---- connections (ingest.yml) -------------------------------------------------------------------
+
+
+class _Connection(Model):
+    description: str | None = None
+
+
+class ParquetConnection(_Connection):
+    """A folder of Parquet files: a home (files, folders, globs below it) or a store (datasets)."""
+
+    type: Literal["parquet"]
+    path: str
+
+
+class CsvConnection(_Connection):
+    """A folder of CSV files (home only)."""
+
+    type: Literal["csv"]
+    path: str
+    delimiter: str = Field(default=",", min_length=1, max_length=1)
+    header: bool = True
+
+
+class DuckDBConnection(_Connection):
+    """A DuckDB database file: a home (tables, queries) or a store (tables)."""
+
+    type: Literal["duckdb"]
+    path: str
+
+
+class SqliteConnection(_Connection):
+    """A SQLite database file, read through SQLAlchemy (home only)."""
+
+    type: Literal["sqlite"]
+    path: str
+
+
+class SqlAlchemyConnection(_Connection):
+    """Any database SQLAlchemy can reach; secrets as `${VAR}` references in the URL."""
+
+    type: Literal["sqlalchemy"]
+    url: str
+
+
+Connection = Annotated[
+    Union[ParquetConnection, CsvConnection, DuckDBConnection, SqliteConnection, SqlAlchemyConnection],
+    Field(discriminator="type"),
+]
+
+
+# ---- project file (flows/ingest.yml) -------------------------------------------------------------
+
+
+class Options(Model):
+    concurrency: PositiveInt = 4
+    batch_size: PositiveInt = 100_000
+    retries: Annotated[int, Field(ge=0, le=10)] = 2
+    schedule_status: AutomationStatus = "stopped"
+    sensor_status: AutomationStatus = "stopped"
+
+
+class ProjectFile(Model):
+    name: str = "ingest"
+    connections: dict[str, Connection] = Field(default_factory=dict)
+    options: Options = Field(default_factory=Options)
+    default_environment: str | None = None
+    # Environment overrides are partial settings merged into `connections` and `options` before
+    # these models validate them, so they are checked as strictly as the base settings.
+    environments: dict[str, "EnvironmentOverrides"] = Field(default_factory=dict)
+
+    @field_validator("connections")
+    @classmethod
+    def _connection_names(cls, value: dict[str, Connection]) -> dict[str, Connection]:
+        for name in value:
+            _check_name(name)
+        return value
+
+
+class EnvironmentOverrides(Model):
+    connections: dict[str, dict[str, object]] = Field(default_factory=dict)
+    options: dict[str, object] = Field(default_factory=dict)
+
+
+# ---- entity settings (flow defaults, entity files) ----------------------------------------------
+
+
+class HomeSettings(Model):
+    """What to read. Exactly one of `table`, `query`, `path` (what the home's type accepts)."""
+
+    connection: str | None = None
+    table: str | None = None
+    query: str | None = None
+    path: str | None = None
+
+
+class StoreSettings(Model):
+    """Where to write. `table` for databases, `path` for file stores; both default from the names."""
+
+    connection: str | None = None
+    table: str | None = None
+    path: str | None = None
+    incremental: bool | None = None
+
+
+class WatermarkSettings(Model):
+    column: str
+    # How far before the last watermark to re-read, for rows that arrive late:
+    # a duration ("2h", "3 days") for time columns, a number for integer columns.
+    lookback: str | int | None = None
+    # Where the first run starts (omitted: everything).
+    start: str | int | date | datetime | None = None
+
+
+class PartitionSettings(Model):
+    column: str
+    granularity: Granularity = "daily"
+    start: date | datetime
+    end: date | datetime | None = None
+    timezone: str = "UTC"
+    end_offset: int = 0
+
+
+class ChecksSettings(Model):
+    min_rows: Annotated[int, Field(ge=0)] | None = None
+    not_null: list[str] = Field(default_factory=list)
+    unique: list[str] = Field(default_factory=list)
+
+
+Tags = dict[str, str]
+
+
+def _normalize_tags(value: object) -> object:
+    """`[a, b]` (mkpipe style) means `{a: "", b: ""}`; Dagster's `tag:a` selects both forms."""
+    if isinstance(value, list):
+        return {str(item): "" for item in value}
+    return value
+
+
+def _check_tags(value: Tags | None) -> Tags | None:
+    for key, tag_value in (value or {}).items():
+        if not _TAG_KEY.match(key):
+            raise ValueError(
+                f"tag key {key!r} is not valid -> letters, digits, '_', '.', '-' (at most 63), "
+                "optionally with one 'prefix/'"
+            )
+        if not _TAG_VALUE.match(str(tag_value)):
+            raise ValueError(
+                f"tag value {tag_value!r} of {key!r} is not valid -> letters, digits, '_', '.', '-' "
+                "(at most 63)"
+            )
+    return value
+
+
+def _check_owners(value: list[str] | None) -> list[str] | None:
+    for owner in value or []:
+        if not _OWNER.match(owner):
+            raise ValueError(f"owner {owner!r} is not valid -> an email address or 'team:name'")
+    return value
+
+
+class EntitySettings(Model):
+    """Settings an entity may set and a flow may default (`defaults:`)."""
+
+    home: HomeSettings | None = None
+    store: StoreSettings | None = None
+    run_type: RunType | None = None
+    columns: list[str] | None = None
+    keys: list[str] | None = None
+    watermark: WatermarkSettings | None = None
+    partition: PartitionSettings | None = None
+    tags: Tags | None = None
+    owners: list[str] | None = None
+    checks: ChecksSettings | None = None
+    batch_size: PositiveInt | None = None
+    sensor: bool | None = None
+
+    @field_validator("home", "store", mode="before")
+    @classmethod
+    def _connection_shorthand(cls, value: object) -> object:
+        # `home: shop_db` is short for `home: {connection: shop_db}`.
+        return {"connection": value} if isinstance(value, str) else value
+
+    @field_validator("watermark", mode="before")
+    @classmethod
+    def _watermark_shorthand(cls, value: object) -> object:
+        return {"column": value} if isinstance(value, str) else value
+
+    @field_validator("tags", mode="before")
+    @classmethod
+    def _tags_list(cls, value: object) -> object:
+        return _normalize_tags(value)
+
+    @field_validator("tags")
+    @classmethod
+    def _tags_valid(cls, value: Tags | None) -> Tags | None:
+        return _check_tags(value)
+
+    @field_validator("owners")
+    @classmethod
+    def _owners_valid(cls, value: list[str] | None) -> list[str] | None:
+        return _check_owners(value)
+
+
+class EntityFile(EntitySettings):
+    name: str | None = None  # defaults to the file name without extension
+    description: str | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _name_valid(cls, value: str | None) -> str | None:
+        return None if value is None else _check_name(value)
+
+
+class ScheduleSettings(Model):
+    cron: str
+    timezone: str = "UTC"
+    status: AutomationStatus | None = None  # default: options.schedule_status
+
+
+class SensorSettings(Model):
+    """The flow's new-data sensor over its incremental entities (`sensor: false` turns it off)."""
+
+    enabled: bool = True
+    status: AutomationStatus | None = None  # default: options.sensor_status
+    interval_seconds: PositiveInt = 60
+
+
+class FlowFile(Model):
+    name: str | None = None  # defaults to the flow's folder name
+    description: str | None = None
+    home: HomeSettings | None = None
+    store: StoreSettings | None = None
+    run_type: RunType = "full_drop"
+    defaults: EntitySettings = Field(default_factory=EntitySettings)
+    tags: Tags = Field(default_factory=dict)
+    owners: list[str] = Field(default_factory=list)
+    schedule: ScheduleSettings | None = None
+    sensor: SensorSettings = Field(default_factory=SensorSettings)
+    entities: list[EntityFile] = Field(default_factory=list)
+
+    @field_validator("name")
+    @classmethod
+    def _name_valid(cls, value: str | None) -> str | None:
+        return None if value is None else _check_name(value)
+
+    @field_validator("home", "store", mode="before")
+    @classmethod
+    def _connection_shorthand(cls, value: object) -> object:
+        return {"connection": value} if isinstance(value, str) else value
+
+    @field_validator("schedule", mode="before")
+    @classmethod
+    def _cron_shorthand(cls, value: object) -> object:
+        return {"cron": value} if isinstance(value, str) else value
+
+    @field_validator("sensor", mode="before")
+    @classmethod
+    def _sensor_shorthand(cls, value: object) -> object:
+        return {"enabled": value} if isinstance(value, bool) else value
+
+    @field_validator("tags", mode="before")
+    @classmethod
+    def _tags_list(cls, value: object) -> object:
+        return _normalize_tags(value)
+
+    @field_validator("tags")
+    @classmethod
+    def _tags_valid(cls, value: Tags) -> Tags:
+        return _check_tags(value) or {}
+
+    @field_validator("owners")
+    @classmethod
+    def _owners_valid(cls, value: list[str]) -> list[str]:
+        return _check_owners(value) or []
+
+
+ProjectFile.model_rebuild()

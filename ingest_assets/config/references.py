@@ -1,0 +1,47 @@
+"""`${VAR}` and `${VAR:-default}` references in connection settings.
+
+References are checked for syntax when the project loads, but resolved only at run time, inside the
+resource that uses them, so secrets never reach definitions, the launchpad, logs or metadata.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+
+from ingest_assets.errors import MissingEnvironmentVariable
+
+_REFERENCE = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>[^}]*))?\}")
+_ANY_BRACE_REFERENCE = re.compile(r"\$\{[^}]*\}?")
+
+
+def reference_syntax_errors(text: str) -> list[str]:
+    """The malformed `${...}` references in `text` (e.g. `${1X}` or an unclosed `${X`)."""
+    bad = []
+    for match in _ANY_BRACE_REFERENCE.finditer(text):
+        if not _REFERENCE.fullmatch(match.group(0)):
+            bad.append(match.group(0))
+    return bad
+
+
+def referenced_names(text: str) -> list[str]:
+    return [match.group("name") for match in _REFERENCE.finditer(text)]
+
+
+def resolve_references(text: str, environ: Mapping[str, str] | None = None) -> str:
+    """Replace every reference with its value; a variable that is unset and has no default fails."""
+    env = os.environ if environ is None else environ
+
+    def substitute(match: re.Match[str]) -> str:
+        name, default = match.group("name"), match.group("default")
+        if name in env:
+            return env[name]
+        if default is not None:
+            return default
+        raise MissingEnvironmentVariable(
+            f"environment variable {name} is not set -> export {name}=... "
+            f"or write ${{{name}:-default}} in flows/ingest.yml"
+        )
+
+    return _REFERENCE.sub(substitute, text)

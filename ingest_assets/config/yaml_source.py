@@ -1,0 +1,102 @@
+"""YAML parsing that remembers where every mapping and key came from.
+
+Error messages must name the file and line of the offending setting, so mappings are loaded as
+`LocatedDict`s that carry the line of each key. Only the safe YAML subset is accepted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+@dataclass(frozen=True)
+class Location:
+    file: str
+    line: int
+
+
+class LocatedDict(dict):
+    """A dict loaded from YAML, with the 1-based line of the mapping and of each of its keys."""
+
+    location: Location
+    key_lines: dict[str, int]
+
+    def line_of(self, key: str) -> int:
+        return self.key_lines.get(key, self.location.line)
+
+    def location_of(self, key: str) -> Location:
+        return Location(self.location.file, self.line_of(key))
+
+
+class LocatedList(list):
+    """A list loaded from YAML, with the line of each item."""
+
+    location: Location
+    item_lines: list[int]
+
+    def line_of(self, index: int) -> int:
+        if 0 <= index < len(self.item_lines):
+            return self.item_lines[index]
+        return self.location.line
+
+
+class YamlSyntaxError(Exception):
+    def __init__(self, location: Location, message: str):
+        self.location = location
+        super().__init__(message)
+
+
+def _make_loader(display_name: str) -> type[yaml.SafeLoader]:
+    class _LocatingLoader(yaml.SafeLoader):
+        pass
+
+    def construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> LocatedDict:
+        loader.flatten_mapping(node)
+        result = LocatedDict()
+        result.location = Location(display_name, node.start_mark.line + 1)
+        result.key_lines = {}
+        for key_node, value_node in node.value:
+            key = loader.construct_object(key_node, deep=True)
+            if key in result:
+                raise YamlSyntaxError(
+                    Location(display_name, key_node.start_mark.line + 1),
+                    f"duplicate key {key!r} -> each key may appear once in a mapping",
+                )
+            result[key] = loader.construct_object(value_node, deep=True)
+            result.key_lines[str(key)] = key_node.start_mark.line + 1
+        return result
+
+    def construct_sequence(loader: yaml.SafeLoader, node: yaml.SequenceNode) -> LocatedList:
+        result = LocatedList(loader.construct_object(child, deep=True) for child in node.value)
+        result.location = Location(display_name, node.start_mark.line + 1)
+        result.item_lines = [child.start_mark.line + 1 for child in node.value]
+        return result
+
+    _LocatingLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, construct_mapping)
+    _LocatingLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, construct_sequence)
+    return _LocatingLoader
+
+
+def load_yaml(path: Path, display_name: str) -> Any:
+    """Parse one YAML file; an empty file is an empty mapping."""
+    text = path.read_text(encoding="utf-8")
+    try:
+        data = yaml.load(text, Loader=_make_loader(display_name))  # noqa: S506 - SafeLoader subclass
+    except YamlSyntaxError:
+        raise
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        line = mark.line + 1 if mark else 1
+        problem = error.problem or str(error)
+        raise YamlSyntaxError(
+            Location(display_name, line), f"invalid YAML: {problem} -> fix the YAML syntax"
+        ) from error
+    if data is None:
+        data = LocatedDict()
+        data.location = Location(display_name, 1)
+        data.key_lines = {}
+    return data

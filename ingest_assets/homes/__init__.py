@@ -1,0 +1,1 @@
+"""Homes: where data is read from. Each yields Arrow record batches in bounded memory."""

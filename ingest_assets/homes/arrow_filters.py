@@ -1,0 +1,30 @@
+"""Row filters as pyarrow dataset expressions, typed to the column they compare."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as ds
+
+from ingest_assets.errors import TerminalError
+from ingest_assets.homes.base import RowFilter
+
+
+def filter_expression(row_filter: RowFilter | None, schema: pa.Schema, source: str) -> ds.Expression | None:
+    if row_filter is None:
+        return None
+    if row_filter.column not in schema.names:
+        raise TerminalError(
+            f"column {row_filter.column!r} is not in {source} -> columns there: {', '.join(schema.names)}"
+        )
+    column_type = schema.field(row_filter.column).type
+    field = pc.field(row_filter.column)
+    expression = None
+    if row_filter.lower is not None:
+        lower = pa.scalar(row_filter.lower, type=column_type)
+        expression = (field >= lower) if row_filter.lower_inclusive else (field > lower)
+    if row_filter.upper is not None:
+        upper = pa.scalar(row_filter.upper, type=column_type)
+        upper_expression = (field <= upper) if row_filter.upper_inclusive else (field < upper)
+        expression = upper_expression if expression is None else expression & upper_expression
+    return expression

@@ -1,0 +1,45 @@
+"""The home seam: a small Protocol with Arrow record batch streams as its only currency."""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+from ingest_assets.plan.model import ReadSpec
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+
+@dataclass(frozen=True)
+class RowFilter:
+    """Rows whose `column` lies between two bounds; a bound of None is open."""
+
+    column: str
+    lower: object | None = None
+    lower_inclusive: bool = False
+    upper: object | None = None
+    upper_inclusive: bool = True
+
+    def describe(self) -> str:
+        parts = []
+        if self.lower is not None:
+            parts.append(f"{self.column} {'>=' if self.lower_inclusive else '>'} {self.lower}")
+        if self.upper is not None:
+            parts.append(f"{self.column} {'<=' if self.upper_inclusive else '<'} {self.upper}")
+        return " and ".join(parts) or "all rows"
+
+
+@dataclass(frozen=True)
+class ReadRequest:
+    spec: ReadSpec
+    row_filter: RowFilter | None = None
+
+
+class Home(Protocol):
+    def read(self, request: ReadRequest) -> AbstractContextManager["pa.RecordBatchReader"]:
+        """A stream of the requested rows and columns; the reader is valid inside the context."""
+
+    def max_value(self, spec: ReadSpec, column: str) -> object | None:
+        """The largest value of `column` (None for an empty source); cheap enough for a sensor."""

@@ -1,0 +1,97 @@
+"""Parquet and CSV homes: a file, a folder (recursively) or a glob, scanned as an Arrow dataset.
+
+The dataset scanner streams record batches with a small read-ahead, so memory stays bounded whatever
+the size of the files; watermark and partition filters are pushed into the scan.
+"""
+
+from __future__ import annotations
+
+import glob
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
+import pyarrow.dataset as ds
+
+from ingest_assets.errors import TerminalError
+from ingest_assets.homes.arrow_filters import filter_expression
+from ingest_assets.homes.base import ReadRequest
+from ingest_assets.plan.model import ReadSpec
+from ingest_assets.resources import CsvFolderResource, FolderResource
+
+_GLOB_CHARACTERS = set("*?[")
+
+
+class FileDatasetHome:
+    def __init__(self, resource: FolderResource, file_format: ds.FileFormat, format_name: str):
+        self._resource = resource
+        self._format = file_format
+        self._format_name = format_name
+
+    def _dataset(self, spec: ReadSpec) -> ds.Dataset:
+        assert spec.path is not None
+        folder = self._resource.folder()
+        target = folder / spec.path
+        if _GLOB_CHARACTERS & set(spec.path):
+            files = sorted(p for p in glob.glob(str(target), recursive=True) if Path(p).is_file())
+            if not files:
+                raise TerminalError(
+                    f"no {self._format_name} files match {spec.path!r} in {folder} -> check the entity's home.path"
+                )
+            return ds.dataset(files, format=self._format)
+        if not target.exists():
+            raise TerminalError(
+                f"{self._format_name} home path {spec.path!r} does not exist in {folder} -> check the "
+                "entity's home.path (a file, a folder or a glob such as 'orders/*.parquet')"
+            )
+        return ds.dataset(str(target), format=self._format)
+
+    @contextmanager
+    def read(self, request: ReadRequest) -> Iterator[pa.RecordBatchReader]:
+        spec = request.spec
+        dataset = self._dataset(spec)
+        source = f"{self._format_name} home {spec.path!r}"
+        columns = list(spec.columns) or None
+        missing = [c for c in columns or [] if c not in dataset.schema.names]
+        if missing:
+            raise TerminalError(
+                f"columns {missing} are not in {source} -> columns there: {', '.join(dataset.schema.names)}"
+            )
+        scanner = dataset.scanner(
+            columns=columns,
+            filter=filter_expression(request.row_filter, dataset.schema, source),
+            batch_size=spec.batch_size,
+            # A small read-ahead keeps memory bounded by a few batches, not by the table.
+            batch_readahead=2,
+            fragment_readahead=1,
+        )
+        yield scanner.to_reader()
+
+    def max_value(self, spec: ReadSpec, column: str) -> object | None:
+        dataset = self._dataset(spec)
+        if column not in dataset.schema.names:
+            raise TerminalError(
+                f"column {column!r} is not in {self._format_name} home {spec.path!r} -> columns there: "
+                f"{', '.join(dataset.schema.names)}"
+            )
+        largest = None
+        for batch in dataset.to_batches(columns=[column], batch_readahead=2, fragment_readahead=1):
+            value = pc.max(batch.column(0)).as_py()
+            if value is not None and (largest is None or value > largest):
+                largest = value
+        return largest
+
+
+def parquet_home(resource: FolderResource) -> FileDatasetHome:
+    return FileDatasetHome(resource, ds.ParquetFileFormat(), "parquet")
+
+
+def csv_home(resource: CsvFolderResource) -> FileDatasetHome:
+    file_format = ds.CsvFileFormat(
+        parse_options=pa_csv.ParseOptions(delimiter=resource.delimiter),
+        read_options=pa_csv.ReadOptions(autogenerate_column_names=not resource.header, block_size=8 << 20),
+    )
+    return FileDatasetHome(resource, file_format, "csv")

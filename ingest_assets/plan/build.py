@@ -1,0 +1,324 @@
+"""The one pure function that merges project options, flow settings, flow defaults and entities.
+
+It also checks what no single file can: connection names, what each connection type can read or
+write, watermarks for incremental entities, cron strings, and duplicate asset keys or targets.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import zoneinfo
+from collections import defaultdict
+from typing import Any
+
+from ingest_assets import registry
+from ingest_assets.config.loader import LoadedEntity, LoadedFlow, LoadedProject
+from ingest_assets.config.models import EntitySettings, HomeSettings, StoreSettings
+from ingest_assets.config.yaml_source import LocatedDict, Location
+from ingest_assets.errors import ConfigProblem
+from ingest_assets.plan.model import (
+    ChecksPlan,
+    ConnectionPlan,
+    EntityPlan,
+    FlowPlan,
+    PartitionPlan,
+    ProjectPlan,
+    ReadSpec,
+    ScheduleDef,
+    SensorDef,
+    SourceLocation,
+    WatermarkPlan,
+    WriteSpec,
+    load_mode,
+)
+
+_DURATION = re.compile(r"^\s*(\d+)\s*(s|sec|seconds?|m|min|minutes?|h|hours?|d|days?|w|weeks?)\s*$")
+
+
+def parse_duration_seconds(text: str) -> int | None:
+    """'90s', '15 min', '2h', '3 days', '1w' as seconds; None when the text is not a duration."""
+    match = _DURATION.match(text)
+    if not match:
+        return None
+    unit = match.group(2)[0]
+    return int(match.group(1)) * {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}[unit]
+
+
+def is_valid_cron(cron: str) -> bool:
+    # The same parser Dagster applies when it loads a schedule, so both accept the same strings.
+    from dagster._utils.schedules import is_valid_cron_string
+
+    return is_valid_cron_string(cron)
+
+
+class _Located:
+    """Finds the YAML line of a setting, looking in the entity, then flow defaults, then the flow."""
+
+    def __init__(self, flow: LoadedFlow, entity: LoadedEntity):
+        self.flow, self.entity = flow, entity
+
+    def __call__(self, *path: str) -> Location:
+        defaults = self.flow.raw.get("defaults")
+        for node in (self.entity.raw, defaults, self.flow.raw):
+            location = _find(node, path)
+            if location is not None:
+                return location
+        return self.entity.location
+
+
+def _find(node: Any, path: tuple[str, ...]) -> Location | None:
+    location = None
+    for part in path:
+        if not (isinstance(node, LocatedDict) and part in node):
+            return location
+        location = node.location_of(part)
+        node = node[part]
+    return location
+
+
+def build_project_plan(project: LoadedProject) -> tuple[ProjectPlan, list[ConfigProblem]]:
+    problems: list[ConfigProblem] = []
+    options = project.settings.options
+    connections = {
+        name: ConnectionPlan(name, settings.type, settings)
+        for name, settings in project.settings.connections.items()
+    }
+    flows = []
+    for flow in project.flows:
+        entities = []
+        for entity in flow.entities:
+            plan = _entity_plan(flow, entity, connections, options.batch_size, problems)
+            if plan is not None:
+                entities.append(plan)
+        flows.append(_flow_plan(flow, tuple(entities), options, problems))
+
+    _check_unique(flows, problems)
+    plan = ProjectPlan(
+        root=project.root,
+        environment=project.environment,
+        connections=tuple(connections.values()),
+        concurrency=options.concurrency,
+        retries=options.retries,
+        flows=tuple(flows),
+    )
+    return plan, problems
+
+
+def _flow_plan(flow: LoadedFlow, entities: tuple[EntityPlan, ...], options, problems) -> FlowPlan:
+    settings = flow.settings
+    schedule = None
+    if settings.schedule is not None:
+        location = _find(flow.raw, ("schedule",)) or flow.location
+        if not is_valid_cron(settings.schedule.cron):
+            problems.append(ConfigProblem(
+                location.file, location.line, flow.name,
+                f"schedule: invalid cron string ({settings.schedule.cron!r}) -> five fields "
+                "'minute hour day-of-month month day-of-week', e.g. '0 6 * * *' for 06:00 daily",
+            ))
+        _check_timezone(settings.schedule.timezone, location, flow.name, "schedule.timezone", problems)
+        schedule = ScheduleDef(
+            settings.schedule.cron, settings.schedule.timezone, settings.schedule.status or options.schedule_status
+        )
+    sensor = None
+    if settings.sensor.enabled:
+        sensor = SensorDef(settings.sensor.status or options.sensor_status, settings.sensor.interval_seconds)
+    return FlowPlan(flow.name, settings.description or "", entities, schedule, sensor)
+
+
+def _merge_model(model_type, *layers):
+    """Merge partial models key by key; later layers win for the keys they set."""
+    merged: dict[str, Any] = {}
+    for layer in layers:
+        if layer is not None:
+            merged.update(layer.model_dump(exclude_unset=True))
+    return model_type.model_validate(merged)
+
+
+def _entity_plan(
+    flow: LoadedFlow,
+    entity: LoadedEntity,
+    connections: dict[str, ConnectionPlan],
+    default_batch_size: int,
+    problems: list[ConfigProblem],
+) -> EntityPlan | None:
+    where = _Located(flow, entity)
+    label = f"{flow.name}.{entity.name}"
+    count_before = len(problems)
+
+    def problem(location: Location, message: str) -> None:
+        problems.append(ConfigProblem(location.file, location.line, label, message))
+
+    defaults: EntitySettings = flow.settings.defaults
+    mine = entity.settings
+    home_settings = _merge_model(HomeSettings, flow.settings.home, defaults.home, mine.home)
+    store_settings = _merge_model(StoreSettings, flow.settings.store, defaults.store, mine.store)
+    home = _connection(home_settings.connection, "home", connections, where("home"), problem)
+    store = _connection(store_settings.connection, "store", connections, where("store"), problem)
+
+    run_type = mine.run_type or defaults.run_type or flow.settings.run_type
+    columns = tuple(mine.columns if mine.columns is not None else defaults.columns or ())
+    keys = tuple(mine.keys if mine.keys is not None else defaults.keys or ())
+    watermark_settings = mine.watermark or defaults.watermark
+    partition_settings = mine.partition or defaults.partition
+    checks_settings = [c for c in (defaults.checks, mine.checks) if c is not None]
+    tags = {**flow.settings.tags, **(defaults.tags or {}), **(mine.tags or {})}
+    owners = list(dict.fromkeys([*flow.settings.owners, *(defaults.owners or []), *(mine.owners or [])]))
+
+    read = None
+    if home is not None:
+        read = _read_spec(home, home_settings, entity.name, columns,
+                          mine.batch_size or defaults.batch_size or default_batch_size, where, problem)
+    write = None
+    if store is not None:
+        write = _write_spec(store, store_settings, flow.name, entity.name, where, problem)
+
+    mode = load_mode(run_type, store_settings.incremental, partition_settings is not None)
+    if watermark_settings is not None and partition_settings is not None:
+        problem(where("partition"), "both watermark and partition are set -> a partitioned entity loads "
+                "its window; remove one of them")
+    if mode.read == "cursor" and watermark_settings is None:
+        problem(where("run_type"), f"incremental entity has no watermark column (run_type: {run_type}) -> "
+                "add 'watermark: <column>' or set run_type: full_drop")
+    watermark = None
+    if watermark_settings is not None:
+        lookback = watermark_settings.lookback
+        if isinstance(lookback, str) and parse_duration_seconds(lookback) is None:
+            problem(where("watermark", "lookback"), f"watermark.lookback: not a duration ({lookback!r}) -> "
+                    "e.g. '30m', '2h', '3 days' (or a number for integer watermarks)")
+        if lookback is not None and not keys:
+            problem(where("watermark", "lookback"), "watermark.lookback re-reads rows already loaded, which "
+                    "would duplicate them -> declare 'keys:' so re-read rows replace their earlier copies")
+        watermark = WatermarkPlan(watermark_settings.column, lookback, watermark_settings.start)
+    partition = None
+    if partition_settings is not None:
+        _check_timezone(partition_settings.timezone, where("partition"), label, "partition.timezone", problems)
+        partition = PartitionPlan(
+            partition_settings.column, partition_settings.granularity, partition_settings.start,
+            partition_settings.end, partition_settings.timezone, partition_settings.end_offset,
+        )
+
+    checks = ChecksPlan(
+        min_rows=next((c.min_rows for c in reversed(checks_settings) if c.min_rows is not None), None),
+        not_null=tuple(dict.fromkeys(col for c in checks_settings for col in c.not_null)),
+        unique=tuple(dict.fromkeys(col for c in checks_settings for col in c.unique)),
+    )
+    if columns:
+        needed = {"keys": keys, "checks.not_null": checks.not_null, "checks.unique": checks.unique,
+                  "watermark": (watermark.column,) if watermark else (),
+                  "partition": (partition.column,) if partition else ()}
+        for setting, names in needed.items():
+            for name in names:
+                if name not in columns:
+                    problem(where("columns"), f"{setting} names column {name!r} which 'columns' leaves out "
+                            f"-> add it to columns ({', '.join(columns)})")
+
+    if len(problems) > count_before or home is None or store is None or read is None or write is None:
+        return None
+    return EntityPlan(
+        flow=flow.name,
+        entity=entity.name,
+        description=entity.settings.description or flow.settings.description or "",
+        home=home,
+        store=store,
+        read=read,
+        write=write,
+        run_type=run_type,
+        store_incremental=store_settings.incremental,
+        keys=keys,
+        watermark=watermark,
+        partition=partition,
+        checks=checks,
+        tags=tuple(sorted(tags.items())),
+        owners=tuple(owners),
+        sensor=mine.sensor if mine.sensor is not None else defaults.sensor is not False,
+        declared_at=SourceLocation(entity.location.file, entity.location.line),
+    )
+
+
+def _connection(name, role, connections, location, problem) -> ConnectionPlan | None:
+    usable = registry.home_types() if role == "home" else registry.store_types()
+    candidates = sorted(n for n, c in connections.items() if c.type in usable)
+    if name is None:
+        problem(location, f"no {role} connection -> set '{role}: <connection>' in flow.yml or the entity "
+                f"(connections that can be a {role}: {', '.join(candidates) or 'none yet'})")
+        return None
+    if name not in connections:
+        close = difflib.get_close_matches(name, list(connections), n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        problem(location, f"{role} connection {name!r} is not defined in flows/ingest.yml -> {hint}"
+                f"defined: {', '.join(sorted(connections)) or 'none'}")
+        return None
+    plan = connections[name]
+    if plan.type not in usable:
+        problem(location, f"connection {name!r} of type {plan.type!r} cannot be a {role} -> {role} types: "
+                f"{', '.join(usable)}")
+        return None
+    return plan
+
+
+def _read_spec(home: ConnectionPlan, settings: HomeSettings, entity: str, columns, batch_size, where, problem):
+    accepted = registry.connector(home.type).read_kinds
+    given = {kind: getattr(settings, kind) for kind in ("table", "query", "path") if getattr(settings, kind)}
+    for kind in given:
+        if kind not in accepted:
+            problem(where("home", kind), f"home {home.name!r} ({home.type}) cannot read a {kind} -> use "
+                    f"{' or '.join(sorted(accepted))}")
+            return None
+    if len(given) > 1:
+        problem(where("home"), f"home sets {' and '.join(given)} -> set exactly one of them")
+        return None
+    if not given:
+        if "table" not in accepted:
+            problem(where("home"), f"missing what to read from {home.name!r} ({home.type}) -> add "
+                    "'home: {path: <file, folder or glob>}' to the entity")
+            return None
+        given = {"table": entity}  # database homes read the table named like the entity
+    return ReadSpec(columns=columns, batch_size=batch_size, **given)
+
+
+def _write_spec(store: ConnectionPlan, settings: StoreSettings, flow: str, entity: str, where, problem):
+    kind = registry.connector(store.type).write_kind
+    other = "path" if kind == "table" else "table"
+    if getattr(settings, other):
+        problem(where("store", other), f"store {store.name!r} ({store.type}) writes a {kind}, not a {other} "
+                f"-> use '{kind}:' (default {flow}.{entity} / {flow}/{entity})")
+        return None
+    if kind == "table":
+        return WriteSpec(table=settings.table or f"{flow}.{entity}")
+    return WriteSpec(path=settings.path or f"{flow}/{entity}")
+
+
+def _check_timezone(name: str, location: Location, label: str, setting: str, problems) -> None:
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        problems.append(ConfigProblem(location.file, location.line, label,
+                                      f"{setting}: unknown time zone ({name!r}) -> an IANA name such as "
+                                      "'UTC' or 'Europe/Amsterdam'"))
+
+
+def _check_unique(flows: list[FlowPlan], problems: list[ConfigProblem]) -> None:
+    by_key: dict[tuple[str, str], list[EntityPlan]] = defaultdict(list)
+    by_target: dict[tuple[str, str], list[EntityPlan]] = defaultdict(list)
+    for flow in flows:
+        for entity in flow.entities:
+            by_key[entity.key_path].append(entity)
+            by_target[(entity.store.name, entity.write.describe())].append(entity)
+    for key, entities in by_key.items():
+        if len(entities) > 1:
+            for entity in entities:
+                others = ", ".join(str(e.declared_at) for e in entities if e is not entity)
+                problems.append(ConfigProblem(
+                    entity.declared_at.file, entity.declared_at.line, entity.label,
+                    f"duplicate asset key {'/'.join(key)} (also declared at {others}) -> rename one entity",
+                ))
+    for (store, target), entities in by_target.items():
+        if len(entities) > 1:
+            for entity in entities:
+                others = ", ".join(e.label for e in entities if e is not entity)
+                problems.append(ConfigProblem(
+                    entity.declared_at.file, entity.declared_at.line, entity.label,
+                    f"store target {store}:{target} is also written by {others} -> give each entity its own "
+                    "store table or path",
+                ))

@@ -1,0 +1,202 @@
+"""The frozen plan: everything an entity's asset needs at definition and at run time."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Literal
+
+from ingest_assets.config.models import AutomationStatus, Connection, Granularity, RunType
+
+ReadKind = Literal["full", "cursor", "window"]
+WriteKind = Literal["append", "replace", "replace_window"]
+
+
+@dataclass(frozen=True)
+class ConnectionPlan:
+    name: str
+    type: str
+    settings: Connection
+
+
+@dataclass(frozen=True)
+class ReadSpec:
+    """What the home reads: one of table / query / path, and the columns to keep (all if empty)."""
+
+    table: str | None = None
+    query: str | None = None
+    path: str | None = None
+    columns: tuple[str, ...] = ()
+    batch_size: int = 100_000
+
+    def describe(self) -> str:
+        return self.table or self.path or f"query: {' '.join((self.query or '').split())}"
+
+
+@dataclass(frozen=True)
+class WriteSpec:
+    """Where the store writes: a table name for databases, a folder for file stores."""
+
+    table: str | None = None
+    path: str | None = None
+
+    def describe(self) -> str:
+        return self.table or self.path or ""
+
+
+@dataclass(frozen=True)
+class WatermarkPlan:
+    column: str
+    lookback: str | int | None = None
+    start: str | int | date | datetime | None = None
+
+    def fingerprint(self) -> dict[str, object]:
+        """What a committed cursor is tied to; a change needs a deliberate reset."""
+        return {"column": self.column}
+
+
+@dataclass(frozen=True)
+class PartitionPlan:
+    column: str
+    granularity: Granularity
+    start: date | datetime
+    end: date | datetime | None
+    timezone: str
+    end_offset: int
+
+
+@dataclass(frozen=True)
+class LoadMode:
+    """How one run reads and writes, from hygge's run type table (see `load_mode`)."""
+
+    read: ReadKind
+    write: WriteKind
+
+    def describe(self) -> str:
+        return {
+            ("cursor", "append"): "append new rows past the watermark",
+            ("full", "replace"): "reload everything and replace",
+            ("full", "append"): "read everything and append",
+            ("window", "replace_window"): "reload the partition window and replace it",
+        }[(self.read, self.write)]
+
+
+def load_mode(run_type: RunType, store_incremental: bool | None, partitioned: bool) -> LoadMode:
+    """Combine the flow's run type and the store's `incremental` override as hygge documents.
+
+    | run_type    | store incremental | behaviour                                  |
+    | incremental | omitted / true    | append rows past the watermark             |
+    | incremental | false             | truncate and reload every run              |
+    | full_drop   | omitted / false   | replace after a complete extraction        |
+    | full_drop   | true              | append everything every run (forced append) |
+    Partitioned entities always reload exactly their window, which makes every run idempotent.
+    """
+    if partitioned:
+        return LoadMode("window", "replace_window")
+    if run_type == "incremental":
+        return LoadMode("full", "replace") if store_incremental is False else LoadMode("cursor", "append")
+    return LoadMode("full", "append") if store_incremental is True else LoadMode("full", "replace")
+
+
+@dataclass(frozen=True)
+class ChecksPlan:
+    min_rows: int | None = None
+    not_null: tuple[str, ...] = ()
+    unique: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SourceLocation:
+    file: str
+    line: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}"
+
+
+@dataclass(frozen=True)
+class EntityPlan:
+    flow: str
+    entity: str
+    description: str
+    home: ConnectionPlan
+    store: ConnectionPlan
+    read: ReadSpec
+    write: WriteSpec
+    run_type: RunType
+    store_incremental: bool | None
+    keys: tuple[str, ...]
+    watermark: WatermarkPlan | None
+    partition: PartitionPlan | None
+    checks: ChecksPlan
+    tags: tuple[tuple[str, str], ...]
+    owners: tuple[str, ...]
+    sensor: bool
+    declared_at: SourceLocation = field(compare=False)
+
+    @property
+    def key_path(self) -> tuple[str, str]:
+        return (self.flow, self.entity)
+
+    @property
+    def label(self) -> str:
+        return f"{self.flow}.{self.entity}"
+
+    @property
+    def op_name(self) -> str:
+        return f"{self.flow}__{self.entity}"
+
+    def mode(self, run_type: RunType | None = None) -> LoadMode:
+        return load_mode(run_type or self.run_type, self.store_incremental, self.partition is not None)
+
+    @property
+    def uses_cursor(self) -> bool:
+        return self.mode().read == "cursor"
+
+    def code_version(self) -> str:
+        """A hash of everything that decides what the asset writes (secrets are references only)."""
+        data = asdict(self)
+        data.pop("declared_at")
+        data["home"]["settings"] = self.home.settings.model_dump(mode="json")
+        data["store"]["settings"] = self.store.settings.model_dump(mode="json")
+        text = json.dumps(data, sort_keys=True, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class ScheduleDef:
+    cron: str
+    timezone: str
+    status: AutomationStatus
+
+
+@dataclass(frozen=True)
+class SensorDef:
+    status: AutomationStatus
+    interval_seconds: int
+
+
+@dataclass(frozen=True)
+class FlowPlan:
+    name: str
+    description: str
+    entities: tuple[EntityPlan, ...]
+    schedule: ScheduleDef | None
+    sensor: SensorDef | None
+
+
+@dataclass(frozen=True)
+class ProjectPlan:
+    root: Path
+    environment: str | None
+    connections: tuple[ConnectionPlan, ...]
+    concurrency: int
+    retries: int
+    flows: tuple[FlowPlan, ...]
+
+    @property
+    def entities(self) -> tuple[EntityPlan, ...]:
+        return tuple(entity for flow in self.flows for entity in flow.entities)

@@ -1,0 +1,102 @@
+"""The one place that maps a connection `type` to its resource, home and store.
+
+Homes and stores are named by import path and imported only when a run needs them, so loading
+definitions imports no database driver. Capabilities are data here, not `if type == ...` elsewhere.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+import dagster as dg
+
+from ingest_assets import resources
+from ingest_assets.config.models import Connection
+
+if TYPE_CHECKING:
+    from ingest_assets.homes.base import Home
+    from ingest_assets.stores.base import Store
+
+ReadKindName = Literal["table", "query", "path"]
+WriteKindName = Literal["table", "path"]
+
+
+@dataclass(frozen=True)
+class ConnectorType:
+    name: str
+    make_resource: Callable[[Connection, Path], dg.ConfigurableResource]
+    home: str | None  # "module:factory" taking the resource, or None when it cannot be read
+    store: str | None  # "module:factory" taking the resource, or None when it cannot be written
+    read_kinds: frozenset[ReadKindName]
+    write_kind: WriteKindName | None
+
+
+def _folder(connection, root: Path) -> dg.ConfigurableResource:
+    return resources.FolderResource(path=connection.path, project_root=str(root))
+
+
+def _csv(connection, root: Path) -> dg.ConfigurableResource:
+    return resources.CsvFolderResource(
+        path=connection.path, project_root=str(root), delimiter=connection.delimiter, header=connection.header
+    )
+
+
+def _duckdb(connection, root: Path) -> dg.ConfigurableResource:
+    return resources.DuckDBFileResource(path=connection.path, project_root=str(root))
+
+
+def _sqlite(connection, root: Path) -> dg.ConfigurableResource:
+    return resources.SqliteFileResource(path=connection.path, project_root=str(root))
+
+
+def _sqlalchemy(connection, root: Path) -> dg.ConfigurableResource:
+    return resources.SqlAlchemyResource(url=connection.url)
+
+
+CONNECTOR_TYPES: dict[str, ConnectorType] = {
+    connector.name: connector
+    for connector in (
+        ConnectorType("parquet", _folder, "ingest_assets.homes.files:parquet_home",
+                      "ingest_assets.stores.parquet:ParquetStore", frozenset({"path"}), "path"),
+        ConnectorType("csv", _csv, "ingest_assets.homes.files:csv_home", None, frozenset({"path"}), None),
+        ConnectorType("duckdb", _duckdb, "ingest_assets.homes.duckdb:DuckDBHome",
+                      "ingest_assets.stores.duckdb:DuckDBStore", frozenset({"table", "query"}), "table"),
+        ConnectorType("sqlite", _sqlite, "ingest_assets.homes.sql:SqlAlchemyHome", None,
+                      frozenset({"table", "query"}), None),
+        ConnectorType("sqlalchemy", _sqlalchemy, "ingest_assets.homes.sql:SqlAlchemyHome", None,
+                      frozenset({"table", "query"}), None),
+    )
+}
+
+
+def connector(type_name: str) -> ConnectorType:
+    return CONNECTOR_TYPES[type_name]
+
+
+def home_types() -> list[str]:
+    return sorted(name for name, c in CONNECTOR_TYPES.items() if c.home)
+
+
+def store_types() -> list[str]:
+    return sorted(name for name, c in CONNECTOR_TYPES.items() if c.store)
+
+
+def _import(target: str):
+    module_name, _, attribute = target.partition(":")
+    return getattr(importlib.import_module(module_name), attribute)
+
+
+def open_home(type_name: str, resource: dg.ConfigurableResource) -> "Home":
+    factory = connector(type_name).home
+    assert factory is not None, f"{type_name} cannot be a home (validated when the project loads)"
+    return _import(factory)(resource)
+
+
+def open_store(type_name: str, resource: dg.ConfigurableResource) -> "Store":
+    factory = connector(type_name).store
+    assert factory is not None, f"{type_name} cannot be a store (validated when the project loads)"
+    return _import(factory)(resource)

@@ -1,0 +1,88 @@
+"""Dagster resources, one per named connection, so users can swap or reconfigure them.
+
+Settings hold `${VAR}` references as written in the YAML: the launchpad shows the reference, and the
+value is resolved only when a method below is called during a run. No driver is imported here.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterator
+
+import dagster as dg
+
+from ingest_assets.config.references import resolve_references
+
+if TYPE_CHECKING:
+    import duckdb
+    import sqlalchemy
+
+
+class _ProjectRelative(dg.ConfigurableResource):
+    # The folder relative paths are resolved against (the folder holding flows/).
+    project_root: str
+
+    def _resolve_path(self, template: str) -> Path:
+        path = Path(resolve_references(template)).expanduser()
+        return path if path.is_absolute() else Path(self.project_root) / path
+
+
+class FolderResource(_ProjectRelative):
+    """A folder of files (Parquet or CSV): homes read below it, stores write datasets below it."""
+
+    path: str
+
+    def folder(self) -> Path:
+        return self._resolve_path(self.path)
+
+
+class CsvFolderResource(FolderResource):
+    delimiter: str = ","
+    header: bool = True
+
+
+class DuckDBFileResource(_ProjectRelative):
+    """A DuckDB database file, opened through dagster-duckdb's DuckDBResource."""
+
+    path: str
+
+    def database(self) -> Path:
+        return self._resolve_path(self.path)
+
+    @contextmanager
+    def connect(self, read_only: bool = False) -> Iterator["duckdb.DuckDBPyConnection"]:
+        from dagster_duckdb import DuckDBResource
+
+        database = self.database()
+        database.parent.mkdir(parents=True, exist_ok=True)
+        # DuckDBResource retries while another process holds the file's write lock.
+        resource = DuckDBResource(database=str(database), connection_config={"access_mode": "READ_ONLY"} if read_only else {})
+        with resource.get_connection() as connection:
+            yield connection
+
+
+class SqlAlchemyResource(dg.ConfigurableResource):
+    """Any SQLAlchemy database URL; secrets as `${VAR}` references inside it."""
+
+    url: str
+
+    def sqlalchemy_url(self) -> str:
+        return resolve_references(self.url)
+
+    def engine(self) -> "sqlalchemy.Engine":
+        import sqlalchemy
+
+        return sqlalchemy.create_engine(self.sqlalchemy_url())
+
+
+class SqliteFileResource(_ProjectRelative):
+    path: str
+
+    def sqlalchemy_url(self) -> str:
+        return f"sqlite:///{self._resolve_path(self.path)}"
+
+    def engine(self) -> "sqlalchemy.Engine":
+        import sqlalchemy
+
+        return sqlalchemy.create_engine(self.sqlalchemy_url())

@@ -1,0 +1,1 @@
+"""Stores: where data is written. Writes are staged, then committed atomically."""
