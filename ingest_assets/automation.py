@@ -1,0 +1,131 @@
+"""Jobs, schedules and new-data sensors built from the plan.
+
+- a job per flow (its unpartitioned entities) and per partitioned entity;
+- a job per YAML tag, selecting by Dagster's tag selection (unpartitioned entities; partitioned ones
+  run per partition through their own job or a backfill);
+- a schedule per flow with a cron, and a partition schedule per partitioned entity of that flow;
+- a sensor per flow that requests a run of the incremental entities whose home has rows past the
+  committed watermark.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+
+import dagster as dg
+
+from ingest_assets import registry
+from ingest_assets.plan.model import EntityPlan, FlowPlan, ProjectPlan
+from ingest_assets.runtime.execute import committed_cursor
+from ingest_assets.watermarks import encode_value
+
+_STATUS = {"running": dg.DefaultScheduleStatus.RUNNING, "stopped": dg.DefaultScheduleStatus.STOPPED}
+_SENSOR_STATUS = {"running": dg.DefaultSensorStatus.RUNNING, "stopped": dg.DefaultSensorStatus.STOPPED}
+
+
+@dataclass(frozen=True)
+class Automation:
+    jobs: list[dg.UnresolvedAssetJobDefinition]
+    schedules: list[dg.ScheduleDefinition]
+    sensors: list[dg.SensorDefinition]
+
+
+def _key(entity: EntityPlan) -> dg.AssetKey:
+    return dg.AssetKey(list(entity.key_path))
+
+
+def _job_name(*parts: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_]", "_", "_".join(p for p in parts if p)) + "_job"
+
+
+def build_automation(plan: ProjectPlan) -> Automation:
+    jobs: list[dg.UnresolvedAssetJobDefinition] = []
+    schedules: list[dg.ScheduleDefinition] = []
+    sensors: list[dg.SensorDefinition] = []
+    for flow in plan.flows:
+        plain = [e for e in flow.entities if e.partition is None]
+        if plain:
+            job = dg.define_asset_job(
+                _job_name(flow.name), selection=dg.AssetSelection.assets(*map(_key, plain)),
+                description=f"Every unpartitioned entity of flow {flow.name}.",
+            )
+            jobs.append(job)
+            if flow.schedule is not None:
+                schedules.append(dg.ScheduleDefinition(
+                    name=f"{flow.name}_schedule", job=job, cron_schedule=flow.schedule.cron,
+                    execution_timezone=flow.schedule.timezone, default_status=_STATUS[flow.schedule.status],
+                ))
+        for entity in (e for e in flow.entities if e.partition is not None):
+            job = dg.define_asset_job(
+                _job_name(flow.name, entity.entity), selection=dg.AssetSelection.assets(_key(entity)),
+                description=f"Partitioned entity {entity.label}, one window per run.",
+            )
+            jobs.append(job)
+            if flow.schedule is not None:
+                schedules.append(dg.build_schedule_from_partitioned_job(
+                    job, name=f"{flow.name}_{entity.entity}_schedule",
+                    default_status=_STATUS[flow.schedule.status],
+                ))
+        watched = [e for e in flow.entities if e.uses_cursor and e.sensor]
+        if flow.sensor is not None and watched:
+            sensors.append(new_data_sensor(flow, watched))
+    jobs.extend(_tag_jobs(plan))
+    return Automation(jobs, schedules, sensors)
+
+
+def _tag_jobs(plan: ProjectPlan) -> list[dg.UnresolvedAssetJobDefinition]:
+    tags = sorted({tag for entity in plan.entities for tag in entity.tags})
+    partitioned = [_key(e) for e in plan.entities if e.partition is not None]
+    jobs = []
+    for key, value in tags:
+        selection = dg.AssetSelection.tag(key, value)
+        if partitioned:
+            selection = selection - dg.AssetSelection.assets(*partitioned)
+        label = f"{key}={value}" if value else key
+        jobs.append(dg.define_asset_job(
+            _job_name("tag", key, value), selection=selection,
+            description=f"Every unpartitioned entity tagged {label} (select: tag:{label}).",
+        ))
+    return jobs
+
+
+def new_data_sensor(flow: FlowPlan, entities: list[EntityPlan]) -> dg.SensorDefinition:
+    assert flow.sensor is not None
+    keys = [_key(e) for e in entities]
+
+    @dg.sensor(
+        name=f"{flow.name}_new_data_sensor",
+        target=dg.AssetSelection.assets(*keys),
+        minimum_interval_seconds=flow.sensor.interval_seconds,
+        default_status=_SENSOR_STATUS[flow.sensor.status],
+        required_resource_keys={e.home.name for e in entities},
+        description=f"Requests a run of the incremental entities of {flow.name} whose home has rows past "
+                    "the committed watermark (one max() query per entity).",
+    )
+    def _sensor(context: dg.SensorEvaluationContext):
+        requested: dict[str, dict] = json.loads(context.cursor) if context.cursor else {}
+        ready: list[dg.AssetKey] = []
+        for entity in entities:
+            assert entity.watermark is not None
+            home = registry.open_home(entity.home.type, getattr(context.resources, entity.home.name))
+            latest = home.max_value(entity.read, entity.watermark.column)
+            committed = committed_cursor(context.instance, _key(entity))
+            if latest is None or (committed is not None and not latest > committed.value):
+                continue
+            marker = encode_value(latest)
+            if requested.get(entity.label) == marker:
+                continue  # already requested for this maximum; a run is on its way or ran
+            requested[entity.label] = marker
+            ready.append(_key(entity))
+        if not ready:
+            return dg.SkipReason(f"no new rows past the committed watermarks of {flow.name}")
+        run_key = hashlib.sha256(json.dumps(requested, sort_keys=True).encode()).hexdigest()[:16]
+        return dg.SensorResult(
+            run_requests=[dg.RunRequest(run_key=run_key, asset_selection=ready)],
+            cursor=json.dumps(requested, sort_keys=True),
+        )
+
+    return _sensor

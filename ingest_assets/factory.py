@@ -1,0 +1,67 @@
+"""`build_definitions`: a `flows/` project -> Dagster Definitions.
+
+One asset per entity (each its own step, so one failing table never fails another), one resource
+per connection, plus jobs, schedules and sensors. Loading opens no connection and imports no driver:
+homes and stores are imported when a run needs them.
+"""
+
+# No `from __future__ import annotations` here: Dagster reads the asset function's annotations
+# (the context and RunOverrides config types) at definition time.
+
+import os
+from pathlib import Path
+
+import dagster as dg
+
+from ingest_assets import registry
+from ingest_assets.automation import build_automation
+from ingest_assets.plan import EntityPlan, load_plan
+from ingest_assets.runtime import checks
+from ingest_assets.runtime.execute import RunOverrides, materialize_entity
+from ingest_assets.translate import IngestTranslator
+
+FLOWS_DIR_VARIABLE = "INGEST_FLOWS_DIR"
+
+
+def entity_asset(plan: EntityPlan, translator: IngestTranslator, retries: int) -> dg.AssetsDefinition:
+    spec = translator.get_asset_spec(plan)
+
+    @dg.multi_asset(
+        name=plan.op_name,
+        specs=[spec],
+        check_specs=checks.check_specs(plan),
+        required_resource_keys={plan.home.name, plan.store.name},
+        # A range of partitions runs as one window in one run (`--partition-range` needs this).
+        backfill_policy=dg.BackfillPolicy.single_run() if plan.partition else None,
+    )
+    def _entity(context: dg.AssetExecutionContext, config: RunOverrides):
+        yield from materialize_entity(
+            context, plan, config,
+            getattr(context.resources, plan.home.name),
+            getattr(context.resources, plan.store.name),
+            retries,
+        )
+
+    return _entity
+
+
+def build_definitions(
+    flows_dir: Path | str | None = None,
+    environment: str | None = None,
+    translator: IngestTranslator | None = None,
+) -> dg.Definitions:
+    """Definitions for the project in `flows_dir` (default: $INGEST_FLOWS_DIR, else ./flows)."""
+    project = load_plan(Path(flows_dir or os.environ.get(FLOWS_DIR_VARIABLE, "flows")), environment)
+    translator = translator or IngestTranslator()
+    automation = build_automation(project)
+    return dg.Definitions(
+        assets=[entity_asset(entity, translator, project.retries) for entity in project.entities],
+        jobs=automation.jobs,
+        schedules=automation.schedules,
+        sensors=automation.sensors,
+        resources={
+            connection.name: registry.connector(connection.type).make_resource(connection.settings, project.root)
+            for connection in project.connections
+        },
+        executor=dg.multiprocess_executor.configured({"max_concurrent": project.concurrency}),
+    )

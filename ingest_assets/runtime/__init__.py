@@ -1,0 +1,1 @@
+"""What happens when an entity's asset runs."""

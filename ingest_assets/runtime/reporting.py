@@ -1,0 +1,55 @@
+"""The metadata every materialization records."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import dagster as dg
+
+from ingest_assets.plan.model import EntityPlan
+from ingest_assets.stores.base import CommitResult
+from ingest_assets.watermarks import CURSOR_METADATA_KEY
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from ingest_assets.runtime.execute import LoadDecision
+
+
+def column_schema(schema: "pa.Schema", keys: tuple[str, ...]) -> dg.TableSchema:
+    return dg.TableSchema(columns=[
+        dg.TableColumn(
+            name=field.name,
+            type=str(field.type),
+            constraints=dg.TableColumnConstraints(nullable=field.name not in keys and field.nullable,
+                                                  unique=keys == (field.name,)),
+        )
+        for field in schema
+    ])
+
+
+def materialization_metadata(
+    plan: EntityPlan,
+    decision: "LoadDecision",
+    commit: CommitResult,
+    schema: "pa.Schema",
+    rows_read: int,
+    duration_seconds: float,
+) -> dict[str, Any]:
+    metadata: dict[str, Any] = {
+        "dagster/row_count": commit.rows_after,
+        "dagster/column_schema": column_schema(schema, plan.keys),
+        "ingest/rows_read": rows_read,
+        "ingest/rows_written": commit.rows_written,
+        "ingest/rows_replaced": commit.rows_removed,
+        "ingest/load": f"{decision.mode.read} read, {decision.write_mode.kind} ({decision.note})",
+        "ingest/rows_filter": decision.row_filter.describe() if decision.row_filter else "all rows",
+        "ingest/destination": commit.location,
+        "ingest/duration_seconds": round(duration_seconds, 3),
+    }
+    if commit.window_rows is not None:
+        metadata["dagster/partition_row_count"] = commit.window_rows
+    if decision.cursor_after is not None:
+        metadata[CURSOR_METADATA_KEY] = dg.MetadataValue.json(decision.cursor_after.to_metadata())
+        metadata["ingest/watermark"] = f"{decision.cursor_after.column} = {decision.cursor_after.value}"
+    return metadata

@@ -1,0 +1,48 @@
+"""Plan -> AssetSpec: the one override point for how an entity looks in Dagster.
+
+Subclass `IngestTranslator` and pass it to `build_definitions(translator=...)` to change keys,
+groups, tags or metadata for every entity at once.
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from ingest_assets.partitions import partitions_definition
+from ingest_assets.plan.model import EntityPlan
+
+
+class IngestTranslator:
+    def get_asset_key(self, plan: EntityPlan) -> dg.AssetKey:
+        return dg.AssetKey(list(plan.key_path))
+
+    def get_tags(self, plan: EntityPlan) -> dict[str, str]:
+        return {**dict(plan.tags), "ingest/flow": plan.flow, "ingest/run_type": plan.run_type}
+
+    def get_description(self, plan: EntityPlan) -> str:
+        lines = [plan.description] if plan.description else []
+        lines.append(
+            f"Reads `{plan.read.describe()}` from `{plan.home.name}` ({plan.home.type}) and writes "
+            f"`{plan.write.describe()}` in `{plan.store.name}` ({plan.store.type}): {plan.mode().describe()}."
+        )
+        return "\n\n".join(lines)
+
+    def get_asset_spec(self, plan: EntityPlan) -> dg.AssetSpec:
+        return dg.AssetSpec(
+            key=self.get_asset_key(plan),
+            group_name=plan.flow,
+            kinds={plan.home.type, plan.store.type},
+            tags=self.get_tags(plan),
+            owners=list(plan.owners),
+            description=self.get_description(plan),
+            code_version=plan.code_version(),
+            partitions_def=partitions_definition(plan.partition),
+            metadata={
+                "ingest/home": f"{plan.home.name} ({plan.home.type}): {plan.read.describe()}",
+                "ingest/store": f"{plan.store.name} ({plan.store.type}): {plan.write.describe()}",
+                "ingest/load": plan.mode().describe(),
+                "ingest/declared_at": str(plan.declared_at),
+                **({"ingest/watermark_column": plan.watermark.column} if plan.watermark else {}),
+                **({"ingest/keys": ", ".join(plan.keys)} if plan.keys else {}),
+            },
+        )
