@@ -118,7 +118,7 @@ class DuckDBTableWriter:
             rows_before=rows_before,
             rows_after=rows_after,
             window_rows=window_rows,
-            location=f"{self._resource.database().name}:{self._table}",
+            location=f"{self._resource.database()}:{self._table}",
             null_counts=nulls,
             duplicate_counts=duplicates,
         )
