@@ -59,7 +59,12 @@ class DuckDBFileResource(_ProjectRelative):
         # DuckDBResource retries while another process holds the file's write lock.
         resource = DuckDBResource(database=str(database), connection_config={"access_mode": "READ_ONLY"} if read_only else {})
         with resource.get_connection() as connection:
-            yield connection
+            try:
+                yield connection
+            finally:
+                # get_connection() closes only on success; a failed commit must not leave the
+                # file open (and locked) for the rest of the process.
+                connection.close()
 
 
 class SqlAlchemyResource(dg.ConfigurableResource):

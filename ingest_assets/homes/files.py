@@ -68,7 +68,8 @@ class FileDatasetHome:
             batch_readahead=2,
             fragment_readahead=1,
         )
-        yield scanner.to_reader()
+        reader = scanner.to_reader()
+        yield pa.RecordBatchReader.from_batches(reader.schema, _translated(reader, source))
 
     def max_value(self, spec: ReadSpec, column: str) -> object | None:
         dataset = self._dataset(spec)
@@ -83,6 +84,14 @@ class FileDatasetHome:
             if value is not None and (largest is None or value > largest):
                 largest = value
         return largest
+
+
+def _translated(reader: pa.RecordBatchReader, source: str) -> Iterator[pa.RecordBatch]:
+    """Batches of `reader`; a value that cannot be parsed becomes an error naming the source."""
+    try:
+        yield from reader
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as error:
+        raise TerminalError(f"{source} holds a value that does not fit its column: {error} -> fix the file") from error
 
 
 def parquet_home(resource: FolderResource) -> FileDatasetHome:

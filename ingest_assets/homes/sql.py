@@ -106,11 +106,16 @@ class SqlAlchemyHome:
             source = self._selectable(connection, spec)
             statement = self._statement(source, spec, request.row_filter)
             result = connection.execution_options(stream_results=True, yield_per=spec.batch_size).execute(statement)
-            names = list(result.keys())
-            declared = {c.name: arrow_type(c.type) for c in source.c} if isinstance(source, sa.Table) else {}
-            first = result.fetchmany(spec.batch_size)
-            schema = _schema(names, declared, first)
-            yield pa.RecordBatchReader.from_batches(schema, _batches(result, first, schema, spec.batch_size))
+            try:
+                names = list(result.keys())
+                declared = {c.name: arrow_type(c.type) for c in source.c} if isinstance(source, sa.Table) else {}
+                first = _fetch(result, spec, 0)
+                schema = _schema(names, declared, first)
+                yield pa.RecordBatchReader.from_batches(schema, _batches(result, first, schema, spec))
+            finally:
+                # An unfinished cursor keeps SQLite's read lock (and a server cursor elsewhere): close it
+                # even when the read stopped half-way.
+                result.close()
 
     def max_value(self, spec: ReadSpec, column: str) -> object | None:
         with self._connect() as connection:
@@ -144,8 +149,20 @@ def _to_batch(rows, schema: pa.Schema) -> pa.RecordBatch:
     return pa.RecordBatch.from_arrays(arrays, schema=schema)
 
 
-def _batches(result: sa.CursorResult, first, schema: pa.Schema, size: int) -> Iterator[pa.RecordBatch]:
-    rows = first
+def _fetch(result: sa.CursorResult, spec: ReadSpec, rows_before: int) -> list:
+    try:
+        return result.fetchmany(spec.batch_size)
+    except (TypeError, ValueError, ArithmeticError) as error:
+        # The dialect could not convert a stored value to its column's type (e.g. text in NUMERIC).
+        raise TerminalError(
+            f"a source value does not fit the column types of {spec.describe()} (in the rows after "
+            f"row {rows_before:,}): {error} -> fix the value at the source, or read it with a query that casts it"
+        ) from error
+
+
+def _batches(result: sa.CursorResult, first, schema: pa.Schema, spec: ReadSpec) -> Iterator[pa.RecordBatch]:
+    rows, seen = first, 0
     while rows:
         yield _to_batch(rows, schema)
-        rows = result.fetchmany(size)
+        seen += len(rows)
+        rows = _fetch(result, spec, seen)

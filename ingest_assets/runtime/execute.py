@@ -163,7 +163,7 @@ def _materialize(context, plan: EntityPlan, overrides, home_resource, store_reso
     rows_read = 0
     with home.read(ReadRequest(plan.read, decision.row_filter)) as reader:
         _require_columns(plan, reader.schema)
-        token = f"{context.run_id[:8]}-{uuid.uuid4().hex[:12]}"
+        token = f"{context.run.run_id[:8]}-{uuid.uuid4().hex[:12]}"
         with store.writer(plan.write, decision.write_mode, reader.schema, token, quality) as writer:
             for batch in reader:
                 writer.write(batch)
