@@ -1,0 +1,138 @@
+"""The demo project's Definitions: what Dagster sees, without running anything."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import dagster as dg
+import pytest
+
+from ingest_assets.factory import build_definitions
+from ingest_assets.resources import DuckDBFileResource, SqliteFileResource
+from ingest_assets.runtime import checks
+from ingest_assets_tests.conftest import REPOSITORY
+
+DEMO_FLOWS = REPOSITORY / "flows"
+
+
+@pytest.fixture(scope="module")
+def defs() -> dg.Definitions:
+    return build_definitions(DEMO_FLOWS)
+
+
+@pytest.fixture(scope="module")
+def graph(defs):
+    return defs.resolve_asset_graph()
+
+
+def spec(graph, key: str):
+    return graph.get(dg.AssetKey(key.split("/")))
+
+
+def test_definitions_are_loadable(defs):
+    dg.Definitions.validate_loadable(defs)
+
+
+def test_one_asset_per_entity_keyed_by_flow_and_entity(graph):
+    assert {k.to_user_string() for k in graph.get_all_asset_keys()} == {
+        "shop_catalog/products", "shop_catalog/stores", "shop_catalog/customers",
+        "shop_sales/orders", "shop_sales/order_lines", "web_traffic/page_views",
+    }
+
+
+def test_groups_kinds_tags_owners_description(graph):
+    orders = spec(graph, "shop_sales/orders")
+    assert orders.group_name == "shop_sales"
+    assert orders.kinds == {"sqlite", "parquet"}
+    assert {k: v for k, v in orders.tags.items() if not k.startswith("dagster/")} == {
+        "critical": "", "domain": "sales", "ingest/flow": "shop_sales", "ingest/run_type": "incremental"}
+    assert orders.owners == ["team:data-platform"]
+    assert orders.description.startswith("Orders; status updates move updated_at")
+    assert spec(graph, "shop_catalog/stores").kinds == {"csv", "duckdb"}
+
+
+def test_code_version_follows_the_resolved_settings(tmp_path, graph):
+    versions = {k.to_user_string(): graph.get(k).code_version for k in graph.get_all_asset_keys()}
+    assert len(set(versions.values())) == len(versions)  # every entity differs
+    assert build_definitions(DEMO_FLOWS).resolve_asset_graph().get(
+        dg.AssetKey(["shop_sales", "orders"])).code_version == versions["shop_sales/orders"]
+
+
+def test_checks_per_entity(graph):
+    def names(key):
+        return {c.name for c in graph.get_check_keys_for_assets([dg.AssetKey(key.split("/"))])}
+
+    assert names("shop_sales/orders") == {
+        checks.ROWS_READ_EQUAL_WRITTEN, checks.DESTINATION_ROW_COUNT, checks.KEYS_NOT_NULL_UNIQUE, checks.NOT_NULL}
+    assert names("shop_catalog/products") == {
+        checks.ROWS_READ_EQUAL_WRITTEN, checks.DESTINATION_ROW_COUNT, checks.KEYS_NOT_NULL_UNIQUE, checks.MIN_ROWS}
+    blocking = {key.name for key in graph.asset_check_keys if graph.get_check_spec(key).blocking}
+    assert blocking == {checks.ROWS_READ_EQUAL_WRITTEN, checks.KEYS_NOT_NULL_UNIQUE}
+
+
+def test_partitioned_entity_has_a_daily_window_and_single_run_backfills(graph):
+    page_views = spec(graph, "web_traffic/page_views")
+    partitions = page_views.partitions_def
+    assert isinstance(partitions, dg.TimeWindowPartitionsDefinition)
+    keys = partitions.get_partition_keys()
+    assert keys[0] == "2026-01-01" and keys[-1] == "2026-01-30" and len(keys) == 30
+    assert page_views.backfill_policy == dg.BackfillPolicy.single_run()
+    assert spec(graph, "shop_sales/orders").partitions_def is None
+
+
+def test_jobs_per_flow_per_partitioned_entity_and_per_tag(defs):
+    def selected(name: str) -> set[str]:
+        job = defs.resolve_job_def(name)
+        return {k.to_user_string() for k in job.asset_layer.selected_asset_keys}
+
+    assert selected("shop_catalog_job") == {"shop_catalog/products", "shop_catalog/stores", "shop_catalog/customers"}
+    assert selected("shop_sales_job") == {"shop_sales/orders", "shop_sales/order_lines"}
+    assert selected("web_traffic_page_views_job") == {"web_traffic/page_views"}
+    # Tags shared across flows select across flows.
+    assert selected("tag_critical_job") == {"shop_catalog/products", "shop_sales/orders"}
+    assert selected("tag_domain_sales_job") == {"shop_sales/orders", "shop_sales/order_lines"}
+
+
+def test_schedules_and_sensors(defs):
+    schedules = {s.name: s for s in defs.schedules}
+    assert set(schedules) == {"shop_catalog_schedule", "shop_sales_schedule"}
+    catalog = schedules["shop_catalog_schedule"]
+    assert catalog.cron_schedule == "0 5 * * *"
+    assert catalog.execution_timezone == "Europe/Amsterdam"
+    assert catalog.default_status == dg.DefaultScheduleStatus.STOPPED
+    sensors = {s.name: s for s in defs.sensors}
+    assert set(sensors) == {"shop_sales_new_data_sensor"}
+    assert sensors["shop_sales_new_data_sensor"].minimum_interval_seconds == 120
+
+
+def test_connections_are_resources_that_keep_secret_references(defs):
+    resources = defs.resources
+    assert set(resources) == {"shop_db", "catalog_db", "exports", "files", "lake", "warehouse"}
+    assert isinstance(resources["shop_db"], SqliteFileResource)
+    assert isinstance(resources["warehouse"], DuckDBFileResource)
+    # The reference travels unresolved: the launchpad shows it, the value is read at run time.
+    assert resources["warehouse"].path == "${INGEST_DEMO_DIR:-data/demo}/warehouse.duckdb"
+
+
+def test_loading_imports_no_driver_and_opens_nothing(tmp_path):
+    # A fresh interpreter: load definitions whose databases do not even exist.
+    flows = tmp_path / "flows"
+    (flows / "f").mkdir(parents=True)
+    (flows / "ingest.yml").write_text(
+        "connections:\n  db: {type: sqlalchemy, url: 'postgresql+psycopg://u:${PW}@nowhere/db'}\n"
+        "  wh: {type: duckdb, path: missing/wh.duckdb}\n"
+    )
+    (flows / "f/flow.yml").write_text("home: db\nstore: wh\nentities: [{name: t}]\n")
+    script = (
+        "import sys, json\n"
+        "from ingest_assets.factory import build_definitions\n"
+        f"defs = build_definitions({str(flows)!r})\n"
+        "import dagster as dg; dg.Definitions.validate_loadable(defs)\n"
+        "heavy = ['duckdb', 'pyarrow', 'polars', 'sqlalchemy', 'pyodbc', 'psycopg', 'azure', 'adbc_driver_manager']\n"
+        "print(json.dumps(sorted(m for m in heavy if m in sys.modules)))\n"
+    )
+    output = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert json.loads(output.stdout.strip().splitlines()[-1]) == []
+    assert not (tmp_path / "missing").exists()
