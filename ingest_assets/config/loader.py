@@ -14,9 +14,10 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from ingest_assets.config.messages import problems_from_validation
-from ingest_assets.config.models import EntityFile, FlowFile, ProjectFile
+from ingest_assets.config.models import EntityFile, FlowFile, ProjectFile, is_valid_name
 from ingest_assets.config.yaml_source import (
     LocatedDict,
+    LocatedList,
     Location,
     YamlSyntaxError,
     load_yaml,
@@ -85,11 +86,14 @@ def load_project(
         return None, problems
 
     raw_project = _parse(project_path, display(project_path), problems)
-    if raw_project is None:
-        return None, problems
-    selected = environment if environment is not None else os.environ.get(ENVIRONMENT_VARIABLE)
-    raw_project, selected = _apply_environment(raw_project, selected, problems)
-    settings = _validate(ProjectFile, raw_project, raw_project.location, "project", problems)
+    settings = selected = None
+    if raw_project is not None:
+        if environment is not None:
+            selected, source = environment, "the environment argument"
+        else:
+            selected, source = os.environ.get(ENVIRONMENT_VARIABLE), ENVIRONMENT_VARIABLE
+        raw_project, selected = _apply_environment(raw_project, selected, source, problems)
+        settings = _validate(ProjectFile, raw_project, raw_project.location, "project", problems)
 
     flows = []
     for flow_path in sorted(p for p in flows_dir.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))):
@@ -100,8 +104,8 @@ def load_project(
         if flow is not None:
             flows.append(flow)
 
-    if settings is None:
-        return None, problems
+    if raw_project is None or settings is None:
+        return None, problems  # the flows were still read, so their problems are reported too
     project = LoadedProject(
         root=root,
         flows_dir=flows_dir,
@@ -117,25 +121,29 @@ def load_project(
 def _load_flow(flow_path: Path, flow_file: Path, display, problems: list[ConfigProblem]) -> LoadedFlow | None:
     raw_flow = _parse(flow_file, display(flow_file), problems)
     if raw_flow is None:
-        return None
-    flow_name = str(raw_flow.get("name") or flow_path.name)
-    settings = _validate(FlowFile, raw_flow, raw_flow.location, flow_name, problems)
-    if settings is None:
-        return None
+        flow_name = flow_path.name
+        settings = None
+    else:
+        flow_name = str(raw_flow.get("name") or flow_path.name)
+        if not raw_flow.get("name"):
+            _check_derived_name(flow_name, "folder", raw_flow.location, flow_name, problems)
+        settings = _validate(FlowFile, raw_flow, raw_flow.location, flow_name, problems)
 
     entities: list[LoadedEntity] = []
-    raw_inline = raw_flow.get("entities") or []
-    for index, entity_settings in enumerate(settings.entities):
-        raw_entity = raw_inline[index]
-        location = Location(raw_flow.location.file, raw_inline.line_of(index))
-        if entity_settings.name is None:
-            problems.append(
-                ConfigProblem(location.file, location.line, f"{flow_name}.entities[{index}]",
-                              "missing required setting 'name' -> add 'name:' to the entity")
-            )
-            continue
-        entities.append(LoadedEntity(entity_settings.name, entity_settings, raw_entity, location))
+    if settings is not None:
+        raw_inline = raw_flow.get("entities") or []
+        for index, entity_settings in enumerate(settings.entities):
+            raw_entity = raw_inline[index]
+            location = Location(raw_flow.location.file, raw_inline.line_of(index))
+            if entity_settings.name is None:
+                problems.append(
+                    ConfigProblem(location.file, location.line, f"{flow_name}.entities[{index}]",
+                                  "missing required setting 'name' -> add 'name:' to the entity")
+                )
+                continue
+            entities.append(LoadedEntity(entity_settings.name, entity_settings, raw_entity, location))
 
+    # Entity files are checked even when flow.yml is invalid, so one run reports every problem.
     entities_dir = flow_path / "entities"
     if entities_dir.is_dir():
         for entity_path in sorted(entities_dir.iterdir()):
@@ -145,13 +153,29 @@ def _load_flow(flow_path: Path, flow_file: Path, display, problems: list[ConfigP
             if raw_entity is None:
                 continue
             label = f"{flow_name}.{raw_entity.get('name') or entity_path.stem}"
+            if not raw_entity.get("name"):
+                _check_derived_name(entity_path.stem, "file", raw_entity.location, label, problems)
             entity_settings = _validate(EntityFile, raw_entity, raw_entity.location, label, problems)
             if entity_settings is None:
                 continue
             name = entity_settings.name or entity_path.stem
             entities.append(LoadedEntity(name, entity_settings, raw_entity, raw_entity.location))
 
+    if settings is None:
+        return None
     return LoadedFlow(flow_name, settings, raw_flow, raw_flow.location, tuple(entities))
+
+
+def _check_derived_name(
+    name: str, source: str, location: Location, label: str, problems: list[ConfigProblem]
+) -> None:
+    """A flow named by its folder, or an entity by its file, follows the same rules as `name:`."""
+    if not is_valid_name(name):
+        problems.append(ConfigProblem(
+            location.file, location.line, label,
+            f"name {name!r} (from the {source} name) is not a valid name -> rename the {source} or set 'name:' "
+            "using letters, digits and underscores, starting with a letter (it becomes part of a Dagster asset key)",
+        ))
 
 
 def _parse(path: Path, name: str, problems: list[ConfigProblem]) -> LocatedDict | None:
@@ -161,11 +185,24 @@ def _parse(path: Path, name: str, problems: list[ConfigProblem]) -> LocatedDict 
         problems.append(ConfigProblem(error.location.file, error.location.line, "yaml", str(error)))
         return None
     if not isinstance(data, LocatedDict):
+        line = data.location.line if isinstance(data, LocatedList) else 1
         problems.append(
-            ConfigProblem(name, 1, "yaml", f"the file holds a {type(data).__name__} -> it must be a mapping of settings")
+            ConfigProblem(name, line, "yaml", f"the file holds {_kind(data)} -> it must be a mapping of settings")
         )
         return None
     return data
+
+
+def _kind(data: Any) -> str:
+    if isinstance(data, list):
+        return "a list"
+    if isinstance(data, bool):
+        return "true/false"
+    if isinstance(data, (int, float)):
+        return "a number"
+    if isinstance(data, str):
+        return "text"
+    return f"a {type(data).__name__}"
 
 
 def _validate(
@@ -186,12 +223,12 @@ def _first_existing(folder: Path, names: tuple[str, ...]) -> Path | None:
 
 
 def _apply_environment(
-    raw: LocatedDict, selected: str | None, problems: list[ConfigProblem]
+    raw: LocatedDict, selected: str | None, source: str, problems: list[ConfigProblem]
 ) -> tuple[LocatedDict, str | None]:
     """Merge the selected environment's overrides into `connections` and `options`."""
     environments = raw.get("environments") or {}
     if selected is None:
-        selected = raw.get("default_environment")
+        selected, source = raw.get("default_environment"), "default_environment"
     if selected is None:
         return raw, None
     if not isinstance(environments, dict) or selected not in environments:
@@ -201,7 +238,7 @@ def _apply_environment(
                 raw.location.file,
                 raw.line_of("environments") if "environments" in raw else raw.line_of("default_environment"),
                 "project",
-                f"environment {selected!r} (from {ENVIRONMENT_VARIABLE} or default_environment) is not defined "
+                f"environment {selected!r} (from {source}) is not defined "
                 f"-> one of: {names or 'none defined; add an environments: section'}",
             )
         )

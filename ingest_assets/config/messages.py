@@ -20,15 +20,19 @@ def problems_from_validation(
     for detail in error.errors(include_url=False):
         loc = tuple(detail["loc"])
         location = _location_of(raw, loc, fallback)
+        shown = _without_union_tags(raw, loc)
         problems.append(
-            ConfigProblem(location.file, location.line, entity, _describe(detail, loc, model, raw))
+            ConfigProblem(location.file, location.line, entity, _describe(detail, loc, shown, model, raw))
         )
     return problems
 
 
-def _describe(detail: dict[str, Any], loc: tuple[Any, ...], model: type[BaseModel], raw: Any) -> str:
+def _describe(
+    detail: dict[str, Any], loc: tuple[Any, ...], shown: tuple[Any, ...], model: type[BaseModel], raw: Any
+) -> str:
+    """`loc` is pydantic's path (it walks the models); `shown` is the same path as the YAML spells it."""
     kind = detail["type"]
-    dotted = _dotted(loc)
+    dotted = _dotted(shown)
     value = detail.get("input")
     context = detail.get("ctx") or {}
     if kind == "extra_forbidden":
@@ -36,7 +40,7 @@ def _describe(detail: dict[str, Any], loc: tuple[Any, ...], model: type[BaseMode
         valid = sorted(_fields_at(model, loc[:-1], raw))
         close = difflib.get_close_matches(key, valid, n=1)
         hint = f"did you mean {close[0]!r}? " if close else ""
-        where = f" in {_dotted(loc[:-1])}" if loc[:-1] else ""
+        where = f" in {_dotted(shown[:-1])}" if shown[:-1] else ""
         return f"unknown key {key!r}{where} -> {hint}valid keys: {', '.join(valid)}"
     if kind == "missing":
         return f"missing required setting {dotted!r} -> add '{loc[-1]}:' here"
@@ -44,7 +48,7 @@ def _describe(detail: dict[str, Any], loc: tuple[Any, ...], model: type[BaseMode
         return f"{dotted}: {value!r} is not valid -> one of {context.get('expected', '')}"
     if kind == "union_tag_invalid":
         return (
-            f"{_dotted(loc)}: unknown type {context.get('tag')!r} -> one of "
+            f"{dotted}: unknown type {context.get('tag')!r} -> one of "
             f"{context.get('expected_tags', '')}"
         )
     if kind == "union_tag_not_found":
@@ -52,8 +56,28 @@ def _describe(detail: dict[str, Any], loc: tuple[Any, ...], model: type[BaseMode
     if kind == "value_error":
         message = str(context.get("error", detail["msg"]))
         return f"{dotted}: {message}" if dotted else message
-    expected = detail["msg"].removeprefix("Input should be ").removeprefix("Input ")
+    if kind in ("model_type", "model_attributes_type", "dict_type"):
+        expected = "a mapping (key: value lines)"  # pydantic's text would name a Python class
+    else:
+        expected = detail["msg"].removeprefix("Input should be ").removeprefix("Input ")
     return f"{dotted}: wrong value ({value!r}) -> {expected}"
+
+
+def _without_union_tags(raw: Any, loc: tuple[Any, ...]) -> tuple[Any, ...]:
+    """`loc` without the parts pydantic adds for a discriminated union's tag (`connections.db.duckdb`)."""
+    shown = []
+    node = raw
+    for part in loc:
+        if isinstance(node, dict) and part not in node and node.get("type") == part:
+            continue  # the member chosen by `type:`, not a key of the YAML mapping
+        shown.append(part)
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            node = node[part]
+        else:
+            node = None
+    return tuple(shown)
 
 
 def _dotted(loc: tuple[Any, ...]) -> str:

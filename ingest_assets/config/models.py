@@ -11,7 +11,9 @@ import re
 from datetime import date, datetime
 from typing import Annotated, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveInt, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationInfo, field_validator
+
+from ingest_assets.config.references import reference_syntax_errors
 
 RunType = Literal["full_drop", "incremental"]
 AutomationStatus = Literal["running", "stopped"]
@@ -28,8 +30,13 @@ class Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def is_valid_name(value: str) -> bool:
+    """Flow, entity and connection names: they become parts of Dagster asset keys and op names."""
+    return bool(_NAME.match(value))
+
+
 def _check_name(value: str) -> str:
-    if not _NAME.match(value):
+    if not is_valid_name(value):
         raise ValueError(
             f"{value!r} is not a valid name -> use letters, digits and underscores, "
             "starting with a letter (it becomes part of a Dagster asset key)"
@@ -42,6 +49,19 @@ def _check_name(value: str) -> str:
 
 class _Connection(Model):
     description: str | None = None
+
+    @field_validator("*")
+    @classmethod
+    def _references_valid(cls, value: object, info: ValidationInfo) -> object:
+        # References are resolved only at run time; their syntax is checked now, when the project loads.
+        if isinstance(value, str) and info.field_name != "description":
+            bad = reference_syntax_errors(value)
+            if bad:
+                raise ValueError(
+                    f"malformed reference{'s' if len(bad) > 1 else ''} {', '.join(map(repr, bad))} "
+                    "-> write ${NAME} or ${NAME:-default}"
+                )
+        return value
 
 
 class ParquetConnection(_Connection):

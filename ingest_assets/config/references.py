@@ -12,7 +12,8 @@ from collections.abc import Mapping
 
 from ingest_assets.errors import MissingEnvironmentVariable
 
-_REFERENCE = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>[^}]*))?\}")
+# A default is plain text: `${A:-${B}}` (a nested reference) is not supported, so it is malformed.
+_REFERENCE = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>(?:[^}$]|\$(?!\{))*))?\}")
 _ANY_BRACE_REFERENCE = re.compile(r"\$\{[^}]*\}?")
 
 
@@ -30,15 +31,19 @@ def referenced_names(text: str) -> list[str]:
 
 
 def resolve_references(text: str, environ: Mapping[str, str] | None = None) -> str:
-    """Replace every reference with its value; a variable that is unset and has no default fails."""
+    """Replace every reference with its value; a variable that is unset and has no default fails.
+
+    As in the shell, `${VAR:-default}` also uses the default when VAR is set but empty.
+    """
     env = os.environ if environ is None else environ
 
     def substitute(match: re.Match[str]) -> str:
         name, default = match.group("name"), match.group("default")
-        if name in env:
-            return env[name]
-        if default is not None:
+        value = env.get(name)
+        if default is not None and not value:
             return default
+        if value is not None:
+            return value
         raise MissingEnvironmentVariable(
             f"environment variable {name} is not set -> export {name}=... "
             f"or write ${{{name}:-default}} in flows/ingest.yml"

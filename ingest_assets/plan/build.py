@@ -58,20 +58,35 @@ class _Located:
     def __init__(self, flow: LoadedFlow, entity: LoadedEntity):
         self.flow, self.entity = flow, entity
 
+    def _layers(self) -> tuple[Any, ...]:
+        return (self.entity.raw, self.flow.raw.get("defaults"), self.flow.raw)
+
     def __call__(self, *path: str) -> Location:
-        defaults = self.flow.raw.get("defaults")
-        for node in (self.entity.raw, defaults, self.flow.raw):
-            location = _find(node, path)
-            if location is not None:
-                return location
+        # `home` and `store` merge key by key, so the layer that sets the whole path comes first.
+        for exact in (True, False):
+            for node in self._layers():
+                location = _find(node, path, exact)
+                if location is not None:
+                    return location
         return self.entity.location
 
+    def connection(self, role: str) -> Location:
+        """The line that names the entity's home or store connection (`home: x` or `connection: x`)."""
+        for node in self._layers():
+            value = node.get(role) if isinstance(node, LocatedDict) else None
+            if isinstance(value, str):
+                return node.location_of(role)
+            if isinstance(value, LocatedDict) and "connection" in value:
+                return value.location_of("connection")
+        return self(role)
 
-def _find(node: Any, path: tuple[str, ...]) -> Location | None:
+
+def _find(node: Any, path: tuple[str, ...], exact: bool = False) -> Location | None:
+    """The line of `path` in `node`; unless `exact`, the deepest part of it that is there."""
     location = None
     for part in path:
         if not (isinstance(node, LocatedDict) and part in node):
-            return location
+            return None if exact else location
         location = node.location_of(part)
         node = node[part]
     return location
@@ -109,13 +124,14 @@ def _flow_plan(flow: LoadedFlow, entities: tuple[EntityPlan, ...], options, prob
     settings = flow.settings
     schedule = None
     if settings.schedule is not None:
-        location = _find(flow.raw, ("schedule",)) or flow.location
         if not is_valid_cron(settings.schedule.cron):
+            location = _find(flow.raw, ("schedule", "cron")) or flow.location
             problems.append(ConfigProblem(
                 location.file, location.line, flow.name,
                 f"schedule: invalid cron string ({settings.schedule.cron!r}) -> five fields "
                 "'minute hour day-of-month month day-of-week', e.g. '0 6 * * *' for 06:00 daily",
             ))
+        location = _find(flow.raw, ("schedule", "timezone")) or flow.location
         _check_timezone(settings.schedule.timezone, location, flow.name, "schedule.timezone", problems)
         schedule = ScheduleDef(
             settings.schedule.cron, settings.schedule.timezone, settings.schedule.status or options.schedule_status
@@ -153,8 +169,8 @@ def _entity_plan(
     mine = entity.settings
     home_settings = _merge_model(HomeSettings, flow.settings.home, defaults.home, mine.home)
     store_settings = _merge_model(StoreSettings, flow.settings.store, defaults.store, mine.store)
-    home = _connection(home_settings.connection, "home", connections, where("home"), problem)
-    store = _connection(store_settings.connection, "store", connections, where("store"), problem)
+    home = _connection(home_settings.connection, "home", connections, where.connection("home"), problem)
+    store = _connection(store_settings.connection, "store", connections, where.connection("store"), problem)
 
     run_type = mine.run_type or defaults.run_type or flow.settings.run_type
     columns = tuple(mine.columns if mine.columns is not None else defaults.columns or ())
@@ -192,7 +208,8 @@ def _entity_plan(
         watermark = WatermarkPlan(watermark_settings.column, lookback, watermark_settings.start)
     partition = None
     if partition_settings is not None:
-        _check_timezone(partition_settings.timezone, where("partition"), label, "partition.timezone", problems)
+        _check_timezone(partition_settings.timezone, where("partition", "timezone"), label, "partition.timezone",
+                        problems)
         partition = PartitionPlan(
             partition_settings.column, partition_settings.granularity, partition_settings.start,
             partition_settings.end, partition_settings.timezone, partition_settings.end_offset,
@@ -316,7 +333,10 @@ def _check_unique(flows: list[FlowPlan], problems: list[ConfigProblem]) -> None:
     for (store, target), entities in by_target.items():
         if len(entities) > 1:
             for entity in entities:
-                others = ", ".join(e.label for e in entities if e is not entity)
+                # Entities with the same asset key share their default target too; that is reported above.
+                others = ", ".join(e.label for e in entities if e.key_path != entity.key_path)
+                if not others:
+                    continue
                 problems.append(ConfigProblem(
                     entity.declared_at.file, entity.declared_at.line, entity.label,
                     f"store target {store}:{target} is also written by {others} -> give each entity its own "

@@ -1,0 +1,875 @@
+"""Every class of bad YAML gives one exact, located message: `file:line: entity: message`.
+
+Each test writes a small project into tmp_path, loads it with `load_plan`, and compares the full
+text of every problem, so a changed line number, label or hint fails the test.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from ingest_assets.errors import ConfigError
+from ingest_assets.plan import load_plan
+
+def yaml_text(text: str) -> str:
+    """Dedented YAML whose line 1 is the first line after the opening quotes."""
+    return textwrap.dedent(text).lstrip("\n")
+
+
+# flows/ingest.yml; lines: 1 connections, 2 shop_db, 5 warehouse, 8 lake, 10 lake's path, 11 exports.
+CONNECTIONS = yaml_text("""
+    connections:
+      shop_db:
+        type: sqlite
+        path: data/shop.sqlite
+      warehouse:
+        type: duckdb
+        path: data/warehouse.duckdb
+      lake:
+        type: parquet
+        path: data/lake
+      exports:
+        type: csv
+        path: data/exports
+    """)
+
+# flows/shop/flow.yml: every entity of the `shop` flow reads shop_db and writes the warehouse.
+SHOP_FLOW = yaml_text("""
+    home: shop_db
+    store: warehouse
+    """)
+
+ENTITY_KEYS = (
+    "batch_size, checks, columns, description, home, keys, name, owners, partition, run_type, sensor, "
+    "store, tags, watermark"
+)
+FLOW_KEYS = "defaults, description, entities, home, name, owners, run_type, schedule, sensor, store, tags"
+CONNECTION_TYPES = "'parquet', 'csv', 'duckdb', 'sqlite', 'sqlalchemy'"
+
+
+def write_project(root: Path, files: dict[str, str]) -> Path:
+    """Write `relative path -> YAML text` (see `yaml_text`); returns the flows folder."""
+    for relative, text in files.items():
+        path = root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(yaml_text(text), encoding="utf-8")
+    return root / "flows"
+
+
+def load_error(tmp_path: Path, files: dict[str, str], environment: str | None = None) -> ConfigError:
+    """Load the default project with `files` added or replaced; it must fail."""
+    project = {"flows/ingest.yml": CONNECTIONS, "flows/shop/flow.yml": SHOP_FLOW, **files}
+    with pytest.raises(ConfigError) as caught:
+        load_plan(write_project(tmp_path, project), environment)
+    return caught.value
+
+
+def problems(tmp_path: Path, files: dict[str, str], environment: str | None = None) -> list[str]:
+    return [str(problem) for problem in load_error(tmp_path, files, environment).problems]
+
+
+@pytest.fixture(autouse=True)
+def _no_selected_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("INGEST_ENV", raising=False)
+
+
+def test_the_default_project_is_valid(tmp_path: Path) -> None:
+    """The baseline the other tests break one setting of."""
+    files = {
+        "flows/ingest.yml": CONNECTIONS,
+        "flows/shop/flow.yml": SHOP_FLOW,
+        "flows/shop/entities/orders.yml": "keys: [order_id]\n",
+    }
+    plan = load_plan(write_project(tmp_path, files))
+    assert [entity.label for entity in plan.entities] == ["shop.orders"]
+
+
+# ---- YAML itself --------------------------------------------------------------------------------
+
+
+def test_yaml_syntax_error(tmp_path: Path) -> None:
+    files = {"flows/shop/entities/orders.yml": """
+        keys: [order_id
+        watermark: updated_at
+        """}
+    assert problems(tmp_path, files) == [
+        "flows/shop/entities/orders.yml:2: yaml: invalid YAML: expected ',' or ']', but got ':' "
+        "-> fix the YAML syntax",
+    ]
+
+
+def test_file_that_is_a_list(tmp_path: Path) -> None:
+    files = {"flows/shop/entities/orders.yml": """
+        # a list of columns, where a mapping of settings belongs
+        - order_id
+        - amount
+        """}
+    assert problems(tmp_path, files) == [
+        "flows/shop/entities/orders.yml:2: yaml: the file holds a list -> it must be a mapping of settings",
+    ]
+
+
+def test_file_that_is_text(tmp_path: Path) -> None:
+    files = {"flows/shop/entities/orders.yml": "orders\n"}
+    assert problems(tmp_path, files) == [
+        "flows/shop/entities/orders.yml:1: yaml: the file holds text -> it must be a mapping of settings",
+    ]
+
+
+def test_duplicate_key_in_one_mapping(tmp_path: Path) -> None:
+    files = {"flows/shop/entities/orders.yml": """
+        keys: [order_id]
+        columns: [order_id, amount]
+        keys: [amount]
+        """}
+    assert problems(tmp_path, files) == [
+        "flows/shop/entities/orders.yml:3: yaml: duplicate key 'keys' -> each key may appear once in a mapping",
+    ]
+
+
+def test_duplicate_key_in_a_nested_mapping(tmp_path: Path) -> None:
+    files = {"flows/ingest.yml": CONNECTIONS.replace(
+        "path: data/shop.sqlite", "path: data/shop.sqlite\n    path: data/other.sqlite"
+    )}
+    assert problems(tmp_path, files) == [
+        "flows/ingest.yml:5: yaml: duplicate key 'path' -> each key may appear once in a mapping",
+    ]
+
+
+# ---- unknown keys -------------------------------------------------------------------------------
+
+
+def test_unknown_key_in_an_entity_file(tmp_path: Path) -> None:
+    files = {"flows/shop/entities/orders.yml": """
+        keys: [order_id]
+        run_type: incremental
+        watermak: updated_at
+        """}
+    assert problems(tmp_path, files) == [
+        "flows/shop/entities/orders.yml:3: shop.orders: unknown key 'watermak' -> did you mean 'watermark'? "
+        f"valid keys: {ENTITY_KEYS}",
+    ]
+
+
+def test_unknown_key_without_a_close_match(tmp_path: Path) -> None:
+    files = {"flows/shop/entities/orders.yml": "keys: [order_id]\nfrobnicate: true\n"}
+    assert problems(tmp_path, files) == [
+        f"flows/shop/entities/orders.yml:2: shop.orders: unknown key 'frobnicate' -> valid keys: {ENTITY_KEYS}",
+    ]
+
+
+def test_unknown_key_in_flow_yml(tmp_path: Path) -> None:
+    files = {"flows/shop/flow.yml": """
+        home: shop_db
+        store: warehouse
+        shedule: "0 5 * * *"
+        """}
+    assert problems(tmp_path, files) == [
+        f"flows/shop/flow.yml:3: shop: unknown key 'shedule' -> did you mean 'schedule'? valid keys: {FLOW_KEYS}",
+    ]
+
+
+def test_unknown_key_in_an_inline_entity(tmp_path: Path) -> None:
+    files = {"flows/shop/flow.yml": """
+        home: shop_db
+        store: warehouse
+        entities:
+          - name: orders
+            key: [order_id]
+        """}
+    assert problems(tmp_path, files) == [
+        "flows/shop/flow.yml:5: shop: unknown key 'key' in entities.0 -> did you mean 'keys'? "
+        f"valid keys: {ENTITY_KEYS}",
+    ]
+
+
+def test_unknown_key_in_flow_defaults(tmp_path: Path) -> None:
+    files = {"flows/shop/flow.yml": """
+        home: shop_db
+        store: warehouse
+        defaults:
+          batchsize: 500
+        """}
+    assert problems(tmp_path, files) == [
+        "flows/shop/flow.yml:4: shop: unknown key 'batchsize' in defaults -> did you mean 'batch_size'? "
+        "valid keys: batch_size, checks, columns, home, keys, owners, partition, run_type, sensor, store, "
+        "tags, watermark",
+    ]
+
+
+def test_unknown_key_in_a_connection(tmp_path: Path) -> None:
+    """The message names the connection as the YAML does (no `duckdb` union member in the path)."""
+    files = {"flows/ingest.yml": CONNECTIONS.replace("path: data/warehouse.duckdb", "pth: data/warehouse.duckdb")}
+    assert problems(tmp_path, files) == [
+        "flows/ingest.yml:5: project: missing required setting 'connections.warehouse.path' -> add 'path:' here",
+        "flows/ingest.yml:7: project: unknown key 'pth' in connections.warehouse -> did you mean 'path'? "
+        "valid keys: description, path, type",
+    ]
+
+
+def test_unknown_key_in_a_csv_connection_lists_the_csv_keys(tmp_path: Path) -> None:
+    files = {"flows/ingest.yml": CONNECTIONS + "    delimter: ';'\n"}
+    assert problems(tmp_path, files) == [
+        "flows/ingest.yml:14: project: unknown key 'delimter' in connections.exports -> did you mean "
+        "'delimiter'? valid keys: delimiter, description, header, path, type",
+    ]
+
+
+def test_unknown_key_in_options(tmp_path: Path) -> None:
+    files = {"flows/ingest.yml": CONNECTIONS + "options:\n  concurency: 8\n"}
+    assert problems(tmp_path, files) == [
+        "flows/ingest.yml:15: project: unknown key 'concurency' in options -> did you mean 'concurrency'? "
+        "valid keys: batch_size, concurrency, retries, schedule_status, sensor_status",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("section", "expected"),
+    [
+        pytest.param(
+            "watermark:\n  column: updated_at\n  lookbak: 2h\n",
+            "flows/shop/entities/orders.yml:4: shop.orders: unknown key 'lookbak' in watermark -> "
+            "did you mean 'lookback'? valid keys: column, lookback, start",
+            id="watermark",
+        ),
+        pytest.param(
+            "checks:\n  min_rows: 1\n  not_nul: [amount]\n",
+            "flows/shop/entities/orders.yml:4: shop.orders: unknown key 'not_nul' in checks -> "
+            "did you mean 'not_null'? valid keys: min_rows, not_null, unique",
+            id="checks",
+        ),
+        pytest.param(
+            "partition:\n  column: ordered_at\n  start: 2026-01-01\n  granularty: daily\n",
+            "flows/shop/entities/orders.yml:5: shop.orders: unknown key 'granularty' in partition -> "
+            "did you mean 'granularity'? valid keys: column, end, end_offset, granularity, start, timezone",
+            id="partition",
+        ),
+        pytest.param(
+            "home:\n  connection: shop_db\n  tabel: orders\n",
+            "flows/shop/entities/orders.yml:4: shop.orders: unknown key 'tabel' in home -> "
+            "did you mean 'table'? valid keys: connection, path, query, table",
+            id="home",
+        ),
+    ],
+)
+def test_unknown_key_in_a_nested_section(tmp_path: Path, section: str, expected: str) -> None:
+    files = {"flows/shop/entities/orders.yml": "keys: [order_id]\n" + section}
+    assert problems(tmp_path, files) == [expected]
+
+
+# ---- wrong values -------------------------------------------------------------------------------
+
+
+def test_wrong_type(tmp_path: Path) -> None:
+    files = {"flows/shop/entities/orders.yml": "keys: [order_id]\nbatch_size: many\n"}
+    assert problems(tmp_path, files) == [
+        "flows/shop/entities/orders.yml:2: shop.orders: batch_size: wrong value ('many') -> a valid integer, "
+        "unable to parse string as an integer",
+    ]
+
+
+def test_number_out_of_range(tmp_path: Path) -> None:
+    files = {"flows/shop/entities/orders.yml": "keys: [order_id]\nbatch_size: 0\n"}
+    assert problems(tmp_path, files) == [
+        "flows/shop/entities/orders.yml:2: shop.orders: batch_size: wrong value (0) -> greater than 0",
+    ]
+
+
+def test_section_that_is_not_a_mapping(tmp_path: Path) -> None:
+    """Pydantic's own text would name the Python class; the message says what the YAML needs."""
+    files = {"flows/shop/entities/orders.yml": "keys: [order_id]\ncheck: 3\nchecks: 3\n"}
+    assert problems(tmp_path, files) == [
+        "flows/shop/entities/orders.yml:2: shop.orders: unknown key 'check' -> did you mean 'checks'? "
+        f"valid keys: {ENTITY_KEYS}",
+        "flows/shop/entities/orders.yml:3: shop.orders: checks: wrong value (3) -> a mapping (key: value lines)",
+    ]
+
+
+def test_connection_without_path(tmp_path: Path) -> None:
+    files = {"flows/ingest.yml": CONNECTIONS.replace("    path: data/lake\n", "")}
+    assert problems(tmp_path, files) == [
+        "flows/ingest.yml:8: project: missing required setting 'connections.lake.path' -> add 'path:' here",
+    ]
+
+
+def test_watermark_without_column(tmp_path: Path) -> None:
+    files = {"flows/shop/entities/orders.yml": """
+        keys: [order_id]
+        run_type: incremental
+        watermark:
+          lookback: 2h
+        """}
+    assert problems(tmp_path, files) == [
+        "flows/shop/entities/orders.yml:3: shop.orders: missing required setting 'watermark.column' "
+        "-> add 'column:' here",
+    ]
+
+
+def test_invalid_run_type(tmp_path: Path) -> None:
+    files = {"flows/shop/entities/orders.yml": "keys: [order_id]\nrun_type: incremntal\n"}
+    assert problems(tmp_path, files) == [
+        "flows/shop/entities/orders.yml:2: shop.orders: run_type: 'incremntal' is not valid "
+        "-> one of 'full_drop' or 'incremental'",
+    ]
+
+
+def test_invalid_run_type_in_flow_yml(tmp_path: Path) -> None:
+    files = {"flows/shop/flow.yml": SHOP_FLOW + "run_type: append\n"}
+    assert problems(tmp_path, files) == [
+        "flows/shop/flow.yml:3: shop: run_type: 'append' is not valid -> one of 'full_drop' or 'incremental'",
+    ]
+
+
+def test_unknown_connection_type(tmp_path: Path) -> None:
+    files = {"flows/ingest.yml": CONNECTIONS.replace("type: sqlite", "type: postgres")}
+    assert problems(tmp_path, files) == [
+        f"flows/ingest.yml:2: project: connections.shop_db: unknown type 'postgres' -> one of {CONNECTION_TYPES}",
+    ]
+
+
+def test_connection_without_type(tmp_path: Path) -> None:
+    files = {"flows/ingest.yml": CONNECTIONS.replace("    type: parquet\n", "")}
+    assert problems(tmp_path, files) == [
+        "flows/ingest.yml:8: project: connections.lake: missing 'type' -> add 'type:' with one of the "
+        "connection types",
+    ]
+
+
+# ---- connections used by entities ---------------------------------------------------------------
+
+
+def test_unknown_home_and_store_names_in_flow_yml(tmp_path: Path) -> None:
+    """Every entity of the flow is told, each at the flow.yml line that names the connection."""
+    files = {
+        "flows/shop/flow.yml": "home: shop_bd\nstore: warehose\n",
+        "flows/shop/entities/orders.yml": "keys: [order_id]\n",
+    }
+    defined = "defined: exports, lake, shop_db, warehouse"
+    assert problems(tmp_path, files) == [
+        "flows/shop/flow.yml:1: shop.orders: home connection 'shop_bd' is not defined in flows/ingest.yml "
+        f"-> did you mean 'shop_db'? {defined}",
+        "flows/shop/flow.yml:2: shop.orders: store connection 'warehose' is not defined in flows/ingest.yml "
+        f"-> did you mean 'warehouse'? {defined}",
+    ]
+
+
+def test_unknown_home_name_in_an_entity(tmp_path: Path) -> None:
+    files = {"flows/shop/entities/stores.yml": """
+        keys: [store_id]
+        home:
+          connection: export
+          path: stores.csv
+        """}
+    assert problems(tmp_path, files) == [
+        "flows/shop/entities/stores.yml:3: shop.stores: home connection 'export' is not defined in "
+        "flows/ingest.yml -> did you mean 'exports'? defined: exports, lake, shop_db, warehouse",
+    ]
+
+
+def test_unknown_home_named_in_flow_yml_is_reported_there(tmp_path: Path) -> None:
+    """The entity sets other home keys, but the misspelled name is in flow.yml, so that line is given."""
+    files = {
+        "flows/shop/flow.yml": "home: lak\nstore: warehouse\n",
+        "flows/shop/entities/page_views.yml": "keys: [view_id]\nhome:\n  path: page_views\n",
+    }
+    assert problems(tmp_path, files) == [
+        "flows/shop/flow.yml:1: shop.page_views: home connection 'lak' is not defined in flows/ingest.yml "
+        "-> did you mean 'lake'? defined: exports, lake, shop_db, warehouse",
+    ]
+
+
+def test_home_key_set_in_flow_yml_is_reported_there(tmp_path: Path) -> None:
+    files = {
+        "flows/shop/flow.yml": "home:\n  connection: lake\n  table: page_views\nstore: warehouse\n",
+        "flows/shop/entities/page_views.yml": "home:\n  connection: lake\n",
+    }
+    assert problems(tmp_path, files) == [
+        "flows/shop/flow.yml:3: shop.page_views: home 'lake' (parquet) cannot read a table -> use path",
+    ]
+
+
+def test_unknown_store_name_without_a_close_match(tmp_path: Path) -> None:
+    files = {"flows/shop/entities/orders.yml": "store: s3\n"}
+    assert problems(tmp_path, files) == [
+        "flows/shop/entities/orders.yml:1: shop.orders: store connection 's3' is not defined in "
+        "flows/ingest.yml -> defined: exports, lake, shop_db, warehouse",
+    ]
+
+
+def test_no_home_at_all(tmp_path: Path) -> None:
+    files = {"flows/shop/flow.yml": "store: warehouse\n", "flows/shop/entities/orders.yml": "keys: [order_id]\n"}
+    assert problems(tmp_path, files) == [
+        "flows/shop/entities/orders.yml:1: shop.orders: no home connection -> set 'home: <connection>' in "
+        "flow.yml or the entity (connections that can be a home: exports, lake, shop_db, warehouse)",
+    ]
+
+
+def test_csv_connection_as_store(tmp_path: Path) -> None:
+    files = {"flows/shop/entities/orders.yml": "store: exports\n"}
+    assert problems(tmp_path, files) == [
+        "flows/shop/entities/orders.yml:1: shop.orders: connection 'exports' of type 'csv' cannot be a store "
+        "-> store types: duckdb, parquet",
+    ]
+
+
+def test_home_with_table_and_query(tmp_path: Path) -> None:
+    files = {"flows/shop/entities/orders.yml": """
+        keys: [order_id]
+        home:
+          table: orders
+          query: select * from orders
+        """}
+    assert problems(tmp_path, files) == [
+        "flows/shop/entities/orders.yml:2: shop.orders: home sets table and query -> set exactly one of them",
+    ]
+
+
+def test_parquet_home_with_a_table(tmp_path: Path) -> None:
+    files = {"flows/shop/entities/orders.yml": """
+        home:
+          connection: lake
+          table: orders
+        """}
+    assert problems(tmp_path, files) == [
+        "flows/shop/entities/orders.yml:3: shop.orders: home 'lake' (parquet) cannot read a table -> use path",
+    ]
+
+
+def test_parquet_home_without_a_path(tmp_path: Path) -> None:
+    files = {"flows/shop/entities/orders.yml": "home: lake\n"}
+    assert problems(tmp_path, files) == [
+        "flows/shop/entities/orders.yml:1: shop.orders: missing what to read from 'lake' (parquet) -> add "
+        "'home: {path: <file, folder or glob>}' to the entity",
+    ]
+
+
+def test_database_store_with_a_path(tmp_path: Path) -> None:
+    files = {"flows/shop/entities/orders.yml": "store:\n  path: shop/orders\n"}
+    assert problems(tmp_path, files) == [
+        "flows/shop/entities/orders.yml:2: shop.orders: store 'warehouse' (duckdb) writes a table, not a path "
+        "-> use 'table:' (default shop.orders / shop/orders)",
+    ]
+
+
+# ---- watermarks, partitions, columns ------------------------------------------------------------
+
+
+def test_incremental_entity_without_watermark(tmp_path: Path) -> None:
+    files = {
+        "flows/shop/flow.yml": SHOP_FLOW + "run_type: incremental\n",
+        "flows/shop/entities/orders.yml": "keys: [order_id]\n",
+    }
+    assert problems(tmp_path, files) == [
+        "flows/shop/flow.yml:3: shop.orders: incremental entity has no watermark column (run_type: incremental) "
+        "-> add 'watermark: <column>' or set run_type: full_drop",
+    ]
+
+
+def test_incremental_store_false_needs_no_watermark(tmp_path: Path) -> None:
+    """`incremental` + `store.incremental: false` reloads everything: no cursor, so no watermark."""
+    files = {
+        "flows/ingest.yml": CONNECTIONS,
+        "flows/shop/flow.yml": SHOP_FLOW + "run_type: incremental\n",
+        "flows/shop/entities/orders.yml": "store:\n  incremental: false\n",
+    }
+    plan = load_plan(write_project(tmp_path, files))
+    assert plan.entities[0].mode().describe() == "reload everything and replace"
+
+
+def test_watermark_lookback_that_is_not_a_duration(tmp_path: Path) -> None:
+    files = {"flows/shop/entities/orders.yml": """
+        run_type: incremental
+        keys: [order_id]
+        watermark:
+          column: updated_at
+          lookback: yesterday
+        """}
+    assert problems(tmp_path, files) == [
+        "flows/shop/entities/orders.yml:5: shop.orders: watermark.lookback: not a duration ('yesterday') "
+        "-> e.g. '30m', '2h', '3 days' (or a number for integer watermarks)",
+    ]
+
+
+def test_watermark_lookback_without_keys(tmp_path: Path) -> None:
+    files = {"flows/shop/entities/orders.yml": """
+        run_type: incremental
+        watermark:
+          column: updated_at
+          lookback: 2h
+        """}
+    assert problems(tmp_path, files) == [
+        "flows/shop/entities/orders.yml:4: shop.orders: watermark.lookback re-reads rows already loaded, which "
+        "would duplicate them -> declare 'keys:' so re-read rows replace their earlier copies",
+    ]
+
+
+def test_both_watermark_and_partition(tmp_path: Path) -> None:
+    files = {"flows/shop/entities/orders.yml": """
+        keys: [order_id]
+        watermark: updated_at
+        partition:
+          column: ordered_at
+          start: 2026-01-01
+        """}
+    assert problems(tmp_path, files) == [
+        "flows/shop/entities/orders.yml:3: shop.orders: both watermark and partition are set -> a partitioned "
+        "entity loads its window; remove one of them",
+    ]
+
+
+def test_columns_that_leave_out_a_key_column(tmp_path: Path) -> None:
+    files = {"flows/shop/entities/orders.yml": """
+        keys: [order_id]
+        columns: [customer_id, amount]
+        """}
+    assert problems(tmp_path, files) == [
+        "flows/shop/entities/orders.yml:2: shop.orders: keys names column 'order_id' which 'columns' leaves "
+        "out -> add it to columns (customer_id, amount)",
+    ]
+
+
+def test_columns_that_leave_out_the_watermark_and_a_checked_column(tmp_path: Path) -> None:
+    files = {"flows/shop/entities/orders.yml": """
+        run_type: incremental
+        columns: [order_id]
+        keys: [order_id]
+        watermark: updated_at
+        checks:
+          not_null: [amount]
+        """}
+    assert problems(tmp_path, files) == [
+        "flows/shop/entities/orders.yml:2: shop.orders: checks.not_null names column 'amount' which 'columns' "
+        "leaves out -> add it to columns (order_id)",
+        "flows/shop/entities/orders.yml:2: shop.orders: watermark names column 'updated_at' which 'columns' "
+        "leaves out -> add it to columns (order_id)",
+    ]
+
+
+# ---- schedules and time zones -------------------------------------------------------------------
+
+
+def test_invalid_cron_string(tmp_path: Path) -> None:
+    files = {
+        "flows/shop/flow.yml": SHOP_FLOW + "schedule:\n  cron: '0 25 * * *'\n",
+        "flows/shop/entities/orders.yml": "keys: [order_id]\n",
+    }
+    assert problems(tmp_path, files) == [
+        "flows/shop/flow.yml:4: shop: schedule: invalid cron string ('0 25 * * *') -> five fields "
+        "'minute hour day-of-month month day-of-week', e.g. '0 6 * * *' for 06:00 daily",
+    ]
+
+
+def test_invalid_cron_shorthand(tmp_path: Path) -> None:
+    files = {"flows/shop/flow.yml": SHOP_FLOW + "schedule: every day\n"}
+    assert problems(tmp_path, files) == [
+        "flows/shop/flow.yml:3: shop: schedule: invalid cron string ('every day') -> five fields "
+        "'minute hour day-of-month month day-of-week', e.g. '0 6 * * *' for 06:00 daily",
+    ]
+
+
+def test_invalid_schedule_timezone(tmp_path: Path) -> None:
+    files = {"flows/shop/flow.yml": SHOP_FLOW + "schedule:\n  cron: '0 5 * * *'\n  timezone: Mars/Olympus\n"}
+    assert problems(tmp_path, files) == [
+        "flows/shop/flow.yml:5: shop: schedule.timezone: unknown time zone ('Mars/Olympus') -> an IANA name "
+        "such as 'UTC' or 'Europe/Amsterdam'",
+    ]
+
+
+def test_invalid_partition_timezone(tmp_path: Path) -> None:
+    files = {"flows/shop/entities/orders.yml": """
+        keys: [order_id]
+        partition:
+          column: ordered_at
+          start: 2026-01-01
+          timezone: Europe/Atlantis
+        """}
+    assert problems(tmp_path, files) == [
+        "flows/shop/entities/orders.yml:5: shop.orders: partition.timezone: unknown time zone "
+        "('Europe/Atlantis') -> an IANA name such as 'UTC' or 'Europe/Amsterdam'",
+    ]
+
+
+# ---- names, tags, owners ------------------------------------------------------------------------
+
+
+def test_duplicate_asset_key_inline_entity_and_entity_file(tmp_path: Path) -> None:
+    """Both declarations are reported, each pointing at the other; no second 'same target' problem."""
+    files = {
+        "flows/shop/flow.yml": """
+            home: shop_db
+            store: warehouse
+            entities:
+              - name: orders
+                keys: [order_id]
+            """,
+        "flows/shop/entities/orders.yml": "keys: [order_id]\n",
+    }
+    assert problems(tmp_path, files) == [
+        "flows/shop/entities/orders.yml:1: shop.orders: duplicate asset key shop/orders "
+        "(also declared at flows/shop/flow.yml:4) -> rename one entity",
+        "flows/shop/flow.yml:4: shop.orders: duplicate asset key shop/orders "
+        "(also declared at flows/shop/entities/orders.yml:1) -> rename one entity",
+    ]
+
+
+def test_duplicate_asset_key_from_an_explicit_name(tmp_path: Path) -> None:
+    files = {
+        "flows/shop/entities/orders.yml": "keys: [order_id]\n",
+        "flows/shop/entities/orders_v2.yml": "# the new extract\nname: orders\nkeys: [order_id]\n",
+    }
+    assert problems(tmp_path, files) == [
+        "flows/shop/entities/orders.yml:1: shop.orders: duplicate asset key shop/orders "
+        "(also declared at flows/shop/entities/orders_v2.yml:2) -> rename one entity",
+        "flows/shop/entities/orders_v2.yml:2: shop.orders: duplicate asset key shop/orders "
+        "(also declared at flows/shop/entities/orders.yml:1) -> rename one entity",
+    ]
+
+
+def test_two_entities_writing_the_same_store_target(tmp_path: Path) -> None:
+    files = {
+        "flows/shop/entities/orders.yml": "keys: [order_id]\n",
+        "flows/shop/entities/orders_copy.yml": "home:\n  table: orders\nstore:\n  table: shop.orders\n",
+    }
+    assert problems(tmp_path, files) == [
+        "flows/shop/entities/orders.yml:1: shop.orders: store target warehouse:shop.orders is also written by "
+        "shop.orders_copy -> give each entity its own store table or path",
+        "flows/shop/entities/orders_copy.yml:1: shop.orders_copy: store target warehouse:shop.orders is also "
+        "written by shop.orders -> give each entity its own store table or path",
+    ]
+
+
+def test_two_flows_writing_the_same_parquet_path(tmp_path: Path) -> None:
+    files = {
+        "flows/shop/flow.yml": "home: shop_db\nstore: lake\n",
+        "flows/shop/entities/orders.yml": "keys: [order_id]\n",
+        "flows/archive/flow.yml": "home: shop_db\nstore: lake\n",
+        "flows/archive/entities/orders.yml": "home:\n  table: orders\nstore:\n  path: shop/orders\n",
+    }
+    assert problems(tmp_path, files) == [
+        "flows/archive/entities/orders.yml:1: archive.orders: store target lake:shop/orders is also written by "
+        "shop.orders -> give each entity its own store table or path",
+        "flows/shop/entities/orders.yml:1: shop.orders: store target lake:shop/orders is also written by "
+        "archive.orders -> give each entity its own store table or path",
+    ]
+
+
+def test_invalid_entity_name(tmp_path: Path) -> None:
+    files = {"flows/shop/entities/orders.yml": "name: 2024-orders\nkeys: [order_id]\n"}
+    assert problems(tmp_path, files) == [
+        "flows/shop/entities/orders.yml:1: shop.2024-orders: name: '2024-orders' is not a valid name -> use "
+        "letters, digits and underscores, starting with a letter (it becomes part of a Dagster asset key)",
+    ]
+
+
+def test_invalid_entity_name_from_the_file_name(tmp_path: Path) -> None:
+    files = {"flows/shop/entities/order-lines.yml": "keys: [line_id]\n"}
+    assert problems(tmp_path, files) == [
+        "flows/shop/entities/order-lines.yml:1: shop.order-lines: name 'order-lines' (from the file name) is "
+        "not a valid name -> rename the file or set 'name:' using letters, digits and underscores, starting "
+        "with a letter (it becomes part of a Dagster asset key)",
+    ]
+
+
+def test_entity_file_with_a_valid_name_setting_may_have_any_file_name(tmp_path: Path) -> None:
+    files = {
+        "flows/ingest.yml": CONNECTIONS,
+        "flows/shop/flow.yml": SHOP_FLOW,
+        "flows/shop/entities/order-lines.yml": "name: order_lines\nkeys: [line_id]\n",
+    }
+    plan = load_plan(write_project(tmp_path, files))
+    assert [entity.label for entity in plan.entities] == ["shop.order_lines"]
+
+
+def test_invalid_flow_name_from_the_folder_name(tmp_path: Path) -> None:
+    files = {
+        "flows/web-traffic/flow.yml": "home: lake\nstore: warehouse\n",
+        "flows/web-traffic/entities/page_views.yml": "home:\n  path: page_views\n",
+    }
+    assert problems(tmp_path, files) == [
+        "flows/web-traffic/flow.yml:1: web-traffic: name 'web-traffic' (from the folder name) is not a valid "
+        "name -> rename the folder or set 'name:' using letters, digits and underscores, starting with a "
+        "letter (it becomes part of a Dagster asset key)",
+    ]
+
+
+def test_invalid_connection_name(tmp_path: Path) -> None:
+    files = {"flows/ingest.yml": CONNECTIONS.replace("  lake:", "  the-lake:")}
+    assert problems(tmp_path, files) == [
+        "flows/ingest.yml:1: project: connections: 'the-lake' is not a valid name -> use letters, digits and "
+        "underscores, starting with a letter (it becomes part of a Dagster asset key)",
+    ]
+
+
+def test_inline_entity_without_a_name(tmp_path: Path) -> None:
+    files = {"flows/shop/flow.yml": SHOP_FLOW + "entities:\n  - keys: [order_id]\n"}
+    assert problems(tmp_path, files) == [
+        "flows/shop/flow.yml:4: shop.entities[0]: missing required setting 'name' -> add 'name:' to the entity",
+    ]
+
+
+def test_malformed_tag_key(tmp_path: Path) -> None:
+    files = {"flows/shop/entities/orders.yml": "keys: [order_id]\ntags:\n  data domain: sales\n"}
+    assert problems(tmp_path, files) == [
+        "flows/shop/entities/orders.yml:2: shop.orders: tags: tag key 'data domain' is not valid -> letters, "
+        "digits, '_', '.', '-' (at most 63), optionally with one 'prefix/'",
+    ]
+
+
+def test_malformed_tag_value_in_flow_yml(tmp_path: Path) -> None:
+    files = {"flows/shop/flow.yml": SHOP_FLOW + "tags:\n  domain: sales & marketing\n"}
+    assert problems(tmp_path, files) == [
+        "flows/shop/flow.yml:3: shop: tags: tag value 'sales & marketing' of 'domain' is not valid -> letters, "
+        "digits, '_', '.', '-' (at most 63)",
+    ]
+
+
+def test_malformed_owner(tmp_path: Path) -> None:
+    files = {"flows/shop/entities/orders.yml": "keys: [order_id]\nowners: [data-platform]\n"}
+    assert problems(tmp_path, files) == [
+        "flows/shop/entities/orders.yml:2: shop.orders: owners: owner 'data-platform' is not valid -> an email "
+        "address or 'team:name'",
+    ]
+
+
+# ---- environments -------------------------------------------------------------------------------
+
+# Lines 14 environments, 17 options, 18 concurrency.
+ENVIRONMENTS = CONNECTIONS + yaml_text("""
+    environments:
+      dev: {}
+      prod:
+        options:
+          concurrency: 8
+    """)
+
+
+def test_unknown_environment_argument(tmp_path: Path) -> None:
+    files = {"flows/ingest.yml": ENVIRONMENTS}
+    assert problems(tmp_path, files, environment="production") == [
+        "flows/ingest.yml:14: project: environment 'production' (from the environment argument) is not "
+        "defined -> one of: dev, prod",
+    ]
+
+
+def test_unknown_environment_from_ingest_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("INGEST_ENV", "staging")
+    files = {"flows/ingest.yml": ENVIRONMENTS}
+    assert problems(tmp_path, files) == [
+        "flows/ingest.yml:14: project: environment 'staging' (from INGEST_ENV) is not defined -> one of: dev, prod",
+    ]
+
+
+def test_unknown_default_environment(tmp_path: Path) -> None:
+    files = {"flows/ingest.yml": ENVIRONMENTS + "default_environment: test\n"}
+    assert problems(tmp_path, files) == [
+        "flows/ingest.yml:14: project: environment 'test' (from default_environment) is not defined "
+        "-> one of: dev, prod",
+    ]
+
+
+def test_environment_without_an_environments_section(tmp_path: Path) -> None:
+    assert problems(tmp_path, {}, environment="prod") == [
+        "flows/ingest.yml:1: project: environment 'prod' (from the environment argument) is not defined "
+        "-> one of: none defined; add an environments: section",
+    ]
+
+
+def test_unknown_key_in_an_environment_override(tmp_path: Path) -> None:
+    """Overrides are merged before validation and keep their own line."""
+    files = {"flows/ingest.yml": ENVIRONMENTS.replace("concurrency: 8", "concurency: 8")}
+    assert problems(tmp_path, files, environment="prod") == [
+        "flows/ingest.yml:18: project: unknown key 'concurency' in options -> did you mean 'concurrency'? "
+        "valid keys: batch_size, concurrency, retries, schedule_status, sensor_status",
+    ]
+
+
+# ---- references ---------------------------------------------------------------------------------
+
+
+def test_malformed_reference_in_a_connection(tmp_path: Path) -> None:
+    files = {"flows/ingest.yml": CONNECTIONS.replace("path: data/lake", "path: ${LAKE_ROOT/lake")}
+    assert problems(tmp_path, files) == [
+        "flows/ingest.yml:10: project: connections.lake.path: malformed reference '${LAKE_ROOT/lake' "
+        "-> write ${NAME} or ${NAME:-default}",
+    ]
+
+
+# ---- many problems at once ----------------------------------------------------------------------
+
+
+def test_every_problem_in_every_file_is_reported_together_sorted(tmp_path: Path) -> None:
+    files = {
+        # flow.yml is invalid, and its entity file is still checked
+        "flows/shop/flow.yml": SHOP_FLOW + "shedule: '0 5 * * *'\n",
+        "flows/shop/entities/orders.yml": "keys: [order_id]\nbatch_size: many\n",
+        # a valid flow.yml whose store is misspelled: both entities are told, plus one entity's own problem
+        "flows/web/flow.yml": "home: lake\nstore: warehuse\n",
+        "flows/web/entities/page_views.yml": "home:\n  path: page_views\n",
+        "flows/web/entities/clicks.yml": """
+            home:
+              path: clicks
+            run_type: incremental
+            keys: [click_id]
+            watermark:
+              column: clicked_at
+              lookback: soon
+            """,
+    }
+    error = load_error(tmp_path, files)
+    store_hint = "-> did you mean 'warehouse'? defined: exports, lake, shop_db, warehouse"
+    assert str(error) == "\n".join([
+        "the ingest project has 5 problems:",
+        "  flows/shop/entities/orders.yml:2: shop.orders: batch_size: wrong value ('many') -> a valid integer, "
+        "unable to parse string as an integer",
+        f"  flows/shop/flow.yml:3: shop: unknown key 'shedule' -> did you mean 'schedule'? valid keys: {FLOW_KEYS}",
+        "  flows/web/entities/clicks.yml:7: web.clicks: watermark.lookback: not a duration ('soon') -> e.g. "
+        "'30m', '2h', '3 days' (or a number for integer watermarks)",
+        "  flows/web/flow.yml:2: web.clicks: store connection 'warehuse' is not defined in flows/ingest.yml "
+        + store_hint,
+        "  flows/web/flow.yml:2: web.page_views: store connection 'warehuse' is not defined in flows/ingest.yml "
+        + store_hint,
+    ])
+    assert [(p.file, p.line) for p in error.problems] == sorted((p.file, p.line) for p in error.problems)
+
+
+def test_invalid_ingest_yml_does_not_hide_problems_in_flows(tmp_path: Path) -> None:
+    files = {
+        "flows/ingest.yml": "connections:\n  lake: {type: parquet, path: data/lake\n",
+        "flows/shop/entities/orders.yml": "keys: [order_id]\nrun_type: sometimes\n",
+    }
+    error = load_error(tmp_path, files)
+    assert str(error) == "\n".join([
+        "the ingest project has 2 problems:",
+        "  flows/ingest.yml:3: yaml: invalid YAML: expected ',' or '}', but got '<stream end>' "
+        "-> fix the YAML syntax",
+        "  flows/shop/entities/orders.yml:2: shop.orders: run_type: 'sometimes' is not valid -> one of "
+        "'full_drop' or 'incremental'",
+    ])
+
+
+def test_one_problem_has_a_singular_header(tmp_path: Path) -> None:
+    error = load_error(tmp_path, {"flows/shop/entities/orders.yml": "keys: order_id\n"})
+    assert str(error) == (
+        "the ingest project has 1 problem:\n"
+        "  flows/shop/entities/orders.yml:1: shop.orders: keys: wrong value ('order_id') -> a valid list"
+    )
+
+
+def test_missing_flows_folder(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_plan(tmp_path / "flows")
+    assert [str(p) for p in caught.value.problems] == [
+        "flows:1: project: folder flows does not exist -> create it with an ingest.yml",
+    ]
+
+
+def test_missing_ingest_yml(tmp_path: Path) -> None:
+    flows = write_project(tmp_path, {"flows/shop/flow.yml": SHOP_FLOW})
+    with pytest.raises(ConfigError) as caught:
+        load_plan(flows)
+    assert [str(p) for p in caught.value.problems] == [
+        "flows/ingest.yml:1: project: flows/ingest.yml not found -> create it with your connections",
+    ]
