@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
 
 import dagster as dg
+from pydantic import Field
 
 from ingest_assets.config.references import resolve_references
 
@@ -20,8 +21,9 @@ if TYPE_CHECKING:
 
 
 class _ProjectRelative(dg.ConfigurableResource):
-    # The folder relative paths are resolved against (the folder holding flows/).
-    project_root: str
+    project_root: str = Field(
+        default=".", description="The folder relative paths are resolved against (the one holding flows/)."
+    )
 
     def _resolve_path(self, template: str) -> Path:
         path = Path(resolve_references(template)).expanduser()

@@ -380,3 +380,30 @@ def test_csv_and_duckdb_query_homes_with_column_selection(project: Project):
         {"city": "Amsterdam", "population": 921402}, {"city": "Antwerp", "population": 536079}]
     expensive = read_parquet_table(project.root / "lake/ref/expensive")
     assert sorted(expensive.column("product_id").to_pylist()) == [5, 6, 7, 8, 9]
+
+
+def test_a_destination_removed_by_hand_is_not_silently_appended_to(sales: Project):
+    import shutil
+
+    sales.materialize("sales/orders")
+    (sales.root / "lake/sales/orders").unlink()
+    shutil.rmtree(sales.root / "lake/_ingest")
+    with sqlite3.connect(sales.root / "source/shop.sqlite") as connection:
+        insert_orders(connection, range(101, 106))
+
+    result = sales.materialize("sales/orders", raise_on_error=False)
+
+    assert not result.success
+    description = result.get_step_failure_events()[0].step_failure_data.user_failure_data.description
+    assert "does not exist, but the committed watermark says rows up to 2026-03-01 09:40:00 were loaded" in description
+    sales.materialize("sales/orders", run_config={"ops": {"sales__orders": {"config": {"reset_watermark": True}}}})
+    assert lake_ids(sales) == list(range(1, 106))
+
+
+def test_connections_can_be_reconfigured_per_run_like_any_resource(sales: Project):
+    other = str(sales.root / "other_lake")
+    sales.materialize("sales/orders", run_config={"resources": {"lake": {"config": {"path": other}}}})
+
+    assert sorted(read_parquet_table(sales.root / "other_lake/sales/orders").column("id").to_pylist()) == list(
+        range(1, 101))
+    assert not (sales.root / "lake").exists()

@@ -154,6 +154,13 @@ def _materialize(context, plan: EntityPlan, overrides, home_resource, store_reso
         # Naive wall-clock bounds in the partition's time zone, comparable with naive columns.
         window = (time_window.start.replace(tzinfo=None), time_window.end.replace(tzinfo=None))
     decision = decide_load(plan, overrides, committed, source_max, window)
+    if decision.write_mode.kind == "append" and committed is not None and not store.exists(plan.write):
+        # Appending only the rows past the cursor to a missing table would silently lose the rest.
+        raise TerminalError(
+            f"the destination {store.describe(plan.write)} does not exist, but the committed watermark says "
+            f"rows up to {committed.value} were loaded -> run once with run config {{reset_watermark: true}} "
+            "to reload everything"
+        )
     context.log.info(f"{plan.label}: {decision.note}; writing to {store.describe(plan.write)} ({decision.write_mode.kind})")
 
     quality = QualityRequest(

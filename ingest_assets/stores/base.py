@@ -62,3 +62,6 @@ class Store(Protocol):
 
     def describe(self, target: WriteSpec) -> str:
         """Where the data lands, for metadata and messages (no secrets)."""
+
+    def exists(self, target: WriteSpec) -> bool:
+        """Whether the target table has been written (and not removed since)."""

@@ -31,6 +31,12 @@ class DuckDBStore:
     def describe(self, target: WriteSpec) -> str:
         return f"{self._resource.database()}:{target.table}"
 
+    def exists(self, target: WriteSpec) -> bool:
+        if not self._resource.database().exists():
+            return False
+        with self._resource.connect(read_only=True) as connection:
+            return _table_exists(connection, target.table or "")
+
     @contextmanager
     def writer(
         self, target: WriteSpec, mode: WriteMode, schema: pa.Schema, run_token: str, quality: QualityRequest

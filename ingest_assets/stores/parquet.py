@@ -45,6 +45,9 @@ class ParquetStore:
     def describe(self, target: WriteSpec) -> str:
         return str(self._resource.folder() / (target.path or ""))
 
+    def exists(self, target: WriteSpec) -> bool:
+        return (self._resource.folder() / (target.path or "")).is_symlink()
+
     @contextmanager
     def writer(
         self, target: WriteSpec, mode: WriteMode, schema: pa.Schema, run_token: str, quality: QualityRequest
