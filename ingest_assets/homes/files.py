@@ -78,12 +78,39 @@ class FileDatasetHome:
                 f"column {column!r} is not in {self._format_name} home {spec.path!r} -> columns there: "
                 f"{', '.join(dataset.schema.names)}"
             )
+        if isinstance(self._format, ds.ParquetFileFormat):
+            from_footers = _max_from_parquet_statistics(dataset, column)
+            if from_footers is not None:
+                return from_footers
         largest = None
         for batch in dataset.to_batches(columns=[column], batch_readahead=2, fragment_readahead=1):
             value = pc.max(batch.column(0)).as_py()
             if value is not None and (largest is None or value > largest):
                 largest = value
         return largest
+
+
+def _max_from_parquet_statistics(dataset: ds.Dataset, column: str) -> object | None:
+    """The column's maximum from the files' footers: no data is read (what keeps the sensor cheap).
+
+    None when any row group lacks statistics for the column; the caller then scans the column.
+    """
+    largest = None
+    for fragment in dataset.get_fragments():
+        metadata = fragment.metadata
+        paths = [metadata.schema.column(i).path for i in range(metadata.num_columns)]
+        if column not in paths:
+            return None
+        index = paths.index(column)
+        for group in range(metadata.num_row_groups):
+            statistics = metadata.row_group(group).column(index).statistics
+            if metadata.row_group(group).num_rows == 0:
+                continue
+            if statistics is None or not statistics.has_min_max:
+                return None
+            if largest is None or statistics.max > largest:
+                largest = statistics.max
+    return largest
 
 
 def _translated(reader: pa.RecordBatchReader, source: str) -> Iterator[pa.RecordBatch]:

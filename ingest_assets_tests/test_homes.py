@@ -1,0 +1,68 @@
+"""Homes on their own: maxima for watermarks and sensors, and what they say when a source is wrong."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from ingest_assets.errors import TerminalError
+from ingest_assets.homes.base import ReadRequest, RowFilter
+from ingest_assets.homes.files import csv_home, parquet_home
+from ingest_assets.homes.sql import SqlAlchemyHome
+from ingest_assets.plan.model import ReadSpec
+from ingest_assets.resources import CsvFolderResource, FolderResource, SqliteFileResource
+from ingest_assets_tests.conftest import create_orders_db, write_events_parquet
+
+
+def test_parquet_max_comes_from_footers_and_equals_a_full_scan(tmp_path: Path, monkeypatch):
+    for day in range(3):
+        write_events_parquet(tmp_path / f"events/{day}.parquet", datetime(2026, 3, 1 + day), 50, day * 50)
+    home = parquet_home(FolderResource(path=str(tmp_path)))
+    spec = ReadSpec(path="events")
+
+    from_footers = home.max_value(spec, "happened_at")
+    monkeypatch.setattr("ingest_assets.homes.files._max_from_parquet_statistics", lambda *a: None)
+    from_scan = home.max_value(spec, "happened_at")
+
+    assert from_footers == from_scan == datetime(2026, 3, 3, 23, 31, 12)
+
+
+def test_parquet_without_statistics_falls_back_to_a_scan(tmp_path: Path):
+    (tmp_path / "t").mkdir()
+    pq.write_table(pa.table({"n": [3, 9, 4]}), tmp_path / "t/a.parquet", write_statistics=False)
+    assert parquet_home(FolderResource(path=str(tmp_path))).max_value(ReadSpec(path="t"), "n") == 9
+
+
+def test_csv_read_filters_rows_and_names_a_bad_value(tmp_path: Path):
+    (tmp_path / "n.csv").write_text("n,label\n" + "".join(f"{i},x{i}\n" for i in range(1, 6)))
+    home = csv_home(CsvFolderResource(path=str(tmp_path)))
+    request = ReadRequest(ReadSpec(path="n.csv"), RowFilter("n", 2, False, 4, True))
+    with home.read(request) as reader:
+        assert reader.read_all().column("n").to_pylist() == [3, 4]
+
+    # The first file decides the column types; a later file holds text in the integer column.
+    (tmp_path / "z_bad.csv").write_text("n,label\nabc,y\n")
+    with home.read(ReadRequest(ReadSpec(path="*.csv"))) as reader, pytest.raises(TerminalError) as caught:
+        reader.read_all()
+    assert "holds a value that does not fit its column" in str(caught.value)
+
+
+def test_missing_paths_and_tables_say_what_exists(tmp_path: Path):
+    files = parquet_home(FolderResource(path=str(tmp_path)))
+    with pytest.raises(TerminalError, match=r"parquet home path 'nope' does not exist in .* -> check the entity's home.path"):
+        with files.read(ReadRequest(ReadSpec(path="nope"))):
+            pass
+    with pytest.raises(TerminalError, match=r"no parquet files match 'x/\*.parquet'"):
+        files.max_value(ReadSpec(path="x/*.parquet"), "n")
+
+    create_orders_db(tmp_path / "shop.sqlite", 3)
+    sql = SqlAlchemyHome(SqliteFileResource(path=str(tmp_path / "shop.sqlite")))
+    with pytest.raises(TerminalError, match=r"table 'order' does not exist in the home database -> tables there: orders"):
+        sql.max_value(ReadSpec(table="order"), "id")
+    with pytest.raises(TerminalError, match=r"column 'nope' is not in orders -> columns there: id, customer, amount, updated_at"):
+        sql.max_value(ReadSpec(table="orders"), "nope")
+    assert sql.max_value(ReadSpec(table="orders"), "id") == 3
