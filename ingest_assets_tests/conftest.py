@@ -19,12 +19,23 @@ from ingest_assets.factory import build_definitions
 REPOSITORY = Path(__file__).resolve().parent.parent
 
 
+def yaml_text(text: str) -> str:
+    """Dedented YAML whose line 1 is the first line after the opening quotes."""
+    return textwrap.dedent(text).lstrip("\n")
+
+
 def write_files(root: Path, files: dict[str, str]) -> None:
-    """Write `relative path -> text` files (the text is dedented)."""
+    """Write `relative path -> YAML text` files (see `yaml_text`)."""
     for relative, text in files.items():
         path = root / relative
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text).lstrip("\n"))
+        path.write_text(yaml_text(text), encoding="utf-8")
+
+
+def write_project(root: Path, files: dict[str, str]) -> Path:
+    """Write a project's files; returns its flows folder."""
+    write_files(root, files)
+    return root / "flows"
 
 
 @dataclass

@@ -6,17 +6,13 @@ text of every problem, so a changed line number, label or hint fails the test.
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 
 import pytest
 
 from ingest_assets.errors import ConfigError
 from ingest_assets.plan import load_plan
-
-def yaml_text(text: str) -> str:
-    """Dedented YAML whose line 1 is the first line after the opening quotes."""
-    return textwrap.dedent(text).lstrip("\n")
+from ingest_assets_tests.conftest import write_project, yaml_text
 
 
 # flows/ingest.yml; lines: 1 connections, 2 shop_db, 5 warehouse, 8 lake, 10 lake's path, 11 exports.
@@ -48,15 +44,6 @@ ENTITY_KEYS = (
 )
 FLOW_KEYS = "defaults, description, entities, home, name, owners, run_type, schedule, sensor, store, tags"
 CONNECTION_TYPES = "'parquet', 'csv', 'duckdb', 'sqlite', 'sqlalchemy'"
-
-
-def write_project(root: Path, files: dict[str, str]) -> Path:
-    """Write `relative path -> YAML text` (see `yaml_text`); returns the flows folder."""
-    for relative, text in files.items():
-        path = root / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(yaml_text(text), encoding="utf-8")
-    return root / "flows"
 
 
 def load_error(tmp_path: Path, files: dict[str, str], environment: str | None = None) -> ConfigError:

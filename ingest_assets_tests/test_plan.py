@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import textwrap
 from datetime import date
 from pathlib import Path
 
@@ -18,20 +17,7 @@ from ingest_assets.plan.model import (
     WatermarkPlan,
     WriteSpec,
 )
-
-
-def yaml_text(text: str) -> str:
-    """Dedented YAML whose line 1 is the first line after the opening quotes."""
-    return textwrap.dedent(text).lstrip("\n")
-
-
-def write_project(root: Path, files: dict[str, str]) -> Path:
-    """Write `relative path -> YAML text` (see `yaml_text`); returns the flows folder."""
-    for relative, text in files.items():
-        path = root / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(yaml_text(text), encoding="utf-8")
-    return root / "flows"
+from ingest_assets_tests.conftest import write_project, yaml_text
 
 
 INGEST = yaml_text("""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -10,6 +9,7 @@ import pytest
 from ingest_assets.config.references import reference_syntax_errors, referenced_names, resolve_references
 from ingest_assets.errors import ConfigError, IngestError, MissingEnvironmentVariable
 from ingest_assets.plan import load_plan
+from ingest_assets_tests.conftest import write_project, yaml_text
 
 # ---- resolving ----------------------------------------------------------------------------------
 
@@ -98,15 +98,6 @@ def test_malformed_references(text: str, bad: list[str]) -> None:
 
 
 # ---- checked when the project loads -------------------------------------------------------------
-
-
-def write_project(root: Path, files: dict[str, str]) -> Path:
-    """Write `relative path -> YAML text` (dedented; line 1 is the first line after the quotes)."""
-    for relative, text in files.items():
-        path = root / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
-    return root / "flows"
 
 
 FLOW = {"flows/shop/flow.yml": "home: shop_db\nstore: lake\n", "flows/shop/entities/orders.yml": ""}
