@@ -60,16 +60,11 @@ class FileDatasetHome:
             raise TerminalError(
                 f"columns {missing} are not in {source} -> columns there: {', '.join(dataset.schema.names)}"
             )
-        scanner = dataset.scanner(
-            columns=columns,
-            filter=filter_expression(request.row_filter, dataset.schema, source),
-            batch_size=spec.batch_size,
-            # A small read-ahead keeps memory bounded by a few batches, not by the table.
-            batch_readahead=2,
-            fragment_readahead=1,
+        columns_schema = pa.schema([dataset.schema.field(c) for c in columns]) if columns else dataset.schema
+        batches = _scan_one_file_at_a_time(
+            dataset, columns, filter_expression(request.row_filter, dataset.schema, source), spec.batch_size
         )
-        reader = scanner.to_reader()
-        yield pa.RecordBatchReader.from_batches(reader.schema, _translated(reader, source))
+        yield pa.RecordBatchReader.from_batches(columns_schema, _translated(batches, source))
 
     def max_value(self, spec: ReadSpec, column: str) -> object | None:
         dataset = self._dataset(spec)
@@ -83,7 +78,7 @@ class FileDatasetHome:
             if from_footers is not None:
                 return from_footers
         largest = None
-        for batch in dataset.to_batches(columns=[column], batch_readahead=2, fragment_readahead=1):
+        for batch in _scan_one_file_at_a_time(dataset, [column], None, 1 << 20):
             value = pc.max(batch.column(0)).as_py()
             if value is not None and (largest is None or value > largest):
                 largest = value
@@ -113,10 +108,21 @@ def _max_from_parquet_statistics(dataset: ds.Dataset, column: str) -> object | N
     return largest
 
 
-def _translated(reader: pa.RecordBatchReader, source: str) -> Iterator[pa.RecordBatch]:
-    """Batches of `reader`; a value that cannot be parsed becomes an error naming the source."""
+def _scan_one_file_at_a_time(
+    dataset: ds.Dataset, columns: list[str] | None, row_filter: ds.Expression | None, batch_size: int
+) -> Iterator[pa.RecordBatch]:
+    """Scan file by file: the dataset-wide scanner reads ahead across files and its memory grows
+    with the number of files (measured: 640 MiB against 300 MiB for 5 files of 1M rows)."""
+    for fragment in dataset.get_fragments():
+        yield from fragment.to_batches(
+            schema=dataset.schema, columns=columns, filter=row_filter, batch_size=batch_size, batch_readahead=1
+        )
+
+
+def _translated(batches: Iterator[pa.RecordBatch], source: str) -> Iterator[pa.RecordBatch]:
+    """The batches; a value that cannot be parsed becomes an error naming the source."""
     try:
-        yield from reader
+        yield from batches
     except (pa.ArrowInvalid, pa.ArrowTypeError) as error:
         raise TerminalError(f"{source} holds a value that does not fit its column: {error} -> fix the file") from error
 
