@@ -407,3 +407,21 @@ def test_connections_can_be_reconfigured_per_run_like_any_resource(sales: Projec
     assert sorted(read_parquet_table(sales.root / "other_lake/sales/orders").column("id").to_pylist()) == list(
         range(1, 101))
     assert not (sales.root / "lake").exists()
+
+
+def test_rows_without_a_watermark_value_are_kept_by_full_loads(sales: Project):
+    with sqlite3.connect(sales.root / "source/shop.sqlite") as connection:
+        connection.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY, updated_at DATETIME)")
+        connection.executemany("INSERT INTO notes VALUES (?, ?)", [(1, "2026-03-01 10:00:00"), (2, None),
+                                                                   (3, "2026-03-02 10:00:00"), (4, None)])
+    sales.write({
+        "flows/sales/entities/notes_full.yml": "run_type: full_drop\nhome: {table: notes}\nwatermark: updated_at\n",
+        "flows/sales/entities/notes.yml": "keys: [id]\nwatermark: updated_at\n",
+    })
+
+    sales.materialize("key:sales/notes_full or key:sales/notes")
+
+    for entity in ("notes_full", "notes"):
+        table = read_parquet_table(sales.root / f"lake/sales/{entity}")
+        assert sorted(table.column("id").to_pylist()) == [1, 2, 3, 4]
+    assert sales.latest_metadata("sales/notes")["ingest/cursor"]["value"] == "2026-03-02T10:00:00"

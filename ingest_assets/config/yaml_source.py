@@ -50,8 +50,8 @@ class YamlSyntaxError(Exception):
         super().__init__(message)
 
 
-def _make_loader(display_name: str) -> type[yaml.SafeLoader]:
-    class _LocatingLoader(yaml.SafeLoader):
+def _make_loader(display_name: str, base: type = yaml.SafeLoader) -> type[yaml.SafeLoader]:
+    class _LocatingLoader(base):  # type: ignore[misc, valid-type]
         pass
 
     def construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> LocatedDict:
@@ -81,13 +81,30 @@ def _make_loader(display_name: str) -> type[yaml.SafeLoader]:
     return _LocatingLoader
 
 
+# libyaml's parser when PyYAML has it: about 8x faster on thousands of entity files.
+_FAST_BASE = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def load_yaml(path: Path, display_name: str) -> Any:
     """Parse one YAML file; an empty file is an empty mapping."""
     text = path.read_text(encoding="utf-8")
     try:
-        data = yaml.load(text, Loader=_make_loader(display_name))  # noqa: S506 - SafeLoader subclass
+        data = yaml.load(text, Loader=_make_loader(display_name, _FAST_BASE))  # noqa: S506 - a safe loader
     except YamlSyntaxError:
         raise
+    except yaml.MarkedYAMLError:
+        # The pure-Python parser explains syntax errors better ("but got ':'"); parse again with it.
+        data = _parse_explaining_errors(text, display_name)
+    if data is None:
+        data = LocatedDict()
+        data.location = Location(display_name, 1)
+        data.key_lines = {}
+    return data
+
+
+def _parse_explaining_errors(text: str, display_name: str) -> Any:
+    try:
+        return yaml.load(text, Loader=_make_loader(display_name))  # noqa: S506 - SafeLoader subclass
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line = mark.line + 1 if mark else 1
@@ -95,8 +112,3 @@ def load_yaml(path: Path, display_name: str) -> Any:
         raise YamlSyntaxError(
             Location(display_name, line), f"invalid YAML: {problem} -> fix the YAML syntax"
         ) from error
-    if data is None:
-        data = LocatedDict()
-        data.location = Location(display_name, 1)
-        data.key_lines = {}
-    return data

@@ -27,4 +27,6 @@ def filter_expression(row_filter: RowFilter | None, schema: pa.Schema, source: s
         upper = pa.scalar(row_filter.upper, type=column_type)
         upper_expression = (field <= upper) if row_filter.upper_inclusive else (field < upper)
         expression = upper_expression if expression is None else expression & upper_expression
+    if expression is not None and row_filter.include_nulls:
+        expression = expression | field.is_null()
     return expression

@@ -21,6 +21,9 @@ class RowFilter:
     lower_inclusive: bool = False
     upper: object | None = None
     upper_inclusive: bool = True
+    # Full loads bound the watermark for the cursor they record, but must not drop rows whose
+    # watermark is null: those rows are kept too.
+    include_nulls: bool = False
 
     def describe(self) -> str:
         parts = []
@@ -28,7 +31,8 @@ class RowFilter:
             parts.append(f"{self.column} {'>=' if self.lower_inclusive else '>'} {self.lower}")
         if self.upper is not None:
             parts.append(f"{self.column} {'<=' if self.upper_inclusive else '<'} {self.upper}")
-        return " and ".join(parts) or "all rows"
+        text = " and ".join(parts) or "all rows"
+        return f"({text}) or {self.column} is null" if self.include_nulls and parts else text
 
 
 @dataclass(frozen=True)

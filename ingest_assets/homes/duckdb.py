@@ -32,7 +32,12 @@ def _where(row_filter: RowFilter | None) -> tuple[str, dict[str, object]]:
     if row_filter.upper is not None:
         clauses.append(f"{column} {'<=' if row_filter.upper_inclusive else '<'} $upper")
         params["upper"] = row_filter.upper
-    return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+    if not clauses:
+        return "", params
+    condition = " AND ".join(clauses)
+    if row_filter.include_nulls:
+        condition = f"({condition}) OR {column} IS NULL"
+    return f" WHERE {condition}", params
 
 
 class DuckDBHome:

@@ -1,7 +1,7 @@
 """Parquet and CSV homes: a file, a folder (recursively) or a glob, scanned as an Arrow dataset.
 
-The dataset scanner streams record batches with a small read-ahead, so memory stays bounded whatever
-the size of the files; watermark and partition filters are pushed into the scan.
+Files are scanned one at a time, one row group at a time, so memory stays bounded whatever the
+number and size of the files; watermark and partition filters are pushed into the scan.
 """
 
 from __future__ import annotations
@@ -111,11 +111,19 @@ def _max_from_parquet_statistics(dataset: ds.Dataset, column: str) -> object | N
 def _scan_one_file_at_a_time(
     dataset: ds.Dataset, columns: list[str] | None, row_filter: ds.Expression | None, batch_size: int
 ) -> Iterator[pa.RecordBatch]:
-    """Scan file by file: the dataset-wide scanner reads ahead across files and its memory grows
-    with the number of files (measured: 640 MiB against 300 MiB for 5 files of 1M rows)."""
+    """Scan file by file, row group by row group.
+
+    The dataset-wide scanner reads ahead across files, and within a file pre-buffering and threads
+    read ahead across row groups: memory then grows with the files (measured for 5M rows: 640 MiB
+    for five files and 870 MiB for one, against about 450 MiB flat from 1M to 5M rows this way).
+    """
+    options = {}
+    if isinstance(dataset.format, ds.ParquetFileFormat):
+        options["fragment_scan_options"] = ds.ParquetFragmentScanOptions(pre_buffer=False)
     for fragment in dataset.get_fragments():
         yield from fragment.to_batches(
-            schema=dataset.schema, columns=columns, filter=row_filter, batch_size=batch_size, batch_readahead=1
+            schema=dataset.schema, columns=columns, filter=row_filter, batch_size=batch_size,
+            batch_readahead=1, use_threads=False, **options,
         )
 
 

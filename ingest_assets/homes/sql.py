@@ -81,10 +81,14 @@ class SqlAlchemyHome:
             statement = statement.select_from(source)
         if row_filter is not None:
             column = source.c[row_filter.column] if isinstance(source, sa.Table) else sa.column(row_filter.column)
+            conditions = []
             if row_filter.lower is not None:
-                statement = statement.where(column >= row_filter.lower if row_filter.lower_inclusive else column > row_filter.lower)
+                conditions.append(column >= row_filter.lower if row_filter.lower_inclusive else column > row_filter.lower)
             if row_filter.upper is not None:
-                statement = statement.where(column <= row_filter.upper if row_filter.upper_inclusive else column < row_filter.upper)
+                conditions.append(column <= row_filter.upper if row_filter.upper_inclusive else column < row_filter.upper)
+            if conditions:
+                condition = sa.and_(*conditions)
+                statement = statement.where(sa.or_(condition, column.is_(None)) if row_filter.include_nulls else condition)
         return statement
 
     @contextmanager

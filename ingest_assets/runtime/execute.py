@@ -109,7 +109,8 @@ def decide_load(
 
     # A full read: first run of an incremental entity, a reset, or a full_drop run type.
     lower = watermark.start if mode.read == "cursor" else None
-    window = RowFilter(watermark.column, lower, True, upper, True) if upper is not None else None
+    # Rows without a watermark value are part of a full load (unless a `start` bounds it).
+    window = RowFilter(watermark.column, lower, True, upper, True, include_nulls=lower is None) if upper is not None else None
     write = WriteMode("replace") if mode.read == "cursor" else WriteMode(mode.write)
     note = "first load of the watermark: everything up to the source's maximum" if mode.read == "cursor" else mode.describe()
     return LoadDecision(LoadMode("full", write.kind) if mode.read == "cursor" else mode, window, write, cursor_after, note)
