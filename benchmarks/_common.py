@@ -1,0 +1,144 @@
+"""Shared helpers: child processes measured by wall time and peak RSS, the machine, markdown tables.
+
+Every measurement runs in a fresh child process so that imports, interpreter start-up and the whole
+memory footprint are counted, the way a user (or a Dagster run worker) experiences them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+BENCH_DIR = Path(__file__).resolve().parent
+REPO_ROOT = BENCH_DIR.parent
+WORK_DIR = BENCH_DIR / ".work"  # git-ignored: generated projects, data, outputs, child logs
+WORKLOADS = BENCH_DIR / "_workloads.py"
+MEASURE = BENCH_DIR / "_measure.py"
+PYTHON = sys.executable
+
+# Variables that would change what a child loads (another project, environment or flows folder).
+_ISOLATED_VARIABLES = ("INGEST_ENV", "INGEST_FLOWS_DIR")
+
+
+@dataclass(frozen=True)
+class ChildResult:
+    wall_seconds: float  # interpreter start-up to exit of the workload process
+    peak_rss_mib: float  # the workload process's largest resident set
+    report: dict[str, Any]  # what the workload wrote to its result file (phase timings, counts)
+
+
+class ChildFailed(RuntimeError):
+    pass
+
+
+def run_workload(name: str, args: list[str], label: str, timeout_seconds: float = 900) -> ChildResult:
+    """Run `_workloads.py <name> <args>` in a fresh interpreter; raise ChildFailed with its log tail."""
+    logs = WORK_DIR / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    result_file = logs / f"{label}.json"
+    measure_file = logs / f"{label}.measure.json"
+    log_file = logs / f"{label}.log"
+    for stale in (result_file, measure_file):
+        stale.unlink(missing_ok=True)
+    argv = [PYTHON, str(WORKLOADS), name, "--result", str(result_file), *args]
+    _run_measured(argv, measure_file, log_file, timeout_seconds)
+    measured = json.loads(measure_file.read_text()) if measure_file.exists() else {"exit_status": "none"}
+    if measured["exit_status"] != 0 or not result_file.exists():
+        tail = "\n".join(log_file.read_text(errors="replace").splitlines()[-25:])
+        raise ChildFailed(f"{label}: exit status {measured['exit_status']}; last lines of {log_file}:\n{tail}")
+    return ChildResult(measured["wall_seconds"], measured["peak_rss_kib"] / 1024, json.loads(result_file.read_text()))
+
+
+def _run_measured(argv: list[str], measure_file: Path, log_file: Path, timeout_seconds: float) -> None:
+    """Run argv under the `_measure.py` wrapper (see there why), killing it all after the timeout."""
+    env = {k: v for k, v in os.environ.items() if k not in _ISOLATED_VARIABLES}
+    wrapper = [PYTHON, "-S", str(MEASURE), str(measure_file), *argv]  # -S: stdlib only, a tiny footprint
+    with log_file.open("wb") as log:
+        process = subprocess.Popen(wrapper, stdout=log, stderr=subprocess.STDOUT, cwd=REPO_ROOT, env=env,
+                                   start_new_session=True)
+        try:
+            process.wait(timeout=timeout_seconds)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)  # the session holds the wrapper and the workload
+            process.wait()
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def spread(values: list[float], digits: int = 2) -> str:
+    """'median (min–max)' or just the value for a single run."""
+    if len(values) == 1:
+        return f"{values[0]:.{digits}f}"
+    return f"{median(values):.{digits}f} ({min(values):.{digits}f}–{max(values):.{digits}f})"
+
+
+def markdown_table(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def log(message: str) -> None:
+    """Progress goes to stderr so that stdout carries only the markdown report."""
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+# ---- the machine ----------------------------------------------------------------------------------
+
+
+def _memory_gib() -> float:
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("MemTotal:"):
+            return int(line.split()[1]) / 1024 / 1024
+    return float("nan")
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def _version(package: str) -> str:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def _package_commit() -> str:
+    """The commit measured, flagged when the package has uncommitted changes."""
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=REPO_ROOT, capture_output=True, text=True).stdout.strip()
+
+    commit = git("rev-parse", "--short", "HEAD") or "unknown"
+    dirty = git("status", "--porcelain", "--", "ingest_assets", "pyproject.toml")
+    return f"{commit} (uncommitted changes in the package)" if dirty else commit
+
+
+def machine_summary() -> str:
+    cpus = len(os.sched_getaffinity(0))  # what `nproc` prints
+    versions = ", ".join(f"{p} {_version(p)}" for p in ("dagster", "polars", "pyarrow", "duckdb"))
+    return "\n".join([
+        f"- date: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC",
+        f"- machine: nproc {cpus}, RAM {_memory_gib():.1f} GiB, CPU {_cpu_model()}",
+        f"- system: {platform.platform()}, Python {platform.python_version()}",
+        f"- versions: {versions}, ingest_assets {_version('ingest_assets')} at commit {_package_commit()}",
+    ])

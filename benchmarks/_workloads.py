@@ -1,0 +1,131 @@
+"""What each measured child process does; run as `python _workloads.py <workload> --result FILE ...`.
+
+The clock starts before any heavy import, so import time is part of every figure. Heavy modules
+(dagster, ingest_assets, polars) are imported inside the workloads for the same reason. Each
+workload writes its phase timings and counts as JSON to --result; the parent measures wall time
+and peak RSS from outside.
+"""
+
+import time
+
+STARTED = time.perf_counter()
+
+import argparse  # noqa: E402  (stdlib only before the clock matters)
+import json  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+
+class Phases:
+    """Consecutive phase durations, measured from the previous mark (the first from process start)."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._last = STARTED
+
+    def mark(self, name: str) -> None:
+        now = time.perf_counter()
+        self.seconds[name] = now - self._last
+        self._last = now
+
+
+def load_definitions(args: argparse.Namespace) -> dict[str, Any]:
+    """The code-location load a webserver or daemon performs: import, build, validate."""
+    phases = Phases()
+    import dagster as dg
+
+    from ingest_assets.factory import build_definitions
+
+    phases.mark("import")
+    defs = build_definitions(args.flows_dir)
+    phases.mark("build")
+    dg.Definitions.validate_loadable(defs)
+    phases.mark("validate")
+    return {
+        "phases": phases.seconds,
+        "assets": len(list(defs.assets or [])),
+        "jobs": len(list(defs.jobs or [])),
+        "schedules": len(list(defs.schedules or [])),
+        "sensors": len(list(defs.sensors or [])),
+    }
+
+
+def ingest(args: argparse.Namespace, execute: bool = True) -> dict[str, Any]:
+    """Materialize every asset of the project in process, as one run on an ephemeral instance."""
+    phases = Phases()
+    import dagster as dg
+
+    from ingest_assets.factory import build_definitions
+
+    phases.mark("import")
+    defs = build_definitions(args.flows_dir)
+    job = defs.resolve_implicit_global_asset_job_def()
+    phases.mark("build")
+    if not execute:
+        return {"phases": phases.seconds}
+    result = job.execute_in_process(instance=dg.DagsterInstance.ephemeral())
+    phases.mark("run")
+    if not result.success:
+        raise SystemExit("the ingest run failed")
+    written = [
+        event.materialization.metadata["ingest/rows_written"].value
+        for event in result.get_asset_materialization_events()
+    ]
+    return {"phases": phases.seconds, "rows_written": sum(written)}
+
+
+def ingest_idle(args: argparse.Namespace) -> dict[str, Any]:
+    """The ingest child without the run: the floor of the stack, with every module the run imports."""
+    import duckdb  # noqa: F401  (the store's commit imports it)
+
+    import ingest_assets.homes.files  # noqa: F401
+    import ingest_assets.stores.parquet  # noqa: F401
+
+    return ingest(args, execute=False)
+
+
+def polars_copy(args: argparse.Namespace) -> dict[str, Any]:
+    """The baseline: a streaming Parquet -> Parquet copy with no orchestration around it."""
+    phases = Phases()
+    import polars as pl
+
+    phases.mark("import")
+    pl.scan_parquet(args.source).sink_parquet(args.destination)
+    phases.mark("run")
+    return {"phases": phases.seconds}
+
+
+def polars_idle(args: argparse.Namespace) -> dict[str, Any]:
+    phases = Phases()
+    import polars  # noqa: F401
+
+    phases.mark("import")
+    return {"phases": phases.seconds}
+
+
+WORKLOADS: dict[str, tuple[Callable[[argparse.Namespace], dict[str, Any]], tuple[str, ...]]] = {
+    "load": (load_definitions, ("flows_dir",)),
+    "ingest": (ingest, ("flows_dir",)),
+    "ingest-idle": (ingest_idle, ("flows_dir",)),
+    "polars": (polars_copy, ("source", "destination")),
+    "polars-idle": (polars_idle, ()),
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    commands = parser.add_subparsers(dest="workload", required=True)
+    for name, (_, positionals) in WORKLOADS.items():
+        command = commands.add_parser(name)
+        command.add_argument("--result", type=Path, required=True)
+        for positional in positionals:
+            command.add_argument(positional)
+    args = parser.parse_args()
+    report = WORKLOADS[args.workload][0](args)
+    report["total_seconds"] = time.perf_counter() - STARTED
+    args.result.write_text(json.dumps(report))
+
+
+if __name__ == "__main__":
+    main()

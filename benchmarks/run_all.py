@@ -1,0 +1,76 @@
+"""Run every benchmark and write the combined markdown summary to benchmarks/RESULTS.md (`make bench`).
+
+    .venv/bin/python benchmarks/run_all.py            # full sizes, a few minutes on 2 cores
+    .venv/bin/python benchmarks/run_all.py --quick    # small sizes, a smoke test; writes .work/RESULTS.quick.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import traceback
+from collections.abc import Callable
+
+import definitions_load
+import parquet_to_parquet
+from _common import BENCH_DIR, WORK_DIR, log, machine_summary
+
+RESULTS = BENCH_DIR / "RESULTS.md"
+QUICK_RESULTS = WORK_DIR / "RESULTS.quick.md"
+
+
+def _section(title: str, benchmark: Callable[[], str]) -> tuple[str, bool]:
+    """A benchmark's markdown, or its failure as a section, so one failure does not hide the others."""
+    try:
+        return benchmark(), True
+    except Exception:  # noqa: BLE001 - reported in the results and by the exit status
+        log(f"{title} failed")
+        return f"## {title}\n\nFAILED:\n\n```\n{traceback.format_exc()}```\n", False
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="small sizes and one run each (a smoke test)")
+    args = parser.parse_args()
+
+    if args.quick:
+        sizes, load_runs, output = [50, 200], 1, QUICK_RESULTS
+        row_counts, file_rows, copy_runs, warmup = [100_000, 300_000], 100_000, 1, 0
+    else:
+        sizes, load_runs, output = list(definitions_load.DEFAULT_SIZES), 3, RESULTS
+        row_counts, file_rows = list(parquet_to_parquet.DEFAULT_ROWS), parquet_to_parquet.DEFAULT_FILE_ROWS
+        copy_runs, warmup = 2, 1
+
+    started = time.perf_counter()
+    load, load_ok = _section("Definitions load", lambda: definitions_load.run(sizes, load_runs))
+    copy, copy_ok = _section("Parquet -> Parquet",
+                             lambda: parquet_to_parquet.run(row_counts, copy_runs, warmup, file_rows))
+    # The same sizes as one file each: read-ahead inside a file must not grow with the file either.
+    one_file, one_file_ok = _section(
+        "Parquet -> Parquet (one file per source)",
+        lambda: parquet_to_parquet.run(row_counts, copy_runs, warmup, file_rows=max(row_counts)),
+    )
+    minutes = (time.perf_counter() - started) / 60
+
+    summary = "\n".join([
+        "# Benchmark results",
+        "",
+        f"Written by `benchmarks/run_all.py{' --quick' if args.quick else ''}` (`make bench`) in "
+        f"{minutes:.1f} minutes; see benchmarks/README.md for what each figure measures.",
+        "",
+        machine_summary(),
+        "",
+        load,
+        copy,
+        one_file,
+    ])
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(summary)
+    print(summary)
+    log(f"written to {output.relative_to(BENCH_DIR.parent)}")
+    return 0 if load_ok and copy_ok and one_file_ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
