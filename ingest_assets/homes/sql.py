@@ -69,18 +69,12 @@ class SqlAlchemyHome:
 
     def _statement(self, source: sa.FromClause, spec: ReadSpec, row_filter: RowFilter | None) -> sa.Select:
         if spec.columns:
-            missing = [c for c in spec.columns if isinstance(source, sa.Table) and c not in source.c]
-            if missing:
-                raise TerminalError(f"columns {missing} are not in {spec.describe()} -> columns there: "
-                                    f"{', '.join(source.c.keys())}")
-        if isinstance(source, sa.Table):
-            columns = [source.c[c] for c in spec.columns] if spec.columns else list(source.c)
-            statement = sa.select(*columns)
+            statement = sa.select(*(_column(source, c, spec) for c in spec.columns))
         else:
-            statement = sa.select(*(sa.column(c) for c in spec.columns)) if spec.columns else sa.select(sa.literal_column("*"))
-            statement = statement.select_from(source)
+            statement = sa.select(*source.c) if isinstance(source, sa.Table) else sa.select(sa.literal_column("*"))
+        statement = statement.select_from(source)
         if row_filter is not None:
-            column = source.c[row_filter.column] if isinstance(source, sa.Table) else sa.column(row_filter.column)
+            column = _column(source, row_filter.column, spec)
             conditions = []
             if row_filter.lower is not None:
                 conditions.append(column >= row_filter.lower if row_filter.lower_inclusive else column > row_filter.lower)
@@ -124,11 +118,18 @@ class SqlAlchemyHome:
     def max_value(self, spec: ReadSpec, column: str) -> object | None:
         with self._connect() as connection:
             source = self._selectable(connection, spec)
-            target = source.c[column] if isinstance(source, sa.Table) and column in source.c else sa.column(column)
-            if isinstance(source, sa.Table) and column not in source.c:
-                raise TerminalError(f"column {column!r} is not in {spec.describe()} -> columns there: "
-                                    f"{', '.join(source.c.keys())}")
+            target = _column(source, column, spec)
             return connection.execute(sa.select(sa.func.max(target)).select_from(source)).scalar()
+
+
+def _column(source: sa.FromClause, name: str, spec: ReadSpec) -> sa.ColumnElement:
+    """A reflected table's column (which must exist), or a named column of a wrapped query."""
+    if not isinstance(source, sa.Table):
+        return sa.column(name)
+    if name not in source.c:
+        raise TerminalError(f"column {name!r} is not in {spec.describe()} -> columns there: "
+                            f"{', '.join(source.c.keys())}")
+    return source.c[name]
 
 
 def _schema(names: list[str], declared: dict[str, pa.DataType | None], first_rows) -> pa.Schema:

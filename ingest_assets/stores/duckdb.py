@@ -7,7 +7,6 @@ replacement), so readers see the old table or the new one. A failed run leaves t
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,11 +16,11 @@ import pyarrow as pa
 from ingest_assets.errors import TerminalError
 from ingest_assets.plan.model import WriteSpec
 from ingest_assets.resources import DuckDBFileResource
-from ingest_assets.sql_text import quote_identifier, quote_qualified
+from ingest_assets.sql_text import parquet_files, quote_identifier, quote_qualified
 from ingest_assets.stores.base import CommitResult, QualityRequest, WriteMode
 from ingest_assets.stores.locking import file_lock
 from ingest_assets.stores.measure import count_rows, measure_quality, window_sql
-from ingest_assets.stores.staging import ParquetStage, parquet_rows
+from ingest_assets.stores.staging import ParquetStage, StagedWriter, parquet_rows
 
 
 class DuckDBStore:
@@ -51,30 +50,18 @@ class DuckDBStore:
             writer.discard_staging()
 
 
-class DuckDBTableWriter:
+class DuckDBTableWriter(StagedWriter):
     def __init__(self, resource: DuckDBFileResource, table: str, mode: WriteMode, schema: pa.Schema,
                  token: str, quality: QualityRequest, staging: Path):
+        super().__init__(ParquetStage(staging, schema, token, f"duckdb store {table}"))
         self._resource = resource
         self._table = table
         self._mode = mode
         self._quality = quality
-        self._stage = ParquetStage(staging, schema, token, f"duckdb store {table}")
-
-    def write(self, batch: pa.RecordBatch) -> None:
-        self._stage.write(batch)
-
-    def finish_staging(self) -> int:
-        return parquet_rows(self._stage.finish())
-
-    def discard_staging(self) -> None:
-        self._stage.abort()
-        shutil.rmtree(self._stage.directory, ignore_errors=True)
 
     def commit(self) -> CommitResult:
-        import duckdb
-
         files = self._stage.finish()
-        staged = "read_parquet([" + ", ".join("'" + str(p).replace("'", "''") + "'" for p in files) + "])"
+        staged = parquet_files(files)
         table = quote_qualified(self._table)
         database = self._resource.database()
         with file_lock(database.with_name(database.name + ".lock")), self._resource.connect() as connection:

@@ -29,11 +29,11 @@ import pyarrow.parquet as pq
 from ingest_assets.errors import TerminalError
 from ingest_assets.plan.model import WriteSpec
 from ingest_assets.resources import FolderResource
-from ingest_assets.sql_text import quote_identifier
+from ingest_assets.sql_text import parquet_files, quote_identifier, string_literal
 from ingest_assets.stores.base import CommitResult, QualityRequest, WriteMode
 from ingest_assets.stores.locking import file_lock
 from ingest_assets.stores.measure import count_rows, measure_quality, window_sql
-from ingest_assets.stores.staging import ParquetStage, parquet_rows
+from ingest_assets.stores.staging import ParquetStage, StagedWriter, parquet_rows
 
 INTERNAL = "_ingest"
 
@@ -81,23 +81,13 @@ class _TablePaths:
         return None
 
 
-class ParquetTableWriter:
+class ParquetTableWriter(StagedWriter):
     def __init__(self, table: _TablePaths, mode: WriteMode, schema: pa.Schema, token: str, quality: QualityRequest):
+        super().__init__(ParquetStage(table.staging / token, schema, token, f"parquet store {table.relative}"))
         self._table = table
         self._mode = mode
         self._token = token
         self._quality = quality
-        self._stage = ParquetStage(table.staging / token, schema, token, f"parquet store {table.relative}")
-
-    def write(self, batch: pa.RecordBatch) -> None:
-        self._stage.write(batch)
-
-    def finish_staging(self) -> int:
-        return parquet_rows(self._stage.finish())
-
-    def discard_staging(self) -> None:
-        self._stage.abort()
-        shutil.rmtree(self._stage.directory, ignore_errors=True)
 
     def commit(self) -> CommitResult:
         import duckdb
@@ -122,7 +112,7 @@ class ParquetTableWriter:
             for path in staged:
                 os.replace(path, building / path.name)
 
-            relation = f"read_parquet({_sql_list(building.glob('*.parquet'))})"
+            relation = parquet_files(sorted(building.glob("*.parquet")))
             rows_after = count_rows(connection, relation)
             window_rows = count_rows(connection, relation, self._mode.window) if self._mode.window else None
             nulls, duplicates = measure_quality(connection, relation, self._quality)
@@ -149,14 +139,14 @@ class ParquetTableWriter:
         if condition is None:
             os.link(existing, building / existing.name)
             return 0
-        source = f"read_parquet({_sql_list([existing])})"
+        source = parquet_files([existing])
         replaced = connection.sql(f"SELECT count(*) FROM {source} WHERE {condition}", params=params).fetchall()[0][0]
         if replaced == 0:
             os.link(existing, building / existing.name)
             return 0
         rewritten = building / f"part-{self._token}-r{existing.stem.split('-')[-1]}-{existing.stat().st_ino}.parquet"
         connection.sql(
-            f"COPY (SELECT * FROM {source} WHERE NOT ({condition})) TO {_sql_literal(rewritten)} "
+            f"COPY (SELECT * FROM {source} WHERE NOT ({condition})) TO {string_literal(rewritten)} "
             "(FORMAT parquet, COMPRESSION zstd)",
             params=params,
         )
@@ -167,7 +157,7 @@ class ParquetTableWriter:
             return window_sql(self._mode.window)
         if self._mode.replace_keys:
             keys = ", ".join(quote_identifier(k) for k in self._mode.replace_keys)
-            return f"({keys}) IN (SELECT {keys} FROM read_parquet({_sql_list(staged)}))", {}
+            return f"({keys}) IN (SELECT {keys} FROM {parquet_files(staged)})", {}
         return None, {}
 
     def _publish(self, version: Path) -> None:
@@ -215,10 +205,3 @@ def _require_same_schema(existing: Path, schema: pa.Schema, table: str) -> None:
         "nothing was written; reload the table once with run config {run_type: full_drop}"
     )
 
-
-def _sql_literal(path: Path) -> str:
-    return "'" + str(path).replace("'", "''") + "'"
-
-
-def _sql_list(paths) -> str:
-    return "[" + ", ".join(_sql_literal(p) for p in paths) + "]"

@@ -6,6 +6,7 @@ carries the run's unique token and a sequence number, so names never collide acr
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pyarrow as pa
@@ -93,3 +94,20 @@ class ParquetStage:
 def parquet_rows(files: list[Path]) -> int:
     """Rows in Parquet files, read back from their footers."""
     return sum(pq.ParquetFile(path).metadata.num_rows for path in files)
+
+
+class StagedWriter:
+    """What every store's writer shares: batches go to a ParquetStage until the store commits."""
+
+    def __init__(self, stage: ParquetStage):
+        self._stage = stage
+
+    def write(self, batch: pa.RecordBatch) -> None:
+        self._stage.write(batch)
+
+    def finish_staging(self) -> int:
+        return parquet_rows(self._stage.finish())
+
+    def discard_staging(self) -> None:
+        self._stage.abort()
+        shutil.rmtree(self._stage.directory, ignore_errors=True)
