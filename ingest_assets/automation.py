@@ -46,7 +46,7 @@ def build_automation(plan: ProjectPlan) -> Automation:
     schedules: list[dg.ScheduleDefinition] = []
     sensors: list[dg.SensorDefinition] = []
     for flow in plan.flows:
-        plain = [e for e in flow.entities if e.partition is None]
+        plain = [e for e in flow.entities if not e.partitioned]
         if plain:
             job = dg.define_asset_job(
                 _job_name(flow.name), selection=dg.AssetSelection.assets(*map(_key, plain)),
@@ -58,13 +58,14 @@ def build_automation(plan: ProjectPlan) -> Automation:
                     name=f"{flow.name}_schedule", job=job, cron_schedule=flow.schedule.cron,
                     execution_timezone=flow.schedule.timezone, default_status=_STATUS[flow.schedule.status],
                 ))
-        for entity in (e for e in flow.entities if e.partition is not None):
+        for entity in (e for e in flow.entities if e.partitioned):
             job = dg.define_asset_job(
                 _job_name(flow.name, entity.entity), selection=dg.AssetSelection.assets(_key(entity)),
-                description=f"Partitioned entity {entity.label}, one window per run.",
+                description=f"Partitioned entity {entity.label}, one partition per run.",
             )
             jobs.append(job)
-            if flow.schedule is not None:
+            # Key buckets have no time to schedule by: they are loaded by a backfill.
+            if flow.schedule is not None and entity.partition is not None:
                 schedules.append(dg.build_schedule_from_partitioned_job(
                     job, name=f"{flow.name}_{entity.entity}_schedule",
                     default_status=_STATUS[flow.schedule.status],
@@ -78,7 +79,7 @@ def build_automation(plan: ProjectPlan) -> Automation:
 
 def _tag_jobs(plan: ProjectPlan) -> list[dg.UnresolvedAssetJobDefinition]:
     tags = sorted({tag for entity in plan.entities for tag in entity.tags})
-    partitioned = [_key(e) for e in plan.entities if e.partition is not None]
+    partitioned = [_key(e) for e in plan.entities if e.partitioned]
     jobs = []
     for key, value in tags:
         selection = dg.AssetSelection.tag(key, value)

@@ -15,7 +15,8 @@ import dagster as dg
 
 from ingest_assets import registry
 from ingest_assets.automation import build_automation
-from ingest_assets.plan import EntityPlan, load_plan
+from ingest_assets.plan import EntityPlan, ProjectPlan, load_plan
+from ingest_assets.pools import POOL_TAG, pool_limits
 from ingest_assets.runtime import checks
 from ingest_assets.runtime.execute import RunOverrides, materialize_entity
 from ingest_assets.translate import IngestTranslator
@@ -31,8 +32,12 @@ def entity_asset(plan: EntityPlan, translator: IngestTranslator, retries: int) -
         specs=[spec],
         check_specs=checks.check_specs(plan),
         required_resource_keys={plan.home.name, plan.store.name},
-        # A range of partitions runs as one window in one run (`--partition-range` needs this).
+        # A range of time partitions runs as one window in one run (`--partition-range` needs this);
+        # key buckets run one per run, so a backfill spreads them over the executor's workers.
         backfill_policy=dg.BackfillPolicy.single_run() if plan.partition else None,
+        # The home's connection limit: Dagster's pool across runs, the executor's tag limit within one.
+        pool=plan.home.name if plan.home.pool_size else None,
+        op_tags={POOL_TAG: plan.home.name} if plan.home.pool_size else None,
     )
     def _entity(context: dg.AssetExecutionContext, config: RunOverrides):
         yield from materialize_entity(
@@ -63,5 +68,10 @@ def build_definitions(
             connection.name: registry.connector(connection.type).make_resource(connection.settings, project.root)
             for connection in project.connections
         },
-        executor=dg.multiprocess_executor.configured({"max_concurrent": project.concurrency}),
+        executor=_executor(project),
     )
+
+
+def _executor(project: ProjectPlan) -> dg.ExecutorDefinition:
+    limits = [{"key": POOL_TAG, "value": name, "limit": size} for name, size in pool_limits(project).items()]
+    return dg.multiprocess_executor.configured({"max_concurrent": project.concurrency, "tag_concurrency_limits": limits})

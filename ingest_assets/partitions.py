@@ -1,4 +1,4 @@
-"""Time-window partitions definitions from an entity's `partition:` settings."""
+"""Dagster partitions of an entity: time windows (`partition:`) or key buckets (`parallel:`)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import date, datetime, time
 
 import dagster as dg
 
-from ingest_assets.plan.model import PartitionPlan
+from ingest_assets.plan.model import EntityPlan, PartitionPlan
 
 _DEFINITIONS = {
     "hourly": dg.HourlyPartitionsDefinition,
@@ -20,7 +20,15 @@ def _as_datetime(value: date | datetime) -> datetime:
     return value if isinstance(value, datetime) else datetime.combine(value, time())
 
 
-def partitions_definition(partition: PartitionPlan | None) -> dg.TimeWindowPartitionsDefinition | None:
+def partitions_definition(plan: EntityPlan) -> dg.PartitionsDefinition | None:
+    if plan.key_partitions is not None:
+        # Bucket i holds the rows whose key modulo the count is i: unlike key ranges, the buckets stay
+        # the same as the table grows, so a partition once loaded keeps meaning the same rows.
+        return dg.StaticPartitionsDefinition([str(i) for i in range(plan.key_partitions.partitions)])
+    return time_partitions_definition(plan.partition)
+
+
+def time_partitions_definition(partition: PartitionPlan | None) -> dg.TimeWindowPartitionsDefinition | None:
     if partition is None:
         return None
     return _DEFINITIONS[partition.granularity](

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Literal
 
 import dagster as dg
 
-from ingest_assets import resources
+from ingest_assets import database_resources, resources
 from ingest_assets.config.models import Connection
 
 if TYPE_CHECKING:
@@ -33,6 +33,7 @@ class ConnectorType:
     store: str | None  # "module:factory" taking the resource, or None when it cannot be written
     read_kinds: frozenset[ReadKindName]
     write_kind: WriteKindName | None
+    parallel_reads: bool = False  # can split a read into key ranges over several connections
 
 
 def _folder(connection, root: Path) -> dg.ConfigurableResource:
@@ -54,7 +55,36 @@ def _sqlite(connection, root: Path) -> dg.ConfigurableResource:
 
 
 def _sqlalchemy(connection, root: Path) -> dg.ConfigurableResource:
-    return resources.SqlAlchemyResource(url=connection.url)
+    return database_resources.SqlAlchemyResource(url=connection.url, pool_size=connection.pool_size)
+
+
+def _server_fields(connection) -> dict[str, object]:
+    return {name: getattr(connection, name)
+            for name in ("url", "host", "port", "database", "user", "password", "pool_size")}
+
+
+def _postgres(connection, root: Path) -> dg.ConfigurableResource:
+    return database_resources.PostgresResource(
+        **_server_fields(connection), sslmode=connection.sslmode, engine_name=connection.engine,
+        parameters=connection.parameters,
+    )
+
+
+def _mssql(connection, root: Path) -> dg.ConfigurableResource:
+    return database_resources.MssqlResource(
+        **_server_fields(connection), driver=connection.driver, authentication=connection.authentication,
+        tenant_id=connection.tenant_id, client_id=connection.client_id, client_secret=connection.client_secret,
+        encrypt=connection.encrypt, trust_server_certificate=connection.trust_server_certificate,
+        login_timeout_seconds=connection.login_timeout_seconds, odbc=connection.odbc,
+    )
+
+
+def _mysql(connection, root: Path) -> dg.ConfigurableResource:
+    return database_resources.MysqlResource(**_server_fields(connection))
+
+
+_SQL_READS: frozenset[ReadKindName] = frozenset({"table", "query"})
+_SQLALCHEMY_HOME = "ingest_assets.homes.sql:SqlAlchemyHome"
 
 
 CONNECTOR_TYPES: dict[str, ConnectorType] = {
@@ -65,10 +95,12 @@ CONNECTOR_TYPES: dict[str, ConnectorType] = {
         ConnectorType("csv", _csv, "ingest_assets.homes.files:csv_home", None, frozenset({"path"}), None),
         ConnectorType("duckdb", _duckdb, "ingest_assets.homes.duckdb:DuckDBHome",
                       "ingest_assets.stores.duckdb:DuckDBStore", frozenset({"table", "query"}), "table"),
-        ConnectorType("sqlite", _sqlite, "ingest_assets.homes.sql:SqlAlchemyHome", None,
-                      frozenset({"table", "query"}), None),
-        ConnectorType("sqlalchemy", _sqlalchemy, "ingest_assets.homes.sql:SqlAlchemyHome", None,
-                      frozenset({"table", "query"}), None),
+        ConnectorType("sqlite", _sqlite, _SQLALCHEMY_HOME, None, _SQL_READS, None, True),
+        ConnectorType("sqlalchemy", _sqlalchemy, _SQLALCHEMY_HOME, None, _SQL_READS, None, True),
+        *(ConnectorType(name, _postgres, "ingest_assets.homes.postgres:postgres_home", None, _SQL_READS, None, True)
+          for name in ("postgres", "postgresql")),
+        *(ConnectorType(name, _mssql, _SQLALCHEMY_HOME, None, _SQL_READS, None, True) for name in ("mssql", "sqlserver")),
+        *(ConnectorType(name, _mysql, _SQLALCHEMY_HOME, None, _SQL_READS, None, True) for name in ("mysql", "mariadb")),
     )
 }
 

@@ -14,10 +14,10 @@ import dagster as dg
 from pydantic import Field
 
 from ingest_assets.config.references import resolve_references
+from ingest_assets.database_resources import DatabaseResource
 
 if TYPE_CHECKING:
     import duckdb
-    import sqlalchemy
 
 
 class _ProjectRelative(dg.ConfigurableResource):
@@ -69,27 +69,8 @@ class DuckDBFileResource(_ProjectRelative):
                 connection.close()
 
 
-class SqlAlchemyResource(dg.ConfigurableResource):
-    """Any SQLAlchemy database URL; secrets as `${VAR}` references inside it."""
-
-    url: str
-
-    def sqlalchemy_url(self) -> str:
-        return resolve_references(self.url)
-
-    def engine(self) -> "sqlalchemy.Engine":
-        import sqlalchemy
-
-        return sqlalchemy.create_engine(self.sqlalchemy_url())
-
-
-class SqliteFileResource(_ProjectRelative):
+class SqliteFileResource(_ProjectRelative, DatabaseResource):
     path: str
 
     def sqlalchemy_url(self) -> str:
         return f"sqlite:///{self._resolve_path(self.path)}"
-
-    def engine(self) -> "sqlalchemy.Engine":
-        import sqlalchemy
-
-        return sqlalchemy.create_engine(self.sqlalchemy_url())

@@ -36,7 +36,7 @@ class IngestTranslator:
             owners=list(plan.owners),
             description=self.get_description(plan),
             code_version=plan.code_version(),
-            partitions_def=partitions_definition(plan.partition),
+            partitions_def=partitions_definition(plan),
             metadata={
                 "ingest/home": f"{plan.home.name} ({plan.home.type}): {plan.read.describe()}",
                 "ingest/store": f"{plan.store.name} ({plan.store.type}): {plan.write.describe()}",

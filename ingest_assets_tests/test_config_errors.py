@@ -39,11 +39,12 @@ SHOP_FLOW = yaml_text("""
     """)
 
 ENTITY_KEYS = (
-    "batch_size, checks, columns, description, home, keys, name, owners, partition, run_type, sensor, "
+    "batch_size, checks, columns, description, home, keys, name, owners, parallel, partition, run_type, sensor, "
     "store, tags, watermark"
 )
 FLOW_KEYS = "defaults, description, entities, home, name, owners, run_type, schedule, sensor, store, tags"
-CONNECTION_TYPES = "'parquet', 'csv', 'duckdb', 'sqlite', 'sqlalchemy'"
+CONNECTION_TYPES = ("'parquet', 'csv', 'duckdb', 'sqlite', 'sqlalchemy', 'postgres', 'postgresql', 'mssql', "
+                    "'sqlserver', 'mysql', 'mariadb'")
 
 
 def load_error(tmp_path: Path, files: dict[str, str], environment: str | None = None) -> ConfigError:
@@ -182,7 +183,7 @@ def test_unknown_key_in_flow_defaults(tmp_path: Path) -> None:
         """}
     assert problems(tmp_path, files) == [
         "flows/shop/flow.yml:4: shop: unknown key 'batchsize' in defaults -> did you mean 'batch_size'? "
-        "valid keys: batch_size, checks, columns, home, keys, owners, partition, run_type, sensor, store, "
+        "valid keys: batch_size, checks, columns, home, keys, owners, parallel, partition, run_type, sensor, store, "
         "tags, watermark",
     ]
 
@@ -237,7 +238,7 @@ def test_unknown_key_in_options(tmp_path: Path) -> None:
         pytest.param(
             "home:\n  connection: shop_db\n  tabel: orders\n",
             "flows/shop/entities/orders.yml:4: shop.orders: unknown key 'tabel' in home -> "
-            "did you mean 'table'? valid keys: connection, path, query, table",
+            "did you mean 'table'? valid keys: connection, path, query, query_file, table",
             id="home",
         ),
     ],
@@ -311,9 +312,9 @@ def test_invalid_run_type_in_flow_yml(tmp_path: Path) -> None:
 
 
 def test_unknown_connection_type(tmp_path: Path) -> None:
-    files = {"flows/ingest.yml": CONNECTIONS.replace("type: sqlite", "type: postgres")}
+    files = {"flows/ingest.yml": CONNECTIONS.replace("type: sqlite", "type: oracle")}
     assert problems(tmp_path, files) == [
-        f"flows/ingest.yml:2: project: connections.shop_db: unknown type 'postgres' -> one of {CONNECTION_TYPES}",
+        f"flows/ingest.yml:2: project: connections.shop_db: unknown type 'oracle' -> one of {CONNECTION_TYPES}",
     ]
 
 

@@ -11,9 +11,18 @@ import re
 from datetime import date, datetime
 from typing import Annotated, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationInfo, field_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PositiveInt,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
-from ingest_assets.config.references import reference_syntax_errors
+from ingest_assets.config.references import reference_syntax_errors, referenced_names
 
 RunType = Literal["full_drop", "incremental"]
 AutomationStatus = Literal["running", "stopped"]
@@ -94,15 +103,130 @@ class SqliteConnection(_Connection):
     path: str
 
 
-class SqlAlchemyConnection(_Connection):
+_URL_PASSWORD = re.compile(r"^[A-Za-z0-9+.-]+://[^:/@]*:(?P<password>[^@]*)@")
+
+
+def _check_secret(setting: str, value: str | None) -> None:
+    """Secrets must be references resolved from the environment at run time, never YAML text."""
+    if value and not referenced_names(value):
+        raise ValueError(f"{setting} is written in the YAML -> write it as a reference such as "
+                         "${DB_PASSWORD} and set that environment variable")
+
+
+class _DatabaseConnection(_Connection):
+    # The most connections ingest opens to this database at once: a Dagster concurrency pool of this
+    # size (named like the connection), so 200 entities on one database queue for it while entities
+    # on other databases keep running.
+    pool_size: PositiveInt | None = Field(default=None, validation_alias=AliasChoices("pool_size", "max_connections"))
+
+
+class SqlAlchemyConnection(_DatabaseConnection):
     """Any database SQLAlchemy can reach; secrets as `${VAR}` references in the URL."""
 
     type: Literal["sqlalchemy"]
     url: str
 
+    @field_validator("url")
+    @classmethod
+    def _no_password_in_url(cls, value: str) -> str:
+        match = _URL_PASSWORD.match(value)
+        _check_secret("the password in 'url'", match.group("password") if match else None)
+        return value
+
+
+class _ServerConnection(_DatabaseConnection):
+    """A database server: either a full `url`, or host/port/database/user/password."""
+
+    url: str | None = None
+    host: str | None = None
+    port: PositiveInt | None = None
+    database: str | None = None
+    user: str | None = None
+    password: str | None = None  # a `${VAR}` reference; never the secret itself
+
+    @field_validator("password", "client_secret", check_fields=False)
+    @classmethod
+    def _secret_is_reference(cls, value: str | None, info: ValidationInfo) -> str | None:
+        _check_secret(f"'{info.field_name}'", value)
+        return value
+
+    @field_validator("url")
+    @classmethod
+    def _no_password_in_url(cls, value: str | None) -> str | None:
+        match = _URL_PASSWORD.match(value or "")
+        _check_secret("the password in 'url'", match.group("password") if match else None)
+        return value
+
+    @model_validator(mode="after")
+    def _address_given(self):
+        if self.url is None and (self.host is None or self.database is None):
+            raise ValueError(
+                "missing address -> set 'host:' and 'database:' (with user/password), or a full 'url:'"
+            )
+        if self.url is not None and self.host is not None:
+            raise ValueError("both 'url:' and 'host:' are set -> keep one of them")
+        return self
+
+
+class PostgresConnection(_ServerConnection):
+    """PostgreSQL: read with ADBC (Arrow-native, the default) or SQLAlchemy + psycopg (`engine: sqlalchemy`).
+
+    `host` may be a folder, for a unix socket.
+    """
+
+    type: Literal["postgres", "postgresql"]
+    sslmode: Literal["disable", "allow", "prefer", "require", "verify-ca", "verify-full"] | None = None
+    engine: Literal["adbc", "sqlalchemy"] = "adbc"
+    # Extra libpq parameters (application_name, connect_timeout, options, ...).
+    parameters: dict[str, str] = Field(default_factory=dict)
+
+
+MssqlAuthentication = Literal["sql", "managed_identity", "azure_cli", "service_principal", "azure_default"]
+
+
+class MssqlConnection(_ServerConnection):
+    """SQL Server and Azure SQL through pyodbc (Microsoft's ODBC Driver 18, or FreeTDS).
+
+    `authentication`: `sql` (user/password), or an Azure AD token from azure-identity:
+    `managed_identity` (optional client_id), `azure_cli`, `service_principal` (tenant_id, client_id,
+    client_secret), `azure_default` (DefaultAzureCredential).
+    """
+
+    type: Literal["mssql", "sqlserver"]
+    driver: str = "ODBC Driver 18 for SQL Server"
+    authentication: MssqlAuthentication = "sql"
+    tenant_id: str | None = None
+    client_id: str | None = None
+    client_secret: str | None = None
+    encrypt: bool = True
+    trust_server_certificate: bool = False
+    login_timeout_seconds: PositiveInt = 30
+    # Extra ODBC connection attributes, e.g. {ApplicationIntent: ReadOnly, MultiSubnetFailover: "Yes"}.
+    odbc: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _credentials_complete(self):
+        if self.authentication == "service_principal":
+            missing = [n for n in ("tenant_id", "client_id", "client_secret") if getattr(self, n) is None]
+            if missing:
+                raise ValueError(f"service_principal authentication needs {', '.join(missing)} -> add them "
+                                 "(client_secret as a ${VAR} reference)")
+        if self.authentication != "sql" and self.password is not None:
+            raise ValueError(f"'password:' is not used with {self.authentication} authentication -> remove it")
+        return self
+
+
+class MysqlConnection(_ServerConnection):
+    """MySQL and MariaDB through SQLAlchemy + PyMySQL (an unbuffered, streaming cursor)."""
+
+    type: Literal["mysql", "mariadb"]
+
 
 Connection = Annotated[
-    Union[ParquetConnection, CsvConnection, DuckDBConnection, SqliteConnection, SqlAlchemyConnection],
+    Union[
+        ParquetConnection, CsvConnection, DuckDBConnection, SqliteConnection, SqlAlchemyConnection,
+        PostgresConnection, MssqlConnection, MysqlConnection,
+    ],
     Field(discriminator="type"),
 ]
 
@@ -148,7 +272,10 @@ class HomeSettings(Model):
 
     connection: str | None = None
     table: str | None = None
+    # A query may hold `{query_filter}` where the incremental predicate goes; without it the query
+    # is wrapped as a subquery and filtered outside.
     query: str | None = None
+    query_file: str | None = None  # a .sql file, relative to the YAML file that names it
     path: str | None = None
 
 
@@ -177,6 +304,18 @@ class PartitionSettings(Model):
     end: date | datetime | None = None
     timezone: str = "UTC"
     end_offset: int = 0
+
+
+class ParallelSettings(Model):
+    """Split one read into key ranges of `column`, read at the same time over several connections.
+
+    With `dagster_partitions: true` the table becomes `partitions` Dagster partitions instead (rows
+    whose key modulo `partitions` is the partition number), so a backfill spreads them over workers.
+    """
+
+    column: str
+    partitions: Annotated[int, Field(ge=2, le=64)] = 4
+    dagster_partitions: bool = False
 
 
 class ChecksSettings(Model):
@@ -227,6 +366,7 @@ class EntitySettings(Model):
     keys: list[str] | None = None
     watermark: WatermarkSettings | None = None
     partition: PartitionSettings | None = None
+    parallel: ParallelSettings | None = None
     tags: Tags | None = None
     owners: list[str] | None = None
     checks: ChecksSettings | None = None

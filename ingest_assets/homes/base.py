@@ -36,9 +36,26 @@ class RowFilter:
 
 
 @dataclass(frozen=True)
+class KeyBucket:
+    """Rows whose integer `column` modulo `count` is `number` (one Dagster key partition)."""
+
+    column: str
+    count: int
+    number: int
+
+    def describe(self) -> str:
+        return f"{self.column} mod {self.count} = {self.number}"
+
+
+@dataclass(frozen=True)
 class ReadRequest:
     spec: ReadSpec
     row_filter: RowFilter | None = None
+    bucket: KeyBucket | None = None
+
+    @property
+    def conditions(self) -> list[RowFilter | KeyBucket]:
+        return [c for c in (self.row_filter, self.bucket) if c is not None]
 
 
 class Home(Protocol):

@@ -1,8 +1,10 @@
-"""Any SQLAlchemy database as a home: the universal (row-based) path.
+"""Any SQLAlchemy database as a home: SQL Server (pyodbc), MySQL / MariaDB, SQLite, any URL.
 
-Statements are built with SQLAlchemy Core: identifiers are quoted by the dialect and filter values are
-bound parameters. Rows stream through a server-side cursor (`yield_per`) and become Arrow batches
-typed from the reflected column types, so memory holds one batch, not the table.
+This is the universal, row-based path (PostgreSQL has an Arrow-native one in `homes.postgres`). The
+statement comes from `homes.read_query`, quoted by the engine's dialect, with every value a bound
+parameter typed for its column. Rows stream through an unbuffered cursor (`yield_per`) and become
+Arrow batches typed from the reflected column types, on a background thread, so memory holds a few
+batches, not the table. `parallel:` reads key ranges over several connections at once.
 """
 
 from __future__ import annotations
@@ -13,123 +15,164 @@ from contextlib import contextmanager
 import pyarrow as pa
 import sqlalchemy as sa
 
+from ingest_assets.database_resources import DatabaseResource
 from ingest_assets.errors import TerminalError, TransientError
-from ingest_assets.homes.base import ReadRequest, RowFilter
+from ingest_assets.homes.base import ReadRequest
+from ingest_assets.homes.read_query import QUERY_FILTER, Condition, ReadQuery, build_read_query, split_range
+from ingest_assets.homes.sql_types import arrow_type, bind_type, describe_query_types, value_sql
+from ingest_assets.homes.streams import merged_batches
 from ingest_assets.plan.model import ReadSpec
-from ingest_assets.resources import SqlAlchemyResource, SqliteFileResource
-
-
-def arrow_type(column_type: sa.types.TypeEngine) -> pa.DataType | None:
-    """The exact Arrow type of a SQL column type; None when only the data can tell."""
-    if isinstance(column_type, sa.Boolean):
-        return pa.bool_()
-    if isinstance(column_type, sa.SmallInteger):
-        return pa.int16()
-    if isinstance(column_type, (sa.BigInteger, sa.Integer)):
-        return pa.int64()
-    if isinstance(column_type, sa.Float):
-        return pa.float64()
-    if isinstance(column_type, sa.Numeric):
-        if column_type.precision is not None:
-            return pa.decimal128(column_type.precision, column_type.scale or 0)
-        return None
-    if isinstance(column_type, sa.DateTime):
-        return pa.timestamp("us", tz="UTC" if column_type.timezone else None)
-    if isinstance(column_type, sa.Date):
-        return pa.date32()
-    if isinstance(column_type, sa.Time):
-        return pa.time64("us")
-    if isinstance(column_type, (sa.String, sa.Enum)):
-        return pa.string()
-    if isinstance(column_type, sa.LargeBinary):
-        return pa.binary()
-    return None
 
 
 class SqlAlchemyHome:
-    def __init__(self, resource: SqlAlchemyResource | SqliteFileResource):
+    def __init__(self, resource: DatabaseResource):
         self._resource = resource
+        self._engine: sa.Engine | None = None
 
-    def _reflect(self, connection: sa.Connection, table_name: str) -> sa.Table:
-        schema, _, name = table_name.rpartition(".")
-        try:
-            return sa.Table(name, sa.MetaData(), schema=schema or None, autoload_with=connection)
-        except sa.exc.NoSuchTableError as error:
-            tables = sa.inspect(connection).get_table_names(schema=schema or None)
-            raise TerminalError(
-                f"table {table_name!r} does not exist in the home database -> tables there: {', '.join(tables)}"
-            ) from error
-
-    def _selectable(self, connection: sa.Connection, spec: ReadSpec) -> sa.FromClause:
-        if spec.query is not None:
-            # A user query is wrapped as a subquery, never string-patched.
-            return sa.text(spec.query).columns().subquery("src")
-        assert spec.table is not None
-        return self._reflect(connection, spec.table)
-
-    def _statement(self, source: sa.FromClause, spec: ReadSpec, row_filter: RowFilter | None) -> sa.Select:
-        if spec.columns:
-            statement = sa.select(*(_column(source, c, spec) for c in spec.columns))
-        else:
-            statement = sa.select(*source.c) if isinstance(source, sa.Table) else sa.select(sa.literal_column("*"))
-        statement = statement.select_from(source)
-        if row_filter is not None:
-            column = _column(source, row_filter.column, spec)
-            conditions = []
-            if row_filter.lower is not None:
-                conditions.append(column >= row_filter.lower if row_filter.lower_inclusive else column > row_filter.lower)
-            if row_filter.upper is not None:
-                conditions.append(column <= row_filter.upper if row_filter.upper_inclusive else column < row_filter.upper)
-            if conditions:
-                condition = sa.and_(*conditions)
-                statement = statement.where(sa.or_(condition, column.is_(None)) if row_filter.include_nulls else condition)
-        return statement
+    @property
+    def engine(self) -> sa.Engine:
+        if self._engine is None:
+            self._engine = self._resource.engine()
+        return self._engine
 
     @contextmanager
     def _connect(self) -> Iterator[sa.Connection]:
-        engine = self._resource.engine()
         try:
-            with engine.connect() as connection:
+            with self.engine.connect() as connection:
                 yield connection
         except sa.exc.OperationalError as error:
             # The dialect could not reach the database (or lost it); a retry may succeed.
-            raise TransientError(f"home database error: {error.orig}") from error
-        finally:
-            engine.dispose()
+            raise TransientError(f"home database error: {_first_line(error.orig)}") from error
+        except (sa.exc.ProgrammingError, sa.exc.DBAPIError) as error:
+            raise TerminalError(f"the home database refused the read: {_first_line(error.orig)}") from error
+
+    # ---- what the source looks like ------------------------------------------------------------
+
+    def _column_types(self, connection: sa.Connection, spec: ReadSpec) -> dict[str, sa.types.TypeEngine]:
+        """Declared column types: reflected for a table; for a query, what the dialect can describe."""
+        if spec.table is not None:
+            schema, _, name = spec.table.rpartition(".")
+            try:
+                table = sa.Table(name, sa.MetaData(), schema=schema or None, autoload_with=connection)
+            except sa.exc.NoSuchTableError as error:
+                tables = sa.inspect(connection).get_table_names(schema=schema or None)
+                raise TerminalError(f"table {spec.table!r} does not exist in the home database -> tables "
+                                    f"there: {', '.join(tables) or 'none'}") from error
+            types = {column.name: column.type for column in table.columns}
+            missing = [c for c in spec.columns if c not in types]
+            if missing:
+                raise TerminalError(f"columns {missing} are not in {spec.describe()} -> columns there: "
+                                    f"{', '.join(types)}")
+            return types
+        assert spec.query is not None
+        return describe_query_types(connection, spec.query.replace(QUERY_FILTER, "1=1"))
+
+    def _query(self, spec: ReadSpec, conditions: list[Condition], types, select: str | None = None):
+        dialect = self.engine.dialect
+        query: ReadQuery = build_read_query(
+            spec, conditions, dialect.identifier_preparer.quote,
+            lambda name, column: value_sql(dialect, types.get(column), f":{name}"), select,
+        )
+        clause = sa.text(query.sql).bindparams(*(
+            sa.bindparam(name, value, type_=bind_type(types.get(query.value_columns[name]), value))
+            for name, value in query.values.items()
+        ))
+        if select is None and spec.table is not None:
+            # Typed result columns, in the order selected: the dialect converts values as it would
+            # for a Core select of the table (e.g. SQLite's NUMERIC to Decimal).
+            names = spec.columns or tuple(types)
+            return clause.columns(*(sa.column(name, types[name]) for name in names))
+        return clause
+
+    # ---- Home protocol -------------------------------------------------------------------------
 
     @contextmanager
     def read(self, request: ReadRequest) -> Iterator[pa.RecordBatchReader]:
         spec = request.spec
-        with self._connect() as connection:
-            source = self._selectable(connection, spec)
-            statement = self._statement(source, spec, request.row_filter)
-            result = connection.execution_options(stream_results=True, yield_per=spec.batch_size).execute(statement)
-            try:
-                names = list(result.keys())
-                declared = {c.name: arrow_type(c.type) for c in source.c} if isinstance(source, sa.Table) else {}
-                first = _fetch(result, spec, 0)
-                schema = _schema(names, declared, first)
-                yield pa.RecordBatchReader.from_batches(schema, _batches(result, first, schema, spec))
-            finally:
-                # An unfinished cursor keeps SQLite's read lock (and a server cursor elsewhere): close it
-                # even when the read stopped half-way.
-                result.close()
+        try:
+            with self._connect() as connection:
+                types = self._column_types(connection, spec)
+                ranges = self._ranges(connection, request, types)
+            declared = {name: arrow_type(column_type) for name, column_type in types.items()}
+            workers = self._workers(spec, len(ranges))
+            groups = [ranges[i::workers] for i in range(workers)] if ranges else [[None]]
+            openers = [self._opener(request, group, types, declared) for group in groups]
+            batches = merged_batches(openers)
+            first, schema = _first_rows(batches)
+            yield pa.RecordBatchReader.from_batches(schema, _conformed(first, batches, schema))
+        finally:
+            if self._engine is not None:
+                self._engine.dispose()
 
     def max_value(self, spec: ReadSpec, column: str) -> object | None:
-        with self._connect() as connection:
-            source = self._selectable(connection, spec)
-            target = _column(source, column, spec)
-            return connection.execute(sa.select(sa.func.max(target)).select_from(source)).scalar()
+        try:
+            with self._connect() as connection:
+                types = self._column_types(connection, spec)
+                if types and column not in types:
+                    raise TerminalError(f"column {column!r} is not in {spec.describe()} -> columns there: "
+                                        f"{', '.join(types)}")
+                quoted = self.engine.dialect.identifier_preparer.quote(column)
+                query = self._query(spec, [], types, f"max({quoted})")
+                if column in types:  # typed like the column (SQLite returns timestamps as text otherwise)
+                    query = query.columns(sa.column("max_value", types[column]))
+                return connection.execute(query).scalar()
+        finally:
+            self.engine.dispose()
+
+    # ---- parallel ranges -----------------------------------------------------------------------
+
+    def _workers(self, spec: ReadSpec, ranges: int) -> int:
+        if not ranges:
+            return 1
+        limit = self._resource.pool_size or ranges
+        return max(1, min(ranges, limit))
+
+    def _ranges(self, connection: sa.Connection, request: ReadRequest, types) -> list:
+        parallel = request.spec.parallel
+        if parallel is None:
+            return []
+        quoted = self.engine.dialect.identifier_preparer.quote(parallel.column)
+        query = self._query(request.spec, request.conditions, types, f"min({quoted}), max({quoted})")
+        if parallel.column in types:
+            column_type = types[parallel.column]
+            query = query.columns(sa.column("low", column_type), sa.column("high", column_type))
+        low, high = connection.execute(query).one()
+        if low is None:
+            return []
+        return split_range(low, high, parallel.partitions, parallel.column)
+
+    def _opener(self, request: ReadRequest, ranges: list, types, declared):
+        @contextmanager
+        def open_stream():
+            with self._connect() as connection:
+                yield self._stream(connection, request, ranges, types, declared)
+
+        return open_stream
+
+    def _stream(self, connection: sa.Connection, request: ReadRequest, ranges, types, declared):
+        spec = request.spec
+        for key_range in ranges:
+            conditions = request.conditions + ([key_range] if key_range is not None else [])
+            result = connection.execution_options(stream_results=True, yield_per=spec.batch_size).execute(
+                self._query(spec, conditions, types)
+            )
+            try:
+                names = list(result.keys())
+                rows, seen = _fetch(result, spec, 0), 0
+                schema = _schema(names, declared, rows)
+                if not rows:
+                    yield _to_batch(rows, schema)  # no rows, but the columns still tell the schema
+                while rows:
+                    yield _to_batch(rows, schema)
+                    seen += len(rows)
+                    rows = _fetch(result, spec, seen)
+            finally:
+                # An unfinished cursor keeps SQLite's read lock (and a server cursor elsewhere).
+                result.close()
 
 
-def _column(source: sa.FromClause, name: str, spec: ReadSpec) -> sa.ColumnElement:
-    """A reflected table's column (which must exist), or a named column of a wrapped query."""
-    if not isinstance(source, sa.Table):
-        return sa.column(name)
-    if name not in source.c:
-        raise TerminalError(f"column {name!r} is not in {spec.describe()} -> columns there: "
-                            f"{', '.join(source.c.keys())}")
-    return source.c[name]
+def _first_line(error: object) -> str:
+    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
 
 
 def _schema(names: list[str], declared: dict[str, pa.DataType | None], first_rows) -> pa.Schema:
@@ -165,9 +208,30 @@ def _fetch(result: sa.CursorResult, spec: ReadSpec, rows_before: int) -> list:
         ) from error
 
 
-def _batches(result: sa.CursorResult, first, schema: pa.Schema, spec: ReadSpec) -> Iterator[pa.RecordBatch]:
-    rows, seen = first, 0
-    while rows:
-        yield _to_batch(rows, schema)
-        seen += len(rows)
-        rows = _fetch(result, spec, seen)
+def _first_rows(batches: Iterator[pa.RecordBatch]) -> tuple[pa.RecordBatch | None, pa.Schema]:
+    """The first batch with rows, and the stream's schema (an empty range's schema when none has rows)."""
+    empty = None
+    for batch in batches:
+        if batch.num_rows:
+            return batch, batch.schema
+        empty = empty or batch
+    assert empty is not None, "every stream yields at least one batch"
+    return None, empty.schema
+
+
+def _conformed(first: pa.RecordBatch | None, rest: Iterator[pa.RecordBatch], schema: pa.Schema):
+    """Every batch in the first batch's schema (ranges of a query may have inferred other types)."""
+    if first is None:
+        return
+    yield first
+    for batch in rest:
+        if not batch.num_rows:
+            continue
+        if batch.schema.equals(schema):
+            yield batch
+            continue
+        try:
+            yield batch.cast(schema)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as error:
+            raise TerminalError(f"the source's values changed type between batches ({batch.schema} vs "
+                                f"{schema}): {error} -> cast the column in a query") from error

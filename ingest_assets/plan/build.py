@@ -6,10 +6,12 @@ write, watermarks for incremental entities, cron strings, and duplicate asset ke
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import re
 import zoneinfo
 from collections import defaultdict
+from pathlib import Path
 from typing import Any
 
 from ingest_assets import registry
@@ -22,6 +24,7 @@ from ingest_assets.plan.model import (
     ConnectionPlan,
     EntityPlan,
     FlowPlan,
+    ParallelPlan,
     PartitionPlan,
     ProjectPlan,
     ReadSpec,
@@ -103,7 +106,7 @@ def build_project_plan(project: LoadedProject) -> tuple[ProjectPlan, list[Config
     for flow in project.flows:
         entities = []
         for entity in flow.entities:
-            plan = _entity_plan(flow, entity, connections, options.batch_size, problems)
+            plan = _entity_plan(project.root, flow, entity, connections, options.batch_size, problems)
             if plan is not None:
                 entities.append(plan)
         flows.append(_flow_plan(flow, tuple(entities), options, problems))
@@ -152,6 +155,7 @@ def _merge_model(model_type, *layers):
 
 
 def _entity_plan(
+    root: Path,
     flow: LoadedFlow,
     entity: LoadedEntity,
     connections: dict[str, ConnectionPlan],
@@ -177,6 +181,7 @@ def _entity_plan(
     keys = tuple(mine.keys if mine.keys is not None else defaults.keys or ())
     watermark_settings = mine.watermark or defaults.watermark
     partition_settings = mine.partition or defaults.partition
+    parallel_settings = mine.parallel or defaults.parallel
     checks_settings = [c for c in (defaults.checks, mine.checks) if c is not None]
     tags = {**flow.settings.tags, **(defaults.tags or {}), **(mine.tags or {})}
     owners = list(dict.fromkeys([*flow.settings.owners, *(defaults.owners or []), *(mine.owners or [])]))
@@ -184,12 +189,25 @@ def _entity_plan(
     read = None
     if home is not None:
         read = _read_spec(home, home_settings, entity.name, columns,
-                          mine.batch_size or defaults.batch_size or default_batch_size, where, problem)
+                          mine.batch_size or defaults.batch_size or default_batch_size, where, problem, root)
+    parallel = None
+    if parallel_settings is not None:
+        parallel = ParallelPlan(parallel_settings.column, parallel_settings.partitions,
+                                parallel_settings.dagster_partitions)
+        if home is not None and not registry.connector(home.type).parallel_reads:
+            problem(where("parallel"), f"home {home.name!r} ({home.type}) cannot read in parallel -> remove "
+                    "'parallel:' (parallel reads are for database homes)")
+        if parallel.dagster_partitions and (watermark_settings or partition_settings):
+            problem(where("parallel"), "parallel.dagster_partitions with a watermark or partition -> key "
+                    "partitions reload their bucket every run; remove 'dagster_partitions' or the other setting")
+    key_partitions = parallel if parallel is not None and parallel.dagster_partitions else None
+    if read is not None and parallel is not None and key_partitions is None:
+        read = dataclasses.replace(read, parallel=parallel)
     write = None
     if store is not None:
         write = _write_spec(store, store_settings, flow.name, entity.name, where, problem)
 
-    mode = load_mode(run_type, store_settings.incremental, partition_settings is not None)
+    mode = load_mode(run_type, store_settings.incremental, partition_settings is not None or key_partitions is not None)
     if watermark_settings is not None and partition_settings is not None:
         problem(where("partition"), "both watermark and partition are set -> a partitioned entity loads "
                 "its window; remove one of them")
@@ -223,7 +241,8 @@ def _entity_plan(
     if columns:
         needed = {"keys": keys, "checks.not_null": checks.not_null, "checks.unique": checks.unique,
                   "watermark": (watermark.column,) if watermark else (),
-                  "partition": (partition.column,) if partition else ()}
+                  "partition": (partition.column,) if partition else (),
+                  "parallel": (parallel.column,) if parallel else ()}
         for setting, names in needed.items():
             for name in names:
                 if name not in columns:
@@ -245,6 +264,7 @@ def _entity_plan(
         keys=keys,
         watermark=watermark,
         partition=partition,
+        key_partitions=key_partitions,
         checks=checks,
         tags=tuple(sorted(tags.items())),
         owners=tuple(owners),
@@ -274,11 +294,12 @@ def _connection(name, role, connections, location, problem) -> ConnectionPlan | 
     return plan
 
 
-def _read_spec(home: ConnectionPlan, settings: HomeSettings, entity: str, columns, batch_size, where, problem):
+def _read_spec(home: ConnectionPlan, settings: HomeSettings, entity: str, columns, batch_size, where, problem,
+               root: Path):
     accepted = registry.connector(home.type).read_kinds
-    given = {kind: getattr(settings, kind) for kind in ("table", "query", "path") if getattr(settings, kind)}
+    given = {kind: getattr(settings, kind) for kind in _READ_SETTINGS if getattr(settings, kind)}
     for kind in given:
-        if kind not in accepted:
+        if _READ_SETTINGS[kind] not in accepted:
             problem(where("home", kind), f"home {home.name!r} ({home.type}) cannot read a {kind} -> use "
                     f"{' or '.join(sorted(accepted))}")
             return None
@@ -291,7 +312,31 @@ def _read_spec(home: ConnectionPlan, settings: HomeSettings, entity: str, column
                     "'home: {path: <file, folder or glob>}' to the entity")
             return None
         given = {"table": entity}  # database homes read the table named like the entity
+    if "query_file" in given:
+        query = _read_query_file(root, given.pop("query_file"), where("home", "query_file"), problem)
+        if query is None:
+            return None
+        given["query"] = query
     return ReadSpec(columns=columns, batch_size=batch_size, **given)
+
+
+# Each read setting and the kind of read it is (what a connection type must accept).
+_READ_SETTINGS = {"table": "table", "query": "query", "query_file": "query", "path": "path"}
+
+
+def _read_query_file(root: Path, name: str, location: Location, problem) -> str | None:
+    """The text of a .sql file named relative to the YAML file that names it."""
+    path = root / Path(location.file).parent / name
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        problem(location, f"query_file {name!r} cannot be read ({error.strerror}: {path}) -> give a path "
+                "relative to this YAML file")
+        return None
+    if not text.strip():
+        problem(location, f"query_file {name!r} is empty -> write the SELECT statement in it")
+        return None
+    return text.strip().rstrip(";")
 
 
 def _write_spec(store: ConnectionPlan, settings: StoreSettings, flow: str, entity: str, where, problem):

@@ -21,6 +21,20 @@ class ConnectionPlan:
     type: str
     settings: Connection
 
+    @property
+    def pool_size(self) -> int | None:
+        """The connection limit, which is also the Dagster concurrency pool's limit (None: no pool)."""
+        return getattr(self.settings, "pool_size", None)
+
+
+@dataclass(frozen=True)
+class ParallelPlan:
+    """Read key ranges of `column` at once (in one step), or as Dagster partitions (across steps)."""
+
+    column: str
+    partitions: int
+    dagster_partitions: bool = False
+
 
 @dataclass(frozen=True)
 class ReadSpec:
@@ -31,6 +45,8 @@ class ReadSpec:
     path: str | None = None
     columns: tuple[str, ...] = ()
     batch_size: int = 100_000
+    # Set for in-step parallel range reads only; Dagster key partitions are on the entity.
+    parallel: ParallelPlan | None = None
 
     def describe(self) -> str:
         return self.table or self.path or f"query: {' '.join((self.query or '').split())}"
@@ -131,6 +147,8 @@ class EntityPlan:
     keys: tuple[str, ...]
     watermark: WatermarkPlan | None
     partition: PartitionPlan | None
+    # Dagster partitions by key: partition i holds the rows whose key modulo the count is i.
+    key_partitions: ParallelPlan | None
     checks: ChecksPlan
     tags: tuple[tuple[str, str], ...]
     owners: tuple[str, ...]
@@ -149,8 +167,12 @@ class EntityPlan:
     def op_name(self) -> str:
         return f"{self.flow}__{self.entity}"
 
+    @property
+    def partitioned(self) -> bool:
+        return self.partition is not None or self.key_partitions is not None
+
     def mode(self, run_type: RunType | None = None) -> LoadMode:
-        return load_mode(run_type or self.run_type, self.store_incremental, self.partition is not None)
+        return load_mode(run_type or self.run_type, self.store_incremental, self.partitioned)
 
     @property
     def uses_cursor(self) -> bool:

@@ -20,7 +20,7 @@ import dagster as dg
 
 from ingest_assets import registry
 from ingest_assets.errors import IngestError, TerminalError, TransientError, WatermarkSettingsChanged
-from ingest_assets.homes.base import ReadRequest, RowFilter
+from ingest_assets.homes.base import KeyBucket, ReadRequest, RowFilter
 from ingest_assets.plan.build import parse_duration_seconds
 from ingest_assets.config.models import RunType
 from ingest_assets.plan.model import EntityPlan, LoadMode
@@ -56,6 +56,7 @@ class LoadDecision:
     write_mode: WriteMode
     cursor_after: Cursor | None  # what to record if the commit succeeds
     note: str
+    bucket: KeyBucket | None = None  # the key partition read and replaced
 
 
 def committed_cursor(instance: dg.DagsterInstance, asset_key: dg.AssetKey) -> Cursor | None:
@@ -71,10 +72,13 @@ def decide_load(
     overrides: RunOverrides,
     committed: Cursor | None,
     source_max: object | None,
-    partition_window: tuple[object, object] | None,
+    partition_window: tuple[object, object] | KeyBucket | None,
 ) -> LoadDecision:
     """Pure: the rows to read and how to write them, from the plan, the run config and the state."""
     mode = plan.mode(overrides.run_type_name)
+    if isinstance(partition_window, KeyBucket):
+        return LoadDecision(mode, None, WriteMode("replace_window", window=partition_window), None,
+                            f"key partition {partition_window.describe()}", bucket=partition_window)
     if mode.read == "window":
         assert plan.partition is not None and partition_window is not None
         window = RowFilter(plan.partition.column, partition_window[0], True, partition_window[1], False)
@@ -149,8 +153,10 @@ def _materialize(context, plan: EntityPlan, overrides, home_resource, store_reso
 
     committed = committed_cursor(context.instance, asset_key) if plan.watermark else None
     source_max = home.max_value(plan.read, plan.watermark.column) if plan.watermark else None
-    window = None
-    if plan.partition is not None and plan.mode(overrides.run_type_name).read == "window":
+    window: tuple[object, object] | KeyBucket | None = None
+    if plan.key_partitions is not None:
+        window = KeyBucket(plan.key_partitions.column, plan.key_partitions.partitions, int(context.partition_key))
+    elif plan.partition is not None and plan.mode(overrides.run_type_name).read == "window":
         time_window = context.partition_time_window
         # Naive wall-clock bounds in the partition's time zone, comparable with naive columns.
         window = (time_window.start.replace(tzinfo=None), time_window.end.replace(tzinfo=None))
@@ -169,7 +175,7 @@ def _materialize(context, plan: EntityPlan, overrides, home_resource, store_reso
         unique_sets=tuple([plan.keys] if plan.keys else []) + tuple((c,) for c in plan.checks.unique),
     )
     rows_read = 0
-    with home.read(ReadRequest(plan.read, decision.row_filter)) as reader:
+    with home.read(ReadRequest(plan.read, decision.row_filter, decision.bucket)) as reader:
         _require_columns(plan, reader.schema)
         token = f"{context.run.run_id[:8]}-{uuid.uuid4().hex[:12]}"
         with store.writer(plan.write, decision.write_mode, reader.schema, token, quality) as writer:
@@ -201,6 +207,8 @@ def _require_columns(plan: EntityPlan, schema) -> None:
         needed.add(plan.watermark.column)
     if plan.partition:
         needed.add(plan.partition.column)
+    if plan.key_partitions:
+        needed.add(plan.key_partitions.column)
     missing = sorted(needed - set(schema.names))
     if missing:
         raise TerminalError(

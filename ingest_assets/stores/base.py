@@ -10,7 +10,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
-from ingest_assets.homes.base import RowFilter
+from ingest_assets.homes.base import KeyBucket, RowFilter
 from ingest_assets.plan.model import WriteKind, WriteSpec
 
 if TYPE_CHECKING:
@@ -20,8 +20,8 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class WriteMode:
     kind: WriteKind
-    # replace_window: the rows of this window are replaced (lower inclusive, upper exclusive).
-    window: RowFilter | None = None
+    # replace_window: the rows of this window (lower inclusive, upper exclusive) or key bucket are replaced.
+    window: RowFilter | KeyBucket | None = None
     # append: existing rows whose keys appear in the new rows are replaced (a lookback re-read).
     replace_keys: tuple[str, ...] = ()
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ingest_assets.homes.base import RowFilter
+from ingest_assets.homes.base import KeyBucket, RowFilter
 from ingest_assets.sql_text import quote_identifier
 from ingest_assets.stores.base import QualityRequest
 
@@ -12,15 +12,22 @@ if TYPE_CHECKING:
     import duckdb
 
 
-def window_sql(window: RowFilter) -> tuple[str, dict[str, object]]:
+def window_sql(window: RowFilter | KeyBucket) -> tuple[str, dict[str, object]]:
     column = quote_identifier(window.column)
+    if isinstance(window, KeyBucket):
+        # The same shifted modulo the homes read with (see homes/read_query.py).
+        return f"((({column} % $count) + $count) % $count) = $number", {
+            "count": window.count, "number": window.number,
+        }
     return f"{column} >= $window_lower AND {column} < $window_upper", {
         "window_lower": window.lower,
         "window_upper": window.upper,
     }
 
 
-def count_rows(connection: "duckdb.DuckDBPyConnection", relation: str, window: RowFilter | None = None) -> int:
+def count_rows(
+    connection: "duckdb.DuckDBPyConnection", relation: str, window: RowFilter | KeyBucket | None = None
+) -> int:
     if window is None:
         return connection.sql(f"SELECT count(*) FROM {relation}").fetchall()[0][0]
     condition, params = window_sql(window)

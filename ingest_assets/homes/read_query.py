@@ -1,0 +1,115 @@
+"""The SELECT a database home runs: source, columns and row conditions, with values kept out of the text.
+
+Every path (SQLAlchemy with any dialect, ADBC for PostgreSQL) builds its statement here. Identifiers
+are quoted by the caller's dialect; each value becomes a named slot that the caller renders as a bound
+parameter of the right type (see `ValueRenderer`), never as a literal pasted into the SQL.
+
+What is read:
+- a table: `SELECT <columns> FROM <schema.table> WHERE <conditions>`;
+- a query holding `{query_filter}`: the placeholder is replaced by the conditions (`1=1` when none),
+  where the query's author put it, e.g. inside a CTE or before a GROUP BY;
+- any other query: wrapped, `SELECT <columns> FROM (<query>) AS ingest_source WHERE <conditions>`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Union
+
+from ingest_assets.errors import TerminalError
+from ingest_assets.homes.base import KeyBucket, RowFilter
+from ingest_assets.plan.model import ReadSpec
+
+QUERY_FILTER = "{query_filter}"
+
+# (value name, column it is compared with) -> the SQL that stands for the value.
+ValueRenderer = Callable[[str, str], str]
+Condition = Union[RowFilter, KeyBucket]
+
+
+@dataclass
+class ReadQuery:
+    sql: str
+    values: dict[str, object] = field(default_factory=dict)
+    value_columns: dict[str, str] = field(default_factory=dict)  # value name -> its column
+
+
+class _Slots:
+    def __init__(self, render: ValueRenderer):
+        self._render = render
+        self.values: dict[str, object] = {}
+        self.columns: dict[str, str] = {}
+
+    def add(self, value: object, column: str) -> str:
+        name = f"ingest_{len(self.values) + 1}"
+        self.values[name] = value
+        self.columns[name] = column
+        return self._render(name, column)
+
+
+def _condition_sql(condition: Condition, quote: Callable[[str], str], slots: _Slots) -> str:
+    column = quote(condition.column)
+    if isinstance(condition, KeyBucket):
+        # Modulo shifted into 0..count-1, so negative keys land in a bucket too, in every engine.
+        count = slots.add(condition.count, condition.column)
+        return f"((({column} % {count}) + {count}) % {count}) = {slots.add(condition.number, condition.column)}"
+    parts = []
+    if condition.lower is not None:
+        operator = ">=" if condition.lower_inclusive else ">"
+        parts.append(f"{column} {operator} {slots.add(condition.lower, condition.column)}")
+    if condition.upper is not None:
+        operator = "<=" if condition.upper_inclusive else "<"
+        parts.append(f"{column} {operator} {slots.add(condition.upper, condition.column)}")
+    if not parts:
+        return ""
+    text = " AND ".join(parts)
+    return f"(({text}) OR {column} IS NULL)" if condition.include_nulls else f"({text})"
+
+
+def build_read_query(
+    spec: ReadSpec,
+    conditions: list[Condition],
+    quote: Callable[[str], str],
+    render_value: ValueRenderer,
+    select: str | None = None,
+) -> ReadQuery:
+    """The statement for `spec` restricted by `conditions`; `select` replaces the column list (e.g. max())."""
+    slots = _Slots(render_value)
+    where = " AND ".join(text for text in (_condition_sql(c, quote, slots) for c in conditions) if text)
+    columns = select or (", ".join(quote(c) for c in spec.columns) if spec.columns else "*")
+    if spec.query is not None and QUERY_FILTER in spec.query:
+        inner = spec.query.replace(QUERY_FILTER, where or "1=1")
+        sql = inner if columns == "*" else f"SELECT {columns} FROM ({inner}) AS ingest_source"
+    else:
+        source = quote_qualified(spec.table, quote) if spec.table else f"({spec.query}) AS ingest_source"
+        sql = f"SELECT {columns} FROM {source}" + (f" WHERE {where}" if where else "")
+    return ReadQuery(sql, slots.values, slots.columns)
+
+
+def quote_qualified(name: str | None, quote: Callable[[str], str]) -> str:
+    assert name is not None
+    return ".".join(quote(part) for part in name.split("."))
+
+
+def split_range(low: object, high: object, count: int, column: str) -> list[RowFilter]:
+    """`count` adjacent ranges covering [low, high]: equal widths of an integer, date or timestamp key."""
+    if isinstance(low, bool) or not isinstance(low, (int, date, datetime)) or type(low) is not type(high):
+        raise TerminalError(
+            f"parallel.column {column!r} holds {type(low).__name__} values -> parallel reads split an integer, "
+            "date or timestamp column into ranges; choose such a column (usually the primary key)"
+        )
+    span = high - low  # type: ignore[operator]
+    if isinstance(low, int):
+        edges = [low + span * i // count for i in range(count)] + [high]
+    else:
+        edges = [low + span * i / count for i in range(count)] + [high]  # type: ignore[operator]
+    ranges = []
+    for i in range(count):
+        lower, upper, last = edges[i], edges[i + 1], i == count - 1
+        if lower == upper and not last:
+            continue  # fewer distinct keys than ranges
+        # The first range also takes the rows whose key is null, so that no row is left out.
+        ranges.append(RowFilter(column, lower, True, upper, last, include_nulls=not ranges))
+    return ranges
