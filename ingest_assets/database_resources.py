@@ -82,7 +82,9 @@ class PostgresResource(ServerResource):
     parameters: dict[str, str] = Field(default_factory=dict, description="Extra libpq parameters.")
 
     def _query(self) -> dict[str, str]:
-        query = {key: resolve_references(value) for key, value in self.parameters.items()}
+        # Named so that a DBA (and the pool test) can tell ingest's connections apart in pg_stat_activity.
+        query = {"application_name": "ingest_assets"}
+        query |= {key: resolve_references(value) for key, value in self.parameters.items()}
         if self.sslmode:
             query["sslmode"] = self.sslmode
         return query

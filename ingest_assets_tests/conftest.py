@@ -147,3 +147,19 @@ def duckdb_rows(database: Path, sql: str) -> list[tuple]:
 
 
 ProjectFactory = Callable[..., Project]
+
+
+@pytest.fixture(scope="session")
+def postgres_server(tmp_path_factory: pytest.TempPathFactory):
+    """One real PostgreSQL server for the session; tests create their own databases in it."""
+    from ingest_assets_tests.servers.postgres import postgres_server as start
+
+    with start(tmp_path_factory.mktemp("postgres")) as server:
+        yield server
+
+
+@pytest.fixture
+def pg_database(postgres_server, request: pytest.FixtureRequest) -> str:
+    """A fresh, empty database named after the test."""
+    name = "t_" + "".join(c if c.isalnum() else "_" for c in request.node.name.lower())[:50]
+    return postgres_server.create_database(name)
