@@ -391,3 +391,30 @@ def test_a_run_of_many_entities_never_opens_more_connections_than_the_pool(proje
     assert sorted(r["id"] for r in _lake_rows(project, "ranges")) == [1, 2, 3, 4]
     # Two at a time, never more (and two at once did happen: the limit is what held them back).
     assert max(counts) == 2, counts
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_read_abandoned_half_way_closes_every_connection_and_thread(postgres_server, pg_database, engine):
+    from ingest_assets import registry
+    from ingest_assets.homes.base import ReadRequest
+    from ingest_assets.plan.model import ParallelPlan, ReadSpec
+
+    postgres_server.execute(pg_database, "CREATE TABLE big AS SELECT g AS id FROM generate_series(1, 200000) g")
+    resource = registry.connector("postgres").make_resource(
+        _connection_settings(postgres_server, pg_database, engine=engine), Path("."))
+    home = registry.open_home("postgres", resource)
+    threads_before = threading.active_count()
+    spec = ReadSpec(table="big", batch_size=1000, parallel=ParallelPlan("id", 3))
+    with pytest.raises(RuntimeError, match="the store failed"):
+        with home.read(ReadRequest(spec)) as reader:
+            next(iter(reader))
+            raise RuntimeError("the store failed")
+    assert threading.active_count() == threads_before
+    assert postgres_server.execute(
+        pg_database, "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'ingest_assets'") == [(0,)]
+
+
+def _connection_settings(server, database: str, **settings):
+    from ingest_assets.config.models import PostgresConnection
+
+    return PostgresConnection(type="postgres", host=server.socket_dir, database=database, user=server.user, **settings)

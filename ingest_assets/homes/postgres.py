@@ -53,9 +53,12 @@ class PostgresHome:
 
     @contextmanager
     def _connect(self) -> Iterator["Connection"]:
-        from adbc_driver_manager import dbapi
-
-        from adbc_driver_postgresql import dbapi as postgresql
+        try:
+            from adbc_driver_manager import dbapi
+            from adbc_driver_postgresql import dbapi as postgresql
+        except ImportError as error:
+            raise TerminalError("reading PostgreSQL needs its ADBC driver -> pip install "
+                                "'ingest_assets[postgres]' (or set engine: sqlalchemy)") from error
 
         try:
             connection = postgresql.connect(self._resource.libpq_uri(), autocommit=True)
@@ -89,6 +92,8 @@ class PostgresHome:
             openers = [self._opener(cursor if i == 0 else None, snapshot, request, group, column_types)
                        for i, group in enumerate(groups)]
             batches = merged_batches(openers)
+            # Closed before the connections: it stops and joins the threads that still use them.
+            stack.callback(batches.close)
             head = next(batches)  # every stream yields at least its (possibly empty) first batch
             yield pa.RecordBatchReader.from_batches(head.schema, _chain(head, batches))
 

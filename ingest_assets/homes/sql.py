@@ -98,8 +98,11 @@ class SqlAlchemyHome:
             groups = [ranges[i::workers] for i in range(workers)] if ranges else [[None]]
             openers = [self._opener(request, group, types, declared) for group in groups]
             batches = merged_batches(openers)
-            first, schema = _first_rows(batches)
-            yield pa.RecordBatchReader.from_batches(schema, _conformed(first, batches, schema))
+            try:
+                first, schema = _first_rows(batches)
+                yield pa.RecordBatchReader.from_batches(schema, _conformed(first, batches, schema))
+            finally:
+                batches.close()  # stops and joins the reading threads, closing their connections
         finally:
             if self._engine is not None:
                 self._engine.dispose()
