@@ -861,3 +861,62 @@ def test_missing_ingest_yml(tmp_path: Path) -> None:
     assert [str(p) for p in caught.value.problems] == [
         "flows/ingest.yml:1: project: flows/ingest.yml not found -> create it with your connections",
     ]
+
+
+# ---- database connections and reads -------------------------------------------------------------
+
+
+def test_a_password_written_in_the_yaml_is_refused(tmp_path: Path) -> None:
+    files = {"flows/ingest.yml": CONNECTIONS + "  crm:\n    type: postgres\n    host: crm-db\n    database: crm\n"
+             "    password: hunter2\n  erp:\n    type: sqlalchemy\n    url: mssql+pyodbc://loader:hunter2@erp/ERP\n"}
+    assert problems(tmp_path, files) == [
+        "flows/ingest.yml:18: project: connections.crm.password: 'password' is written in the YAML -> write it "
+        "as a reference such as ${DB_PASSWORD} and set that environment variable",
+        "flows/ingest.yml:21: project: connections.erp.url: the password in 'url' is written in the YAML -> "
+        "write it as a reference such as ${DB_PASSWORD} and set that environment variable",
+    ]
+
+
+def test_database_connection_settings_that_cannot_work(tmp_path: Path) -> None:
+    files = {"flows/ingest.yml": CONNECTIONS + "  crm:\n    type: postgres\n    database: crm\n"
+             "  erp:\n    type: mssql\n    host: erp\n    database: ERP\n    authentication: service_principal\n"
+             "    client_id: abc\n"}
+    assert problems(tmp_path, files) == [
+        "flows/ingest.yml:14: project: connections.crm: missing address -> set 'host:' and 'database:' (with "
+        "user/password), or a full 'url:'",
+        "flows/ingest.yml:17: project: connections.erp: service_principal authentication needs tenant_id, "
+        "client_secret -> add them (client_secret as a ${VAR} reference)",
+    ]
+
+
+def test_a_query_file_that_cannot_be_read(tmp_path: Path) -> None:
+    files = {"flows/shop/entities/orders.yml": "home: {query_file: sql/orders.sql}\n"}
+    assert problems(tmp_path, files) == [
+        "flows/shop/entities/orders.yml:1: shop.orders: query_file 'sql/orders.sql' cannot be read (No such file "
+        f"or directory: {tmp_path}/flows/shop/entities/sql/orders.sql) -> give a path relative to this YAML file",
+    ]
+
+
+def test_parallel_reads_need_a_database_home_and_exclude_watermarks_in_key_partitions(tmp_path: Path) -> None:
+    files = {
+        "flows/shop/entities/orders.yml": yaml_text("""
+            watermark: updated_at
+            run_type: incremental
+            parallel: {column: id, dagster_partitions: true}
+            """),
+        "flows/shop/entities/files.yml": yaml_text("""
+            home: {connection: lake, path: raw}
+            parallel: {column: id, partitions: 1}
+            """),
+        "flows/shop/entities/events.yml": yaml_text("""
+            home: {connection: lake, path: raw}
+            parallel: {column: id}
+            """),
+    }
+    assert problems(tmp_path, files) == [
+        "flows/shop/entities/events.yml:2: shop.events: home 'lake' (parquet) cannot read in parallel -> remove "
+        "'parallel:' (parallel reads are for database homes)",
+        "flows/shop/entities/files.yml:2: shop.files: parallel.partitions: wrong value (1) -> greater than or equal to 2",
+        "flows/shop/entities/orders.yml:3: shop.orders: parallel.dagster_partitions with a watermark or partition "
+        "-> key partitions reload their bucket every run; remove 'dagster_partitions' or the other setting",
+    ]
