@@ -6,6 +6,8 @@ resolved only inside the methods below, during a run. Drivers are imported only 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Optional
 
 import dagster as dg
@@ -29,12 +31,40 @@ class DatabaseResource(dg.ConfigurableResource):
     def sqlalchemy_url(self) -> "sqlalchemy.URL | str":
         raise NotImplementedError
 
+    def connect_args(self) -> dict[str, object]:
+        """Keyword arguments for the driver's connect()."""
+        return {}
+
     def engine(self) -> "sqlalchemy.Engine":
         import sqlalchemy
 
         # NullPool: a connection is closed when returned, so the count the server sees is exactly
         # the count in use (the pool limit is Dagster's, not SQLAlchemy's).
-        return sqlalchemy.create_engine(self.sqlalchemy_url(), poolclass=sqlalchemy.NullPool)
+        engine = sqlalchemy.create_engine(self.sqlalchemy_url(), poolclass=sqlalchemy.NullPool,
+                                          connect_args=self.connect_args())
+        if _cuts_datetime_fractions(engine.dialect):
+            sqlalchemy.event.listen(engine, "before_cursor_execute", _datetimes_as_text, retval=True)
+        return engine
+
+
+def _cuts_datetime_fractions(dialect: "sqlalchemy.Dialect") -> bool:
+    """pyodbc cuts a datetime parameter's fraction to the precision the ODBC driver reports for
+    timestamps; MySQL's and MariaDB's drivers report none, so 08:00:00.5 is sent as 08:00:00 and an
+    incremental window `cursor < updated_at <= max` leaves the newest row out and reads rows at the
+    cursor again."""
+    return dialect.driver == "pyodbc" and dialect.name in ("mysql", "mariadb")
+
+
+def _datetimes_as_text(connection: object, cursor: object, statement: str, parameters: Sequence,
+                       context: object, executemany: bool) -> tuple[str, Sequence]:
+    """Send datetimes as ISO text, which the server converts back with every microsecond."""
+
+    def exact(value: object) -> object:
+        return value.isoformat(sep=" ", timespec="microseconds") if isinstance(value, datetime) else value
+
+    if executemany:
+        return statement, [tuple(map(exact, row)) for row in parameters]
+    return statement, tuple(map(exact, parameters))
 
 
 class SqlAlchemyResource(DatabaseResource):
@@ -126,7 +156,7 @@ class MssqlResource(ServerResource):
             attributes |= {"SERVER": f"{host},{self.port or 1433}",
                            "Encrypt": "yes" if self.encrypt else "no",
                            "TrustServerCertificate": "yes" if self.trust_server_certificate else "no"}
-        attributes |= {"DATABASE": _resolved(self.database), "Connection Timeout": str(self.login_timeout_seconds)}
+        attributes["DATABASE"] = _resolved(self.database)
         if self.authentication == "sql":
             attributes |= {"UID": _resolved(self.user), "PWD": _resolved(self.password)}
         attributes |= {key: resolve_references(value) for key, value in self.odbc.items()}
@@ -136,6 +166,12 @@ class MssqlResource(ServerResource):
         import sqlalchemy
 
         return sqlalchemy.URL.create("mssql+pyodbc", query={"odbc_connect": self.odbc_connection_string()})
+
+    def connect_args(self) -> dict[str, object]:
+        # pyodbc's `timeout` sets SQL_ATTR_LOGIN_TIMEOUT, which every ODBC driver honours; there is no
+        # connection-string keyword both drivers read, and without it FreeTDS waits for ever on a
+        # server that accepts the connection but never answers.
+        return {"timeout": self.login_timeout_seconds}
 
     def engine(self) -> "sqlalchemy.Engine":
         import sqlalchemy

@@ -39,7 +39,8 @@ def arrow_type(column_type: sa.types.TypeEngine) -> pa.DataType | None:
         return pa.uuid() if column_type.as_uuid else pa.string()
     if isinstance(column_type, (sa.String, sa.Enum)):
         return pa.string()
-    if isinstance(column_type, sa.LargeBinary):
+    # BINARY and VARBINARY are not LargeBinary in SQLAlchemy (MySQL's, and SQL Server's BINARY).
+    if isinstance(column_type, (sa.LargeBinary, sa.BINARY, sa.VARBINARY)):
         return pa.binary()
     return None
 
