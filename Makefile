@@ -20,6 +20,7 @@ demo: install
 	$(BIN)/python -m ingest_assets.demo.run
 
 test: install
+	.ci/system-packages
 	$(BIN)/python -m pytest
 
 ui: install
@@ -27,6 +28,7 @@ ui: install
 	$(BIN)/dagster-webserver -w workspace.yaml -h 127.0.0.1 -p 3000
 
 bench: install
+	$(BIN)/pip install --quiet -r benchmarks/requirements.txt
 	$(BIN)/python benchmarks/run_all.py
 
 clean:

@@ -350,7 +350,9 @@ def test_pool_size_becomes_a_dagster_pool_and_its_instance_limit(project: Projec
     assert project.instance.event_log_storage.get_concurrency_info("pg").slot_count == 2
 
 
-SLOW_QUERY = "SELECT o.* FROM orders o CROSS JOIN (SELECT pg_sleep(1.5)) AS pause"
+# Long enough that steps overlap even on a loaded 2-core machine, where each step's process takes
+# a second or two to start.
+SLOW_QUERY = "SELECT o.* FROM orders o CROSS JOIN (SELECT pg_sleep(3)) AS pause"
 
 
 @pytest.mark.slow

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
+from urllib.parse import unquote_plus
 from typing import Annotated, Literal, Union
 
 from pydantic import (
@@ -104,6 +105,16 @@ class SqliteConnection(_Connection):
 
 
 _URL_PASSWORD = re.compile(r"^[A-Za-z0-9+.-]+://[^:/@]*:(?P<password>[^@]*)@")
+# A password inside an ODBC connection string (a SQL Server `url`, or SQLAlchemy's `odbc_connect=`).
+_ODBC_PASSWORD = re.compile(r"(?:^|;)\s*(?:PWD|Password)\s*=\s*(?P<password>\{(?:[^}]|\}\})*\}|[^;]*)", re.IGNORECASE)
+
+
+def _url_passwords(url: str) -> list[str]:
+    """Passwords written in a URL or an ODBC connection string (URL-encoded inside `odbc_connect=`)."""
+    match = _URL_PASSWORD.match(url)
+    found = [match.group("password")] if match else []
+    odbc_text = unquote_plus(url).replace("?", ";").replace("&", ";")
+    return found + [m.group("password") for m in _ODBC_PASSWORD.finditer(odbc_text)]
 
 
 def _check_secret(setting: str, value: str | None) -> None:
@@ -129,8 +140,8 @@ class SqlAlchemyConnection(_DatabaseConnection):
     @field_validator("url")
     @classmethod
     def _no_password_in_url(cls, value: str) -> str:
-        match = _URL_PASSWORD.match(value)
-        _check_secret("the password in 'url'", match.group("password") if match else None)
+        for password in _url_passwords(value):
+            _check_secret("the password in 'url'", password)
         return value
 
 
@@ -153,8 +164,8 @@ class _ServerConnection(_DatabaseConnection):
     @field_validator("url")
     @classmethod
     def _no_password_in_url(cls, value: str | None) -> str | None:
-        match = _URL_PASSWORD.match(value or "")
-        _check_secret("the password in 'url'", match.group("password") if match else None)
+        for password in _url_passwords(value or ""):
+            _check_secret("the password in 'url'", password)
         return value
 
     @model_validator(mode="after")
@@ -213,6 +224,12 @@ class MssqlConnection(_ServerConnection):
                                  "(client_secret as a ${VAR} reference)")
         if self.authentication != "sql" and self.password is not None:
             raise ValueError(f"'password:' is not used with {self.authentication} authentication -> remove it")
+        if self.authentication != "sql" and "freetds" in self.driver.lower():
+            raise ValueError(f"{self.authentication} authentication needs Microsoft's ODBC driver (FreeTDS cannot "
+                             "pass an access token) -> set driver: ODBC Driver 18 for SQL Server")
+        for key, value in self.odbc.items():
+            if key.lower() in ("pwd", "password"):
+                _check_secret(f"the ODBC attribute {key!r}", value)
         return self
 
 

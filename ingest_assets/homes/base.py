@@ -48,6 +48,16 @@ class KeyBucket:
 
 
 @dataclass(frozen=True)
+class KeyIsNull:
+    """Rows whose `column` is null: the range that parallel reads add for them."""
+
+    column: str
+
+    def describe(self) -> str:
+        return f"{self.column} is null"
+
+
+@dataclass(frozen=True)
 class ReadRequest:
     spec: ReadSpec
     row_filter: RowFilter | None = None
