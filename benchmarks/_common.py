@@ -14,7 +14,7 @@ import statistics
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
@@ -34,38 +34,56 @@ _ISOLATED_VARIABLES = ("INGEST_ENV", "INGEST_FLOWS_DIR")
 @dataclass(frozen=True)
 class ChildResult:
     wall_seconds: float  # interpreter start-up to exit of the workload process
-    peak_rss_mib: float  # the workload process's largest resident set
+    peak_rss_mib: float  # the largest resident set of one process (of the child or its descendants)
     report: dict[str, Any]  # what the workload wrote to its result file (phase timings, counts)
+    peak_tree_rss_mib: float = 0.0  # the largest sum over the child and its descendants (sampled)
+    cpu_seconds: float = 0.0  # user + system CPU of the child and its descendants
 
 
 class ChildFailed(RuntimeError):
     pass
 
 
-def run_workload(name: str, args: list[str], label: str, timeout_seconds: float = 900) -> ChildResult:
+def run_workload(name: str, args: list[str], label: str, timeout_seconds: float = 900,
+                 env: dict[str, str] | None = None) -> ChildResult:
     """Run `_workloads.py <name> <args>` in a fresh interpreter; raise ChildFailed with its log tail."""
+    result_file = WORK_DIR / "logs" / f"{label}.json"
+    result_file.unlink(missing_ok=True)
+    argv = [PYTHON, str(WORKLOADS), name, "--result", str(result_file), *args]
+    measured = run_command(argv, label, env=env, timeout_seconds=timeout_seconds)
+    if not result_file.exists():
+        raise ChildFailed(f"{label}: no result file; last lines of its log:\n{_log_tail(label)}")
+    return replace(measured, report=json.loads(result_file.read_text()))
+
+
+def run_command(argv: list[str], label: str, env: dict[str, str] | None = None, cwd: Path = REPO_ROOT,
+                timeout_seconds: float = 900) -> ChildResult:
+    """Run any program (absolute path first) measured; `env` is added to the isolated environment."""
     logs = WORK_DIR / "logs"
     logs.mkdir(parents=True, exist_ok=True)
-    result_file = logs / f"{label}.json"
     measure_file = logs / f"{label}.measure.json"
-    log_file = logs / f"{label}.log"
-    for stale in (result_file, measure_file):
-        stale.unlink(missing_ok=True)
-    argv = [PYTHON, str(WORKLOADS), name, "--result", str(result_file), *args]
-    _run_measured(argv, measure_file, log_file, timeout_seconds)
+    measure_file.unlink(missing_ok=True)
+    _run_measured(argv, measure_file, logs / f"{label}.log", timeout_seconds, env or {}, cwd)
     measured = json.loads(measure_file.read_text()) if measure_file.exists() else {"exit_status": "none"}
-    if measured["exit_status"] != 0 or not result_file.exists():
-        tail = "\n".join(log_file.read_text(errors="replace").splitlines()[-25:])
-        raise ChildFailed(f"{label}: exit status {measured['exit_status']}; last lines of {log_file}:\n{tail}")
-    return ChildResult(measured["wall_seconds"], measured["peak_rss_kib"] / 1024, json.loads(result_file.read_text()))
+    if measured["exit_status"] != 0:
+        raise ChildFailed(f"{label}: exit status {measured['exit_status']}; last lines of its log:\n"
+                          f"{_log_tail(label)}")
+    return ChildResult(measured["wall_seconds"], measured["peak_rss_kib"] / 1024, {},
+                       measured["peak_tree_rss_kib"] / 1024, measured["cpu_seconds"])
 
 
-def _run_measured(argv: list[str], measure_file: Path, log_file: Path, timeout_seconds: float) -> None:
+def _log_tail(label: str, lines: int = 25) -> str:
+    log_file = WORK_DIR / "logs" / f"{label}.log"
+    return f"{log_file}:\n" + "\n".join(log_file.read_text(errors="replace").splitlines()[-lines:])
+
+
+def _run_measured(argv: list[str], measure_file: Path, log_file: Path, timeout_seconds: float,
+                  extra_env: dict[str, str], cwd: Path) -> None:
     """Run argv under the `_measure.py` wrapper (see there why), killing it all after the timeout."""
-    env = {k: v for k, v in os.environ.items() if k not in _ISOLATED_VARIABLES}
+    env = {k: v for k, v in os.environ.items() if k not in _ISOLATED_VARIABLES} | extra_env
     wrapper = [PYTHON, "-S", str(MEASURE), str(measure_file), *argv]  # -S: stdlib only, a tiny footprint
     with log_file.open("wb") as log:
-        process = subprocess.Popen(wrapper, stdout=log, stderr=subprocess.STDOUT, cwd=REPO_ROOT, env=env,
+        process = subprocess.Popen(wrapper, stdout=log, stderr=subprocess.STDOUT, cwd=cwd, env=env,
                                    start_new_session=True)
         try:
             process.wait(timeout=timeout_seconds)
@@ -116,7 +134,7 @@ def _cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
-def _version(package: str) -> str:
+def package_version(package: str) -> str:
     try:
         return metadata.version(package)
     except metadata.PackageNotFoundError:
@@ -133,12 +151,29 @@ def _package_commit() -> str:
     return f"{commit} (uncommitted changes in the package)" if dirty else commit
 
 
-def machine_summary() -> str:
+def machine_lines() -> list[str]:
+    """The machine, system and versions, without the date (for a section that is replaced in place)."""
     cpus = len(os.sched_getaffinity(0))  # what `nproc` prints
-    versions = ", ".join(f"{p} {_version(p)}" for p in ("dagster", "polars", "pyarrow", "duckdb"))
-    return "\n".join([
-        f"- date: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC",
+    versions = ", ".join(f"{p} {package_version(p)}" for p in ("dagster", "polars", "pyarrow", "duckdb"))
+    return [
         f"- machine: nproc {cpus}, RAM {_memory_gib():.1f} GiB, CPU {_cpu_model()}",
         f"- system: {platform.platform()}, Python {platform.python_version()}",
-        f"- versions: {versions}, ingest_assets {_version('ingest_assets')} at commit {_package_commit()}",
-    ])
+        f"- versions: {versions}, ingest_assets {package_version('ingest_assets')} at commit {_package_commit()}",
+    ]
+
+
+def machine_summary() -> str:
+    return "\n".join([f"- date: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC", *machine_lines()])
+
+
+def replace_section(path: Path, markdown: str) -> None:
+    """Put `markdown` (starting with its `## ` title) in place of the section of that title, or append it."""
+    title = markdown.splitlines()[0]
+    lines = path.read_text().splitlines() if path.exists() else []
+    if title in lines:
+        start = lines.index(title)
+        end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
+        lines[start:end] = markdown.rstrip("\n").splitlines() + ([""] if end < len(lines) else [])
+    else:
+        lines += ([""] if lines else []) + markdown.rstrip("\n").splitlines()
+    path.write_text("\n".join(lines) + "\n")

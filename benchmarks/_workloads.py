@@ -1,9 +1,9 @@
 """What each measured child process does; run as `python _workloads.py <workload> --result FILE ...`.
 
 The clock starts before any heavy import, so import time is part of every figure. Heavy modules
-(dagster, ingest_assets, polars) are imported inside the workloads for the same reason. Each
-workload writes its phase timings and counts as JSON to --result; the parent measures wall time
-and peak RSS from outside.
+(dagster, ingest_assets, polars, the database clients) are imported inside the workloads for the
+same reason. Each workload writes its phase timings and counts as JSON to --result; the parent
+measures wall time and peak RSS from outside.
 """
 
 import time
@@ -104,12 +104,74 @@ def polars_idle(args: argparse.Namespace) -> dict[str, Any]:
     return {"phases": phases.seconds}
 
 
+ROW_GROUP_ROWS = 262_144  # as the product's staged writer and the reference measurements
+
+
+def postgres_copy(args: argparse.Namespace) -> dict[str, Any]:
+    """The yardstick: the table's binary COPY stream read and dropped, with no decoding or writing."""
+    phases = Phases()
+    import psycopg
+
+    phases.mark("import")
+    received = 0
+    with psycopg.connect(args.uri) as connection, connection.cursor() as cursor:
+        with cursor.copy(f"COPY (SELECT * FROM {args.table}) TO STDOUT (FORMAT binary)") as copy:
+            for block in copy:
+                received += len(block)
+    phases.mark("run")
+    return {"phases": phases.seconds, "copy_bytes": received}
+
+
+def connectorx_parquet(args: argparse.Namespace) -> dict[str, Any]:
+    """connectorx's Arrow stream into a pyarrow ParquetWriter, one row group per batch (zstd-3)."""
+    phases = Phases()
+    import connectorx as cx
+    import pyarrow.parquet as pq
+
+    phases.mark("import")
+    reader = cx.read_sql(args.url, f"SELECT * FROM {args.table}", return_type="arrow_stream",
+                         batch_size=ROW_GROUP_ROWS)
+    with pq.ParquetWriter(args.destination, reader.schema, compression="zstd", compression_level=3) as writer:
+        for batch in reader:
+            writer.write_batch(batch)
+    phases.mark("run")
+    return {"phases": phases.seconds}
+
+
+def dlt_table(args: argparse.Namespace) -> dict[str, Any]:
+    """dlt's `sql_table` on the connectorx backend into a filesystem destination as Parquet.
+
+    `stream` is its fastest set-up (connectorx's Arrow stream in chunks), `whole` the backend's
+    default (one Arrow table of the whole result).
+    """
+    phases = Phases()
+    import dlt
+    from dlt.sources.sql_database import sql_table
+
+    phases.mark("import")
+    backend_kwargs = {"conn": args.connectorx_url}  # the SQLAlchemy URL is for reflection only
+    if args.mode == "stream":
+        backend_kwargs["return_type"] = "arrow_stream"
+    schema, table = args.table.split(".")
+    source = sql_table(credentials=args.sqlalchemy_url, schema=schema, table=table, backend="connectorx",
+                       backend_kwargs=backend_kwargs)
+    destination = dlt.destinations.filesystem(bucket_url=Path(args.destination).as_uri())
+    pipeline = dlt.pipeline("bench_postgres", destination=destination, dataset_name="bench",
+                            pipelines_dir=args.pipelines_dir)
+    pipeline.run(source, loader_file_format="parquet", write_disposition="replace")
+    phases.mark("run")
+    return {"phases": phases.seconds}
+
+
 WORKLOADS: dict[str, tuple[Callable[[argparse.Namespace], dict[str, Any]], tuple[str, ...]]] = {
     "load": (load_definitions, ("flows_dir",)),
     "ingest": (ingest, ("flows_dir",)),
     "ingest-idle": (ingest_idle, ("flows_dir",)),
     "polars": (polars_copy, ("source", "destination")),
     "polars-idle": (polars_idle, ()),
+    "postgres-copy": (postgres_copy, ("uri", "table")),
+    "connectorx": (connectorx_parquet, ("url", "table", "destination")),
+    "dlt": (dlt_table, ("mode", "sqlalchemy_url", "connectorx_url", "table", "destination", "pipelines_dir")),
 }
 
 
