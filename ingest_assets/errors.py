@@ -51,3 +51,9 @@ class TransientError(IngestError):
 
 class WatermarkSettingsChanged(TerminalError):
     """The entity's watermark settings differ from the ones its last cursor was committed with."""
+
+
+def first_line(error: object) -> str:
+    """The first line of a driver's error (they often append a multi-line context), or its type."""
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__

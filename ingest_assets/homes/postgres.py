@@ -23,11 +23,19 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ingest_assets.database_resources import PostgresResource
-from ingest_assets.errors import TerminalError, TransientError
+from ingest_assets.errors import TerminalError, TransientError, first_line
 from ingest_assets.homes.base import ReadRequest
-from ingest_assets.homes.read_query import Condition, ReadQuery, build_read_query, split_range
+from ingest_assets.homes.read_query import (
+    Condition,
+    ReadQuery,
+    build_read_query,
+    range_groups,
+    require_column,
+    require_columns,
+    split_range,
+)
 from ingest_assets.homes.sql import SqlAlchemyHome
-from ingest_assets.homes.streams import merged_batches
+from ingest_assets.homes.streams import as_reader, merged_batches
 from ingest_assets.plan.model import ReadSpec
 
 if TYPE_CHECKING:
@@ -37,6 +45,7 @@ _SNAPSHOT_ID = re.compile(r"^[0-9A-F]+-[0-9A-F]+(-[0-9]+)?$")
 # SQLSTATE classes worth a retry: connection exceptions, too many connections / out of resources,
 # operator intervention (a restart), serialization failures.
 _TRANSIENT_SQLSTATES = ("08", "53", "57", "40001", "40P01")
+_REFUSED_LOGIN_SQLSTATES = ("28", "3D")
 
 
 def postgres_home(resource: PostgresResource):
@@ -63,11 +72,11 @@ class PostgresHome:
         try:
             connection = postgresql.connect(self._resource.libpq_uri(), autocommit=True)
         except dbapi.Error as error:
-            raise _home_error(error) from error
+            raise _home_error(error, connecting=True) from error
         try:
             yield connection
         except dbapi.Error as error:
-            raise _home_error(error) from error
+            raise _home_error(error, connecting=False) from error
         finally:
             connection.close()
 
@@ -81,28 +90,21 @@ class PostgresHome:
             cursor = stack.enter_context(first.cursor())
             _begin(cursor)
             column_types = _column_types(cursor, spec)
-            ranges: list[Condition | None] = [None]
-            snapshot = None
-            if spec.parallel is not None:
-                ranges = list(self._ranges(cursor, request, column_types)) or [None]
-                if len(ranges) > 1:
-                    snapshot = _fetch_value(cursor, "SELECT pg_export_snapshot()")
-            workers = min(len(ranges), self._resource.pool_size or len(ranges))
-            groups = [ranges[i::workers] for i in range(workers)]
+            ranges = self._ranges(cursor, request, column_types) if spec.parallel is not None else []
+            # Other connections join this one's snapshot, so every range sees the same rows.
+            snapshot = _fetch_value(cursor, "SELECT pg_export_snapshot()") if len(ranges) > 1 else None
+            groups = range_groups(ranges, self._resource.pool_size)
             openers = [self._opener(cursor if i == 0 else None, snapshot, request, group, column_types)
                        for i, group in enumerate(groups)]
             batches = merged_batches(openers)
             # Closed before the connections: it stops and joins the threads that still use them.
             stack.callback(batches.close)
-            head = next(batches)  # every stream yields at least its (possibly empty) first batch
-            yield pa.RecordBatchReader.from_batches(head.schema, _chain(head, batches))
+            yield as_reader(batches)
 
     def max_value(self, spec: ReadSpec, column: str) -> object | None:
         with self._connect() as connection, connection.cursor() as cursor:
             column_types = _column_types(cursor, spec)
-            if column not in column_types:
-                raise TerminalError(f"column {column!r} is not in {spec.describe()} -> columns there: "
-                                    f"{', '.join(column_types)}")
+            require_column(spec, column_types, column)
             query = _query(spec, [], column_types, f"max({quote(column)})")
             return _fetch_value(cursor, query.sql)
 
@@ -116,7 +118,7 @@ class PostgresHome:
         _set_values(cursor, query)
         cursor.execute(query.sql)
         low, high = cursor.fetchone()
-        return [] if low is None else list(split_range(low, high, parallel.partitions, parallel.column))
+        return [] if low is None else split_range(low, high, parallel.partitions, parallel.column)
 
     def _opener(self, cursor, snapshot: str | None, request: ReadRequest, ranges, column_types):
         """Streams `ranges` on the given cursor (the first one's), or on a new connection in the snapshot."""
@@ -164,10 +166,7 @@ def _column_types(cursor, spec: ReadSpec) -> dict[str, str]:
     query = build_read_query(spec, [], quote, lambda name, column: "NULL")
     cursor.execute(f"SELECT * FROM ({query.sql}) AS ingest_probe LIMIT 0")
     schema = cursor.fetch_arrow_table().schema
-    missing = [c for c in spec.columns if c not in schema.names]
-    if missing:
-        raise TerminalError(f"columns {missing} are not in {spec.describe()} -> columns there: "
-                            f"{', '.join(schema.names)}")
+    require_columns(spec, schema.names, spec.columns)
     return {field.name: (field.metadata or {}).get(b"POSTGRESQL:type", b"text").decode() for field in schema}
 
 
@@ -234,17 +233,12 @@ def _exact_batch(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
     return pa.RecordBatch.from_arrays(columns, schema=schema)
 
 
-def _chain(head: pa.RecordBatch, rest: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-    if head.num_rows:
-        yield head
-    for batch in rest:
-        if batch.num_rows:
-            yield batch
-
-
-def _home_error(error) -> Exception:
+def _home_error(error, connecting: bool) -> Exception:
+    """Classified by where it happened and by SQLSTATE, not by its text: failing to connect may pass
+    (the server restarts), unless the driver reports a refused login or database (classes 28, 3D;
+    ADBC 1.13 reports no SQLSTATE for connection failures, so those are retried, then fail)."""
     sqlstate = getattr(error, "sqlstate", None) or ""
-    message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-    if sqlstate.startswith(_TRANSIENT_SQLSTATES) or "connect" in message.lower():
-        return TransientError(f"home database error: {message}")
-    return TerminalError(f"the home database refused the read: {message}")
+    refused = sqlstate.startswith(_REFUSED_LOGIN_SQLSTATES)
+    if (connecting and not refused) or sqlstate.startswith(_TRANSIENT_SQLSTATES):
+        return TransientError(f"home database error: {first_line(error)}")
+    return TerminalError(f"the home database refused the read: {first_line(error)}")

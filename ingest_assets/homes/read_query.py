@@ -13,7 +13,7 @@ What is read:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Union
@@ -88,6 +88,29 @@ def build_read_query(
         source = quote_qualified(spec.table, quote) if spec.table else f"({spec.query}) AS ingest_source"
         sql = f"SELECT {columns} FROM {source}" + (f" WHERE {where}" if where else "")
     return ReadQuery(sql, slots.values, slots.columns)
+
+
+def require_columns(spec: ReadSpec, available: Collection[str], wanted: Sequence[str]) -> None:
+    """Fail, listing the columns that are there, when the source lacks a column the entity names."""
+    missing = [c for c in wanted if c not in available]
+    if missing:
+        raise TerminalError(f"columns {missing} are not in {spec.describe()} -> columns there: {', '.join(available)}")
+
+
+def require_column(spec: ReadSpec, available: Collection[str], column: str) -> None:
+    if column not in available:
+        raise TerminalError(f"column {column!r} is not in {spec.describe()} -> columns there: {', '.join(available)}")
+
+
+def range_groups(ranges: Sequence[Condition], pool_size: int | None) -> list[list[Condition | None]]:
+    """The ranges dealt over the connections that read them: one per range, at most `pool_size`.
+
+    No ranges (not a parallel read, or an empty source) is one group that reads everything (None).
+    """
+    if not ranges:
+        return [[None]]
+    workers = min(len(ranges), pool_size or len(ranges))
+    return [list(ranges[i::workers]) for i in range(workers)]
 
 
 def quote_qualified(name: str | None, quote: Callable[[str], str]) -> str:

@@ -16,11 +16,20 @@ import pyarrow as pa
 import sqlalchemy as sa
 
 from ingest_assets.database_resources import DatabaseResource
-from ingest_assets.errors import TerminalError, TransientError
+from ingest_assets.errors import TerminalError, TransientError, first_line
 from ingest_assets.homes.base import ReadRequest
-from ingest_assets.homes.read_query import QUERY_FILTER, Condition, ReadQuery, build_read_query, split_range
+from ingest_assets.homes.read_query import (
+    QUERY_FILTER,
+    Condition,
+    ReadQuery,
+    build_read_query,
+    range_groups,
+    require_column,
+    require_columns,
+    split_range,
+)
 from ingest_assets.homes.sql_types import arrow_type, bind_type, describe_query_types, value_sql
-from ingest_assets.homes.streams import merged_batches
+from ingest_assets.homes.streams import as_reader, merged_batches
 from ingest_assets.plan.model import ReadSpec
 
 
@@ -42,9 +51,9 @@ class SqlAlchemyHome:
                 yield connection
         except sa.exc.OperationalError as error:
             # The dialect could not reach the database (or lost it); a retry may succeed.
-            raise TransientError(f"home database error: {_first_line(error.orig)}") from error
+            raise TransientError(f"home database error: {first_line(error.orig)}") from error
         except (sa.exc.ProgrammingError, sa.exc.DBAPIError) as error:
-            raise TerminalError(f"the home database refused the read: {_first_line(error.orig)}") from error
+            raise TerminalError(f"the home database refused the read: {first_line(error.orig)}") from error
 
     # ---- what the source looks like ------------------------------------------------------------
 
@@ -59,10 +68,7 @@ class SqlAlchemyHome:
                 raise TerminalError(f"table {spec.table!r} does not exist in the home database -> tables "
                                     f"there: {', '.join(tables) or 'none'}") from error
             types = {column.name: column.type for column in table.columns}
-            missing = [c for c in spec.columns if c not in types]
-            if missing:
-                raise TerminalError(f"columns {missing} are not in {spec.describe()} -> columns there: "
-                                    f"{', '.join(types)}")
+            require_columns(spec, types, spec.columns)
             return types
         assert spec.query is not None
         return describe_query_types(connection, spec.query.replace(QUERY_FILTER, "1=1"))
@@ -94,13 +100,11 @@ class SqlAlchemyHome:
                 types = self._column_types(connection, spec)
                 ranges = self._ranges(connection, request, types)
             declared = {name: arrow_type(column_type) for name, column_type in types.items()}
-            workers = self._workers(spec, len(ranges))
-            groups = [ranges[i::workers] for i in range(workers)] if ranges else [[None]]
-            openers = [self._opener(request, group, types, declared) for group in groups]
+            openers = [self._opener(request, group, types, declared)
+                       for group in range_groups(ranges, self._resource.pool_size)]
             batches = merged_batches(openers)
             try:
-                first, schema = _first_rows(batches)
-                yield pa.RecordBatchReader.from_batches(schema, _conformed(first, batches, schema))
+                yield as_reader(batches)
             finally:
                 batches.close()  # stops and joins the reading threads, closing their connections
         finally:
@@ -111,9 +115,8 @@ class SqlAlchemyHome:
         try:
             with self._connect() as connection:
                 types = self._column_types(connection, spec)
-                if types and column not in types:
-                    raise TerminalError(f"column {column!r} is not in {spec.describe()} -> columns there: "
-                                        f"{', '.join(types)}")
+                if types:
+                    require_column(spec, types, column)
                 quoted = self.engine.dialect.identifier_preparer.quote(column)
                 query = self._query(spec, [], types, f"max({quoted})")
                 if column in types:  # typed like the column (SQLite returns timestamps as text otherwise)
@@ -123,12 +126,6 @@ class SqlAlchemyHome:
             self.engine.dispose()
 
     # ---- parallel ranges -----------------------------------------------------------------------
-
-    def _workers(self, spec: ReadSpec, ranges: int) -> int:
-        if not ranges:
-            return 1
-        limit = self._resource.pool_size or ranges
-        return max(1, min(ranges, limit))
 
     def _ranges(self, connection: sa.Connection, request: ReadRequest, types) -> list:
         parallel = request.spec.parallel
@@ -174,10 +171,6 @@ class SqlAlchemyHome:
                 result.close()
 
 
-def _first_line(error: object) -> str:
-    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-
-
 def _schema(names: list[str], declared: dict[str, pa.DataType | None], first_rows) -> pa.Schema:
     fields = []
     for index, name in enumerate(names):
@@ -209,32 +202,3 @@ def _fetch(result: sa.CursorResult, spec: ReadSpec, rows_before: int) -> list:
             f"a source value does not fit the column types of {spec.describe()} (in the rows after "
             f"row {rows_before:,}): {error} -> fix the value at the source, or read it with a query that casts it"
         ) from error
-
-
-def _first_rows(batches: Iterator[pa.RecordBatch]) -> tuple[pa.RecordBatch | None, pa.Schema]:
-    """The first batch with rows, and the stream's schema (an empty range's schema when none has rows)."""
-    empty = None
-    for batch in batches:
-        if batch.num_rows:
-            return batch, batch.schema
-        empty = empty or batch
-    assert empty is not None, "every stream yields at least one batch"
-    return None, empty.schema
-
-
-def _conformed(first: pa.RecordBatch | None, rest: Iterator[pa.RecordBatch], schema: pa.Schema):
-    """Every batch in the first batch's schema (ranges of a query may have inferred other types)."""
-    if first is None:
-        return
-    yield first
-    for batch in rest:
-        if not batch.num_rows:
-            continue
-        if batch.schema.equals(schema):
-            yield batch
-            continue
-        try:
-            yield batch.cast(schema)
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as error:
-            raise TerminalError(f"the source's values changed type between batches ({batch.schema} vs "
-                                f"{schema}): {error} -> cast the column in a query") from error

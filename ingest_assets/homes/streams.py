@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
+from ingest_assets.errors import TerminalError
+
 # Opens one stream; the batches are valid while its context is open.
 StreamOpener = Callable[[], AbstractContextManager[Iterable[pa.RecordBatch]]]
 
@@ -71,3 +73,38 @@ def merged_batches(openers: list[StreamOpener], queue_size: int = 4) -> Iterator
         stop.set()
         for thread in threads:
             thread.join()
+
+
+def as_reader(batches: Iterator[pa.RecordBatch]) -> pa.RecordBatchReader:
+    """One reader over merged streams, in the schema of the first batch with rows.
+
+    Every stream yields at least one batch (empty when it has no rows, to carry its columns), so the
+    schema is known even for an empty source. Streams of a query may infer different types from their
+    first rows (an all-null column): later batches are cast to the first schema, or the read fails.
+    """
+    first, empty = None, None
+    for batch in batches:
+        if batch.num_rows:
+            first = batch
+            break
+        empty = empty or batch
+    if first is None:
+        assert empty is not None, "every stream yields at least one batch"
+        return pa.RecordBatchReader.from_batches(empty.schema, iter(()))
+    return pa.RecordBatchReader.from_batches(first.schema, _conformed(first, batches))
+
+
+def _conformed(first: pa.RecordBatch, rest: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    schema = first.schema
+    yield first
+    for batch in rest:
+        if not batch.num_rows:
+            continue
+        if batch.schema.equals(schema):
+            yield batch
+            continue
+        try:
+            yield batch.cast(schema)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as error:
+            raise TerminalError(f"the source's values changed type between batches ({batch.schema} vs "
+                                f"{schema}): {error} -> cast the column in a query") from error
