@@ -115,7 +115,7 @@ class SqlAlchemyHome:
         try:
             with self._connect() as connection:
                 types = self._column_types(connection, spec)
-                if types:
+                if spec.table is not None:  # a query's described types may be partial (SQL Server's)
                     require_column(spec, types, column)
                 quoted = self.engine.dialect.identifier_preparer.quote(column)
                 query = self._query(spec, [], types, f"max({quoted})")
