@@ -12,7 +12,7 @@ from typing import Literal
 from ingest_assets.config.models import AutomationStatus, Connection, Granularity, RunType
 
 ReadKind = Literal["full", "cursor", "window"]
-WriteKind = Literal["append", "replace", "replace_window"]
+WriteKind = Literal["append", "replace", "upsert", "merge"]
 
 
 @dataclass(frozen=True)

@@ -19,11 +19,50 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class WriteMode:
+    """How one load changes the destination table.
+
+    - append: insert the staged rows.
+    - replace: the staged rows replace the whole table, or only the rows of `window` (a partition).
+    - upsert: staged rows whose `keys` exist replace those rows; the others are inserted.
+    - merge: upsert, and with `delete_missing` also delete the rows (of `window`, or of the whole
+      table) whose keys are not in this load, which must then be a complete snapshot of them.
+    """
+
     kind: WriteKind
-    # replace_window: the rows of this window (lower inclusive, upper exclusive) or key bucket are replaced.
-    window: RowFilter | KeyBucket | None = None
-    # append: existing rows whose keys appear in the new rows are replaced (a lookback re-read).
-    replace_keys: tuple[str, ...] = ()
+    window: RowFilter | KeyBucket | None = None  # lower inclusive, upper exclusive, or a key bucket
+    keys: tuple[str, ...] = ()  # the write key of upsert and merge
+    delete_missing: bool = False
+    # Several staged rows with one key: the one with the highest value of this column wins; without
+    # it (or on a tie) the load fails before anything is written.
+    latest_by: str | None = None
+
+    @property
+    def by_key(self) -> bool:
+        return self.kind in ("upsert", "merge")
+
+
+@dataclass(frozen=True)
+class TableLayout:
+    """The destination's columns after the commit, and the columns this load stages.
+
+    - `table`: every column of the destination after the commit. A store creates a missing table
+      with these columns, and a `replace` of the whole table re-creates it with them.
+    - `staged`: the columns this load writes, a subset of `table` with the same types; the other
+      table columns are NULL in the rows this load writes.
+    - `added`: columns an existing table gains (ALTER TABLE ... ADD), in `table`'s order.
+    - `widened`: columns of an existing table whose type becomes `table`'s (only safe widenings,
+      decided in `ingest_assets.schema_changes`, reach a store).
+    """
+
+    table: "pa.Schema"
+    staged: "pa.Schema"
+    added: tuple[str, ...] = ()
+    widened: tuple[str, ...] = ()
+
+    @classmethod
+    def new(cls, schema: "pa.Schema") -> "TableLayout":
+        """A table whose columns are exactly the staged ones (a first load, or tests)."""
+        return cls(table=schema, staged=schema)
 
 
 @dataclass(frozen=True)
@@ -36,14 +75,19 @@ class QualityRequest:
 
 @dataclass(frozen=True)
 class CommitResult:
-    rows_written: int
-    rows_removed: int  # replaced by the load (whole table, window or keys)
+    rows_written: int  # staged rows inserted or written over existing ones
+    rows_replaced: int  # existing rows replaced: the table or window, or the rows whose keys matched
     rows_before: int
     rows_after: int
     window_rows: int | None
     location: str
+    rows_deleted: int = 0  # merge with delete_missing: rows whose keys were not in this load
     null_counts: dict[str, int] = field(default_factory=dict)
     duplicate_counts: dict[tuple[str, ...], int] = field(default_factory=dict)
+
+    @property
+    def expected_rows_after(self) -> int:
+        return self.rows_before - self.rows_replaced - self.rows_deleted + self.rows_written
 
 
 class StoreWriter(Protocol):
@@ -52,12 +96,15 @@ class StoreWriter(Protocol):
     def finish_staging(self) -> int:
         """Close the staged data; its row count, read back from what was written (file footers)."""
 
+    def resolve_duplicate_keys(self) -> int:
+        """For upsert and merge: fail on null keys, keep the latest row per key; rows dropped."""
+
     def commit(self) -> CommitResult: ...
 
 
 class Store(Protocol):
     def writer(
-        self, target: WriteSpec, mode: WriteMode, schema: "pa.Schema", run_token: str, quality: QualityRequest
+        self, target: WriteSpec, mode: WriteMode, layout: TableLayout, run_token: str, quality: QualityRequest
     ) -> AbstractContextManager[StoreWriter]: ...
 
     def describe(self, target: WriteSpec) -> str:
@@ -65,3 +112,6 @@ class Store(Protocol):
 
     def exists(self, target: WriteSpec) -> bool:
         """Whether the target table has been written (and not removed since)."""
+
+    def current_schema(self, target: WriteSpec) -> "pa.Schema | None":
+        """The target table's columns as Arrow types (None when it does not exist yet)."""

@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ingest_assets.errors import TerminalError
+
+if TYPE_CHECKING:
+    from ingest_assets.stores.base import WriteMode
 
 ROW_GROUP_ROWS = 262_144
 FILE_ROWS = 16 * ROW_GROUP_ROWS
@@ -25,7 +29,7 @@ class ParquetStage:
         self.directory = directory
         self.schema = schema
         self._token = token
-        self._label = label
+        self.label = label
         self._buffer: list[pa.RecordBatch] = []
         self._buffered_rows = 0
         self._writer: pq.ParquetWriter | None = None
@@ -46,13 +50,13 @@ class ParquetStage:
     def _conform(self, batch: pa.RecordBatch) -> pa.RecordBatch:
         if batch.schema.names != self.schema.names:
             raise TerminalError(
-                f"{self._label}: a batch has columns {batch.schema.names}, the first had {self.schema.names} "
+                f"{self.label}: a batch has columns {batch.schema.names}, the first had {self.schema.names} "
                 "-> the source's columns changed during the read; run again"
             )
         try:
             return batch.cast(self.schema)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as error:
-            raise TerminalError(f"{self._label}: a batch does not fit the schema of the first batch: {error}") from error
+            raise TerminalError(f"{self.label}: a batch does not fit the schema of the first batch: {error}") from error
 
     def _flush(self) -> None:
         if not self._buffer:
@@ -97,16 +101,34 @@ def parquet_rows(files: list[Path]) -> int:
 
 
 class StagedWriter:
-    """What every store's writer shares: batches go to a ParquetStage until the store commits."""
+    """What every store's writer shares: batches go to a ParquetStage until the store commits.
 
-    def __init__(self, stage: ParquetStage):
+    `staged_files` are what a store's commit applies: the stage's files, or after
+    `resolve_duplicate_keys` the latest row per key.
+    """
+
+    def __init__(self, stage: ParquetStage, mode: "WriteMode"):
         self._stage = stage
+        self._mode = mode
+        self.staged_files: list[Path] = []
 
     def write(self, batch: pa.RecordBatch) -> None:
         self._stage.write(batch)
 
     def finish_staging(self) -> int:
-        return parquet_rows(self._stage.finish())
+        self.staged_files = self._stage.finish()
+        return parquet_rows(self.staged_files)
+
+    def resolve_duplicate_keys(self) -> int:
+        from ingest_assets.stores.staged_keys import resolve_duplicate_keys
+
+        if not self._mode.by_key:
+            return 0
+        self.staged_files, dropped = resolve_duplicate_keys(
+            self.staged_files, self._stage.schema, self._mode.keys, self._mode.latest_by, self._stage.label,
+            self._stage.directory / "latest",
+        )
+        return dropped
 
     def discard_staging(self) -> None:
         self._stage.abort()

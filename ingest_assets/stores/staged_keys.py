@@ -1,0 +1,77 @@
+"""Write keys of a staged load: no nulls, and one row per key before an upsert or merge applies it.
+
+The rule for several rows with one key in a load: the row with the highest `latest_by` value (the
+entity's watermark) wins. Without that column, or when two rows tie on it, no row can be called the
+latest, so the load fails before anything is written instead of picking one by read order.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from typing import TYPE_CHECKING
+
+from ingest_assets.errors import TerminalError
+from ingest_assets.sql_text import parquet_files, quote_identifier
+from ingest_assets.stores.staging import ROW_GROUP_ROWS, ParquetStage, parquet_rows
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+
+def resolve_duplicate_keys(
+    files: list[Path], schema: "pa.Schema", keys: tuple[str, ...], latest_by: str | None, label: str, output: Path
+) -> tuple[list[Path], int]:
+    """The staged files to apply (rewritten into `output` only when keys repeat) and the rows dropped."""
+    import duckdb
+
+    staged = parquet_files(files)
+    key_list = ", ".join(quote_identifier(k) for k in keys)
+    with duckdb.connect() as connection:
+        null_checks = " OR ".join(f"{quote_identifier(k)} IS NULL" for k in keys)
+        null_rows = connection.sql(f"SELECT count(*) FROM {staged} WHERE {null_checks}").fetchall()[0][0]
+        if null_rows:
+            raise TerminalError(
+                f"{label}: {null_rows} rows have a null write key ({', '.join(keys)}) -> nothing was written; "
+                "a key identifies the row to update, so filter those rows out in the query or choose "
+                "another write_key"
+            )
+        repeated = connection.sql(
+            f"SELECT {key_list}, count(*) AS n FROM {staged} GROUP BY ALL HAVING count(*) > 1 "
+            "ORDER BY n DESC LIMIT 1"
+        ).fetchall()
+        if not repeated:
+            return files, 0
+        example = _describe_key(keys, repeated[0][:-1])
+        if latest_by is None:
+            raise TerminalError(
+                f"{label}: the write key ({', '.join(keys)}) is not unique in this load ({example} appears "
+                f"{repeated[0][-1]} times) -> nothing was written; declare a watermark so the latest row "
+                "of a key wins, or choose a write_key that is unique in the source"
+            )
+        latest = quote_identifier(latest_by)
+        ties = connection.sql(
+            f"SELECT {key_list} FROM (SELECT {key_list}, {latest} FROM {staged} "
+            f"QUALIFY {latest} = max({latest}) OVER (PARTITION BY {key_list})) "
+            f"GROUP BY ALL HAVING count(*) > 1 LIMIT 1"
+        ).fetchall()
+        if ties:
+            raise TerminalError(
+                f"{label}: rows with the same write key ({_describe_key(keys, ties[0])}) also have the same "
+                f"{latest_by}, so neither is the latest -> nothing was written; make the key unique in the "
+                "source, or choose a write_key that is"
+            )
+        total = connection.sql(f"SELECT count(*) FROM {staged}").fetchall()[0][0]
+        latest_rows = connection.sql(
+            f"SELECT * FROM {staged} QUALIFY row_number() OVER (PARTITION BY {key_list} ORDER BY {latest} DESC) = 1"
+        )
+        stage = ParquetStage(output, schema, "latest", label)
+        # Through Arrow, so the rewritten file keeps the staged Arrow types exactly.
+        for batch in latest_rows.to_arrow_reader(ROW_GROUP_ROWS):
+            stage.write(batch)
+        kept_files = stage.finish()
+    return kept_files, total - parquet_rows(kept_files)
+
+
+def _describe_key(keys: tuple[str, ...], values: tuple[object, ...]) -> str:
+    return ", ".join(f"{k}={v!r}" for k, v in zip(keys, values))
