@@ -39,8 +39,8 @@ SHOP_FLOW = yaml_text("""
     """)
 
 ENTITY_KEYS = (
-    "batch_size, checks, columns, description, home, keys, name, owners, parallel, partition, run_type, sensor, "
-    "store, tags, watermark"
+    "audit, batch_size, checks, columns, delete_missing, description, home, keys, name, owners, parallel, "
+    "partition, run_type, schema_changes, sensor, store, tags, watermark, write_key, write_strategy"
 )
 FLOW_KEYS = "defaults, description, entities, home, name, owners, run_type, schedule, sensor, store, tags"
 CONNECTION_TYPES = ("'parquet', 'csv', 'duckdb', 'sqlite', 'sqlalchemy', 'postgres', 'postgresql', 'mssql', "
@@ -183,8 +183,8 @@ def test_unknown_key_in_flow_defaults(tmp_path: Path) -> None:
         """}
     assert problems(tmp_path, files) == [
         "flows/shop/flow.yml:4: shop: unknown key 'batchsize' in defaults -> did you mean 'batch_size'? "
-        "valid keys: batch_size, checks, columns, home, keys, owners, parallel, partition, run_type, sensor, store, "
-        "tags, watermark",
+        "valid keys: audit, batch_size, checks, columns, delete_missing, home, keys, owners, parallel, partition, "
+        "run_type, schema_changes, sensor, store, tags, watermark, write_key, write_strategy",
     ]
 
 

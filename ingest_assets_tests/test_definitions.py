@@ -65,9 +65,11 @@ def test_checks_per_entity(graph):
         return {c.name for c in graph.get_check_keys_for_assets([dg.AssetKey(key.split("/"))])}
 
     assert names("shop_sales/orders") == {
-        checks.ROWS_READ_EQUAL_WRITTEN, checks.DESTINATION_ROW_COUNT, checks.KEYS_NOT_NULL_UNIQUE, checks.NOT_NULL}
+        checks.ROWS_READ_EQUAL_WRITTEN, checks.DESTINATION_ROW_COUNT, checks.SCHEMA_UNCHANGED, checks.KEYS_NOT_NULL_UNIQUE,
+        checks.NOT_NULL}
     assert names("shop_catalog/products") == {
-        checks.ROWS_READ_EQUAL_WRITTEN, checks.DESTINATION_ROW_COUNT, checks.KEYS_NOT_NULL_UNIQUE, checks.MIN_ROWS}
+        checks.ROWS_READ_EQUAL_WRITTEN, checks.DESTINATION_ROW_COUNT, checks.SCHEMA_UNCHANGED, checks.KEYS_NOT_NULL_UNIQUE,
+        checks.MIN_ROWS}
     blocking = {key.name for key in graph.asset_check_keys if graph.get_check_spec(key).blocking}
     assert blocking == {checks.ROWS_READ_EQUAL_WRITTEN, checks.KEYS_NOT_NULL_UNIQUE}
 

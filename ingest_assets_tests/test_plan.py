@@ -388,7 +388,7 @@ def test_partitioned_entities_reload_their_window(
             """,
     }
     page_views = load(tmp_path, files).entities[0]
-    assert page_views.mode() == LoadMode("window", "replace_window")
+    assert page_views.mode() == LoadMode("window", "replace")
     assert page_views.mode().describe() == "reload the partition window and replace it"
     assert not page_views.uses_cursor
 

@@ -26,6 +26,8 @@ from pydantic import (
 from ingest_assets.config.references import reference_syntax_errors, referenced_names
 
 RunType = Literal["full_drop", "incremental"]
+WriteStrategy = Literal["append", "replace", "upsert", "merge"]
+SchemaPolicy = Literal["evolve", "fail", "ignore"]
 AutomationStatus = Literal["running", "stopped"]
 Granularity = Literal["hourly", "daily", "weekly", "monthly"]
 
@@ -341,6 +343,53 @@ class ChecksSettings(Model):
     unique: list[str] = Field(default_factory=list)
 
 
+class RowHashSettings(Model):
+    """A hash of chosen columns per row, for downstream de-duplication (mkpipe's `mkpipe_id`)."""
+
+    column: str = Field(default="_row_hash", min_length=1)
+    columns: list[str] | None = None  # default: every source column
+
+
+class AuditSettings(Model):
+    """Columns the load adds to every row; each is off unless named (`true` takes the default name).
+
+    `audit: true` is short for loaded_at and run_id with their default names.
+    """
+
+    loaded_at: str | None = None  # when this run started extracting (UTC)
+    run_id: str | None = None  # the Dagster run id
+    row_hash: RowHashSettings | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthands(cls, value: object) -> object:
+        if value is True:
+            return {"loaded_at": "_loaded_at", "run_id": "_run_id"}
+        if not isinstance(value, dict):
+            return value
+        value = dict(value)
+        for name, default in (("loaded_at", "_loaded_at"), ("run_id", "_run_id")):
+            if value.get(name) is True:
+                value[name] = default
+            elif value.get(name) is False:
+                value[name] = None
+        row_hash = value.get("row_hash")
+        if row_hash is True:
+            value["row_hash"] = {}
+        elif row_hash is False:
+            value["row_hash"] = None
+        elif isinstance(row_hash, str):
+            value["row_hash"] = {"column": row_hash}
+        return value
+
+    @model_validator(mode="after")
+    def _distinct_names(self):
+        names = [n for n in (self.loaded_at, self.run_id, self.row_hash and self.row_hash.column) if n]
+        if len(set(names)) < len(names):
+            raise ValueError(f"audit columns share a name ({', '.join(names)}) -> give each its own name")
+        return self
+
+
 Tags = dict[str, str]
 
 
@@ -389,6 +438,18 @@ class EntitySettings(Model):
     checks: ChecksSettings | None = None
     batch_size: PositiveInt | None = None
     sensor: bool | None = None
+    # How a load changes the destination (mkpipe's names). Default: replace for full loads and
+    # partitions, upsert by `keys` for incremental loads (append when there are no keys).
+    write_strategy: WriteStrategy | None = None
+    write_key: list[str] | None = None  # default: keys
+    delete_missing: bool | None = None  # merge: delete rows whose keys a full snapshot no longer has
+    schema_changes: SchemaPolicy | None = None  # default: evolve
+    audit: AuditSettings | None = None
+
+    @field_validator("write_key", mode="before")
+    @classmethod
+    def _write_key_shorthand(cls, value: object) -> object:
+        return [value] if isinstance(value, str) else value
 
     @field_validator("home", "store", mode="before")
     @classmethod

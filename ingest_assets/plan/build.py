@@ -16,10 +16,11 @@ from typing import Any
 
 from ingest_assets import registry
 from ingest_assets.config.loader import LoadedEntity, LoadedFlow, LoadedProject
-from ingest_assets.config.models import EntitySettings, HomeSettings, StoreSettings
+from ingest_assets.config.models import AuditSettings, EntitySettings, HomeSettings, StoreSettings
 from ingest_assets.config.yaml_source import LocatedDict, Location
 from ingest_assets.errors import ConfigProblem
 from ingest_assets.plan.model import (
+    AuditPlan,
     ChecksPlan,
     ConnectionPlan,
     EntityPlan,
@@ -28,6 +29,7 @@ from ingest_assets.plan.model import (
     PartitionPlan,
     ProjectPlan,
     ReadSpec,
+    RowHashPlan,
     ScheduleDef,
     SensorDef,
     SourceLocation,
@@ -207,7 +209,13 @@ def _entity_plan(
     if store is not None:
         write = _write_spec(store, store_settings, flow.name, entity.name, where, problem)
 
-    mode = load_mode(run_type, store_settings.incremental, partition_settings is not None or key_partitions is not None)
+    strategy = mine.write_strategy or defaults.write_strategy
+    write_key = tuple(mine.write_key if mine.write_key is not None else defaults.write_key or keys)
+    delete_missing = bool(mine.delete_missing if mine.delete_missing is not None else defaults.delete_missing)
+    partitioned = partition_settings is not None or key_partitions is not None
+    mode = load_mode(run_type, store_settings.incremental, partitioned, strategy, bool(write_key))
+    _check_write_strategy(mode, strategy, write_key, delete_missing, store_settings.incremental, where, problem)
+    audit = _audit_plan(_merge_model(AuditSettings, defaults.audit, mine.audit))
     if watermark_settings is not None and partition_settings is not None:
         problem(where("partition"), "both watermark and partition are set -> a partitioned entity loads "
                 "its window; remove one of them")
@@ -220,9 +228,12 @@ def _entity_plan(
         if isinstance(lookback, str) and parse_duration_seconds(lookback) is None:
             problem(where("watermark", "lookback"), f"watermark.lookback: not a duration ({lookback!r}) -> "
                     "e.g. '30m', '2h', '3 days' (or a number for integer watermarks)")
-        if lookback is not None and not keys:
+        if lookback is not None and not write_key:
             problem(where("watermark", "lookback"), "watermark.lookback re-reads rows already loaded, which "
                     "would duplicate them -> declare 'keys:' so re-read rows replace their earlier copies")
+        elif lookback is not None and mode.write == "append":
+            problem(where("watermark", "lookback"), "watermark.lookback re-reads rows already loaded, which "
+                    "write_strategy: append would duplicate -> use write_strategy: upsert (the default with keys)")
         watermark = WatermarkPlan(watermark_settings.column, lookback, watermark_settings.start)
     partition = None
     if partition_settings is not None:
@@ -239,7 +250,9 @@ def _entity_plan(
         unique=tuple(dict.fromkeys(col for c in checks_settings for col in c.unique)),
     )
     if columns:
-        needed = {"keys": keys, "checks.not_null": checks.not_null, "checks.unique": checks.unique,
+        needed = {"keys": keys, "write_key": write_key if write_key != keys else (), "checks.not_null": checks.not_null,
+                  "checks.unique": checks.unique,
+                  "audit.row_hash.columns": audit.row_hash.columns if audit.row_hash else (),
                   "watermark": (watermark.column,) if watermark else (),
                   "partition": (partition.column,) if partition else (),
                   "parallel": (parallel.column,) if parallel else ()}
@@ -248,6 +261,10 @@ def _entity_plan(
                 if name not in columns:
                     problem(where("columns"), f"{setting} names column {name!r} which 'columns' leaves out "
                             f"-> add it to columns ({', '.join(columns)})")
+        for name in audit.columns:
+            if name in columns:
+                problem(where("audit"), f"audit column {name!r} is also a source column -> give the audit "
+                        "column another name")
 
     if len(problems) > count_before or home is None or store is None or read is None or write is None:
         return None
@@ -266,11 +283,45 @@ def _entity_plan(
         partition=partition,
         key_partitions=key_partitions,
         checks=checks,
+        write_strategy=strategy,
+        write_key=write_key,
+        delete_missing=delete_missing,
+        schema_changes=mine.schema_changes or defaults.schema_changes or "evolve",
+        audit=audit,
         tags=tuple(sorted(tags.items())),
         owners=tuple(owners),
         sensor=mine.sensor if mine.sensor is not None else defaults.sensor is not False,
         declared_at=SourceLocation(entity.location.file, entity.location.line),
     )
+
+
+def _check_write_strategy(mode, strategy, write_key, delete_missing, store_incremental, where, problem) -> None:
+    """Combinations of write strategy, run type and keys that cannot do what they say."""
+    if strategy is not None and store_incremental is not None:
+        problem(where("write_strategy"), "both write_strategy and store.incremental are set -> store.incremental "
+                "is hygge's shorthand for a write strategy; keep write_strategy and remove store.incremental")
+    if mode.write in ("upsert", "merge") and not write_key:
+        problem(where("write_strategy"), f"write_strategy: {mode.write} needs the key that identifies a row -> "
+                "add 'write_key: [<column>, ...]' (or 'keys:')")
+    if delete_missing and mode.write != "merge":
+        problem(where("delete_missing"), "delete_missing belongs to write_strategy: merge -> set "
+                "write_strategy: merge, or remove delete_missing")
+    elif delete_missing and mode.read == "cursor":
+        problem(where("delete_missing"), "delete_missing on an incremental entity would delete every row not "
+                "changed since the last run -> use run_type: full_drop (complete snapshots) or partitions")
+    if mode.write == "replace" and mode.read == "cursor":
+        problem(where("write_strategy"), "write_strategy: replace on an incremental entity would keep only the "
+                "rows changed since the last run -> use upsert or append, or run_type: full_drop")
+    if mode.write == "append" and mode.read == "window":
+        problem(where("write_strategy"), "write_strategy: append on a partitioned entity duplicates rows when "
+                "a partition is loaded again -> use replace (the default) or upsert")
+
+
+def _audit_plan(settings: AuditSettings) -> AuditPlan:
+    row_hash = None
+    if settings.row_hash is not None:
+        row_hash = RowHashPlan(settings.row_hash.column, tuple(settings.row_hash.columns or ()))
+    return AuditPlan(settings.loaded_at, settings.run_id, row_hash)
 
 
 def _connection(name, role, connections, location, problem) -> ConnectionPlan | None:

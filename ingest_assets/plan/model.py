@@ -9,7 +9,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Literal
 
-from ingest_assets.config.models import AutomationStatus, Connection, Granularity, RunType
+from ingest_assets.config.models import AutomationStatus, Connection, Granularity, RunType, SchemaPolicy
 
 ReadKind = Literal["full", "cursor", "window"]
 WriteKind = Literal["append", "replace", "upsert", "merge"]
@@ -86,35 +86,66 @@ class PartitionPlan:
 
 @dataclass(frozen=True)
 class LoadMode:
-    """How one run reads and writes, from hygge's run type table (see `load_mode`)."""
+    """How one run reads and writes (see `load_mode`)."""
 
     read: ReadKind
     write: WriteKind
 
     def describe(self) -> str:
-        return {
-            ("cursor", "append"): "append new rows past the watermark",
-            ("full", "replace"): "reload everything and replace",
-            ("full", "append"): "read everything and append",
-            ("window", "replace_window"): "reload the partition window and replace it",
-        }[(self.read, self.write)]
+        reads = {"cursor": "rows past the watermark", "full": "everything", "window": "the partition window"}
+        if (self.read, self.write) == ("cursor", "append"):
+            return "append new rows past the watermark"
+        if self.write == "replace":
+            return "reload everything and replace" if self.read == "full" else f"reload {reads[self.read]} and replace it"
+        if self.write == "append":
+            return f"read {reads[self.read]} and append"
+        return f"{self.write} {reads[self.read]} by key"
 
 
-def load_mode(run_type: RunType, store_incremental: bool | None, partitioned: bool) -> LoadMode:
-    """Combine the flow's run type and the store's `incremental` override as hygge documents.
+def load_mode(
+    run_type: RunType, store_incremental: bool | None, partitioned: bool, strategy: WriteKind | None = None,
+    has_write_key: bool = False,
+) -> LoadMode:
+    """What a run reads (from the run type, as hygge documents) and how it writes.
 
-    | run_type    | store incremental | behaviour                                  |
-    | incremental | omitted / true    | append rows past the watermark             |
-    | incremental | false             | truncate and reload every run              |
-    | full_drop   | omitted / false   | replace after a complete extraction        |
-    | full_drop   | true              | append everything every run (forced append) |
-    Partitioned entities always reload exactly their window, which makes every run idempotent.
+    | run_type    | store incremental | reads                      | default write strategy      |
+    | incremental | omitted / true    | rows past the watermark    | upsert by key (append without keys) |
+    | incremental | false             | everything, every run      | replace                     |
+    | full_drop   | omitted / false   | everything                 | replace                     |
+    | full_drop   | true              | everything                 | append (forced append)      |
+    Partitioned entities always read exactly their window and by default replace it, which makes
+    every run idempotent. An explicit `write_strategy` replaces the default write.
     """
     if partitioned:
-        return LoadMode("window", "replace_window")
-    if run_type == "incremental":
-        return LoadMode("full", "replace") if store_incremental is False else LoadMode("cursor", "append")
-    return LoadMode("full", "append") if store_incremental is True else LoadMode("full", "replace")
+        read: ReadKind = "window"
+    elif run_type == "incremental" and store_incremental is not False:
+        read = "cursor"
+    else:
+        read = "full"
+    if strategy is not None:
+        return LoadMode(read, strategy)
+    if read == "cursor":
+        return LoadMode(read, "upsert" if has_write_key else "append")
+    return LoadMode(read, "append" if read == "full" and store_incremental is True else "replace")
+
+
+@dataclass(frozen=True)
+class RowHashPlan:
+    column: str
+    columns: tuple[str, ...]  # empty: every source column
+
+
+@dataclass(frozen=True)
+class AuditPlan:
+    """Columns added to every row of a load (None: left out)."""
+
+    loaded_at: str | None = None
+    run_id: str | None = None
+    row_hash: RowHashPlan | None = None
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return tuple(n for n in (self.loaded_at, self.run_id, self.row_hash and self.row_hash.column) if n)
 
 
 @dataclass(frozen=True)
@@ -150,6 +181,12 @@ class EntityPlan:
     # Dagster partitions by key: partition i holds the rows whose key modulo the count is i.
     key_partitions: ParallelPlan | None
     checks: ChecksPlan
+    # Explicit `write_strategy` (None: the run type's default, see `load_mode`).
+    write_strategy: WriteKind | None
+    write_key: tuple[str, ...]
+    delete_missing: bool
+    schema_changes: SchemaPolicy
+    audit: AuditPlan
     tags: tuple[tuple[str, str], ...]
     owners: tuple[str, ...]
     sensor: bool
@@ -172,7 +209,8 @@ class EntityPlan:
         return self.partition is not None or self.key_partitions is not None
 
     def mode(self, run_type: RunType | None = None) -> LoadMode:
-        return load_mode(run_type or self.run_type, self.store_incremental, self.partitioned)
+        return load_mode(run_type or self.run_type, self.store_incremental, self.partitioned,
+                         self.write_strategy, bool(self.write_key))
 
     @property
     def uses_cursor(self) -> bool:

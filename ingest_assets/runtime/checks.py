@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import dagster as dg
 
 from ingest_assets.plan.model import EntityPlan
 from ingest_assets.stores.base import CommitResult, WriteMode
+
+if TYPE_CHECKING:
+    from ingest_assets.schema_changes import SchemaDecision
 
 ROWS_READ_EQUAL_WRITTEN = "rows_read_equal_written"
 DESTINATION_ROW_COUNT = "destination_row_count"
@@ -15,6 +19,7 @@ KEYS_NOT_NULL_UNIQUE = "keys_not_null_unique"
 NOT_NULL = "not_null"
 UNIQUE = "unique"
 MIN_ROWS = "min_rows"
+SCHEMA_UNCHANGED = "schema_unchanged"
 
 
 def check_specs(plan: EntityPlan) -> list[dg.AssetCheckSpec]:
@@ -26,7 +31,11 @@ def check_specs(plan: EntityPlan) -> list[dg.AssetCheckSpec]:
         dg.AssetCheckSpec(DESTINATION_ROW_COUNT, asset=key,
                           description="The destination's row count after the load is what the load implies: "
                                       "the rows written for a full load, the previous count plus the rows "
-                                      "written (less those replaced) for appends and windows."),
+                                      "written (less those replaced or deleted) otherwise."),
+        dg.AssetCheckSpec(SCHEMA_UNCHANGED, asset=key,
+                          description="The source's columns and types are those of the destination's previous "
+                                      "load; otherwise the differences and what the load did about them "
+                                      f"(schema_changes: {plan.schema_changes})."),
     ]
     if plan.keys:
         specs.append(dg.AssetCheckSpec(KEYS_NOT_NULL_UNIQUE, asset=key, blocking=True,
@@ -44,28 +53,38 @@ def check_specs(plan: EntityPlan) -> list[dg.AssetCheckSpec]:
     return specs
 
 
-def rows_read_result(plan: EntityPlan, rows_read: int, rows_written: int) -> dg.AssetCheckResult:
+def rows_read_result(
+    plan: EntityPlan, rows_read: int, rows_written: int, duplicates_dropped: int = 0
+) -> dg.AssetCheckResult:
+    """Every row read is written, or was an older row of a key that appeared again in the load."""
     return dg.AssetCheckResult(
         asset_key=dg.AssetKey(list(plan.key_path)),
         check_name=ROWS_READ_EQUAL_WRITTEN,
-        passed=rows_read == rows_written,
-        metadata={"rows_read": rows_read, "rows_written": rows_written},
+        passed=rows_read == rows_written + duplicates_dropped,
+        metadata={"rows_read": rows_read, "rows_written": rows_written,
+                  "duplicate_key_rows_dropped": duplicates_dropped},
     )
 
 
-def expected_rows_after(write_mode: WriteMode, commit: CommitResult) -> int:
-    if write_mode.kind == "replace":
-        return commit.rows_written
-    return commit.rows_before - commit.rows_removed + commit.rows_written
+def schema_result(plan: EntityPlan, decision: "SchemaDecision") -> dg.AssetCheckResult:
+    """Passes when nothing changed; a warning for changes the load applied, an error for refused ones."""
+    return dg.AssetCheckResult(
+        asset_key=dg.AssetKey(list(plan.key_path)),
+        check_name=SCHEMA_UNCHANGED,
+        passed=not decision.changes,
+        severity=dg.AssetCheckSeverity.ERROR if decision.refused else dg.AssetCheckSeverity.WARN,
+        description="; ".join(change.describe() for change in decision.changes) or "no change",
+        metadata={"changes": dg.MetadataValue.json([change.as_json() for change in decision.changes])},
+    )
 
 
 def post_commit_results(
     plan: EntityPlan, write_mode: WriteMode, commit: CommitResult, rows_read: int
 ) -> Iterator[dg.AssetCheckResult]:
     key = dg.AssetKey(list(plan.key_path))
-    expected = expected_rows_after(write_mode, commit)
+    expected = commit.expected_rows_after
     passed = commit.rows_after == expected
-    if write_mode.kind == "replace_window":
+    if write_mode.kind == "replace" and write_mode.window is not None:
         passed = passed and commit.window_rows == commit.rows_written
     yield dg.AssetCheckResult(
         asset_key=key,
@@ -73,7 +92,8 @@ def post_commit_results(
         passed=passed,
         metadata={
             "rows_before": commit.rows_before,
-            "rows_replaced": commit.rows_removed,
+            "rows_replaced": commit.rows_replaced,
+            "rows_deleted": commit.rows_deleted,
             "rows_written": commit.rows_written,
             "rows_after": commit.rows_after,
             "expected_rows_after": expected,

@@ -10,9 +10,11 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from enum import Enum
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 from pydantic import Field
 
@@ -23,10 +25,13 @@ from ingest_assets.errors import IngestError, TerminalError, TransientError, Wat
 from ingest_assets.homes.base import KeyBucket, ReadRequest, RowFilter
 from ingest_assets.plan.build import parse_duration_seconds
 from ingest_assets.config.models import RunType
-from ingest_assets.plan.model import EntityPlan, LoadMode
+from ingest_assets.plan.model import EntityPlan, LoadMode, WriteKind
 from ingest_assets.runtime import checks, reporting
 from ingest_assets.stores.base import QualityRequest, WriteMode
 from ingest_assets.watermarks import CURSOR_METADATA_KEY, Cursor, subtract_lookback
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 
 class RunTypeOverride(str, Enum):
@@ -59,12 +64,51 @@ class LoadDecision:
     bucket: KeyBucket | None = None  # the key partition read and replaced
 
 
-def committed_cursor(instance: dg.DagsterInstance, asset_key: dg.AssetKey) -> Cursor | None:
+@dataclass(frozen=True)
+class PreviousLoad:
+    """What the asset's latest materialization recorded: the cursor and the destination's columns."""
+
+    cursor: Cursor | None = None
+    schema: "pa.Schema | None" = None
+
+
+def previous_load(instance: dg.DagsterInstance, asset_key: dg.AssetKey) -> PreviousLoad:
+    from ingest_assets import schema_changes
+
     event = instance.get_latest_materialization_event(asset_key)
     if event is None or event.asset_materialization is None:
-        return None
-    entry = event.asset_materialization.metadata.get(CURSOR_METADATA_KEY)
-    return Cursor.from_metadata(entry.value) if entry is not None else None
+        return PreviousLoad()
+    metadata = event.asset_materialization.metadata
+    cursor = metadata.get(CURSOR_METADATA_KEY)
+    schema = metadata.get(schema_changes.SCHEMA_METADATA_KEY)
+    return PreviousLoad(
+        cursor=Cursor.from_metadata(cursor.value) if cursor is not None else None,
+        schema=schema_changes.deserialize(schema.value) if schema is not None else None,
+    )
+
+
+def committed_cursor(instance: dg.DagsterInstance, asset_key: dg.AssetKey) -> Cursor | None:
+    return previous_load(instance, asset_key).cursor
+
+
+def _write_mode(plan: EntityPlan, mode: LoadMode, kind: WriteKind, window: RowFilter | KeyBucket | None = None
+                ) -> WriteMode:
+    if mode.read == "cursor" and (kind == "replace" or plan.delete_missing):
+        raise TerminalError(
+            f"this run reads only the rows past the watermark, but {kind}"
+            f"{' with delete_missing' if plan.delete_missing else ''} needs every row -> run without "
+            "run config {run_type: incremental}"
+        )
+    # The write key travels with every write of an upsert/merge entity, also its replacing first
+    # load, so a SQL store creates the key its later upserts rely on.
+    by_key = plan.mode().write in ("upsert", "merge")
+    return WriteMode(
+        kind,
+        window=window,
+        keys=plan.write_key if by_key else (),
+        delete_missing=plan.delete_missing and kind == "merge",
+        latest_by=plan.watermark.column if plan.watermark else None,
+    )
 
 
 def decide_load(
@@ -77,17 +121,17 @@ def decide_load(
     """Pure: the rows to read and how to write them, from the plan, the run config and the state."""
     mode = plan.mode(overrides.run_type_name)
     if isinstance(partition_window, KeyBucket):
-        return LoadDecision(mode, None, WriteMode("replace_window", window=partition_window), None,
+        return LoadDecision(mode, None, _write_mode(plan, mode, mode.write, partition_window), None,
                             f"key partition {partition_window.describe()}", bucket=partition_window)
     if mode.read == "window":
         assert plan.partition is not None and partition_window is not None
         window = RowFilter(plan.partition.column, partition_window[0], True, partition_window[1], False)
-        return LoadDecision(mode, window, WriteMode("replace_window", window=window), None,
+        return LoadDecision(mode, window, _write_mode(plan, mode, mode.write, window), None,
                             f"partition window {window.describe()}")
 
     watermark = plan.watermark
     if watermark is None:
-        return LoadDecision(mode, None, WriteMode(mode.write), None, mode.describe())
+        return LoadDecision(mode, None, _write_mode(plan, mode, mode.write), None, mode.describe())
 
     if committed is not None and committed.column != watermark.column and not overrides.reset_watermark:
         raise WatermarkSettingsChanged(
@@ -108,16 +152,18 @@ def decide_load(
         window = RowFilter(watermark.column, lower, False, upper, True)
         if source_max is None or source_max <= committed.value:
             cursor_after = committed  # nothing new (or rows deleted at the source): never move back
-        return LoadDecision(mode, window, WriteMode("append", replace_keys=plan.keys),
-                            cursor_after, note)
+        return LoadDecision(mode, window, _write_mode(plan, mode, mode.write), cursor_after, note)
 
-    # A full read: first run of an incremental entity, a reset, or a full_drop run type.
+    # A full read: first run of an incremental entity, a reset, or a full run type.
     lower = watermark.start if mode.read == "cursor" else None
     # Rows without a watermark value are part of a full load (unless a `start` bounds it).
     window = RowFilter(watermark.column, lower, True, upper, True, include_nulls=lower is None) if upper is not None else None
-    write = WriteMode("replace") if mode.read == "cursor" else WriteMode(mode.write)
-    note = "first load of the watermark: everything up to the source's maximum" if mode.read == "cursor" else mode.describe()
-    return LoadDecision(LoadMode("full", write.kind) if mode.read == "cursor" else mode, window, write, cursor_after, note)
+    if mode.read == "cursor":
+        # The first load of a cursor (or a reset) replaces whatever the destination held.
+        full = LoadMode("full", "replace")
+        return LoadDecision(full, window, _write_mode(plan, full, "replace"), cursor_after,
+                            "first load of the watermark: everything up to the source's maximum")
+    return LoadDecision(mode, window, _write_mode(plan, mode, mode.write), cursor_after, mode.describe())
 
 
 def _seconds(lookback: str | int) -> int | None:
@@ -146,12 +192,18 @@ def materialize_entity(
 
 
 def _materialize(context, plan: EntityPlan, overrides, home_resource, store_resource):
+    # pyarrow is imported when a run starts, never when definitions load.
+    from ingest_assets import schema_changes
+    from ingest_assets.runtime.audit import AuditColumns
+
     started = time.monotonic()
+    started_at = datetime.now(timezone.utc)
     asset_key = dg.AssetKey(list(plan.key_path))
     home = registry.open_home(plan.home.type, home_resource)
     store = registry.open_store(plan.store.type, store_resource)
 
-    committed = committed_cursor(context.instance, asset_key) if plan.watermark else None
+    previous = previous_load(context.instance, asset_key)
+    committed = previous.cursor if plan.watermark else None
     source_max = home.max_value(plan.read, plan.watermark.column) if plan.watermark else None
     window: tuple[object, object] | KeyBucket | None = None
     if plan.key_partitions is not None:
@@ -161,26 +213,40 @@ def _materialize(context, plan: EntityPlan, overrides, home_resource, store_reso
         # Naive wall-clock bounds in the partition's time zone, comparable with naive columns.
         window = (time_window.start.replace(tzinfo=None), time_window.end.replace(tzinfo=None))
     decision = decide_load(plan, overrides, committed, source_max, window)
-    if decision.write_mode.kind == "append" and committed is not None and not store.exists(plan.write):
-        # Appending only the rows past the cursor to a missing table would silently lose the rest.
+    write_mode = decision.write_mode
+    if write_mode.kind in ("append", "upsert", "merge") and committed is not None and not store.exists(plan.write):
+        # Writing only the rows past the cursor to a missing table would silently lose the rest.
         raise TerminalError(
             f"the destination {store.describe(plan.write)} does not exist, but the committed watermark says "
             f"rows up to {committed.value} were loaded -> run once with run config {{reset_watermark: true}} "
             "to reload everything"
         )
-    context.log.info(f"{plan.label}: {decision.note}; writing to {store.describe(plan.write)} ({decision.write_mode.kind})")
+    context.log.info(f"{plan.label}: {decision.note}; writing to {store.describe(plan.write)} ({write_mode.kind})")
 
     quality = QualityRequest(
         not_null=tuple(dict.fromkeys([*plan.keys, *plan.checks.not_null])),
         unique_sets=tuple([plan.keys] if plan.keys else []) + tuple((c,) for c in plan.checks.unique),
     )
     rows_read = 0
-    with home.read(ReadRequest(plan.read, decision.row_filter, decision.bucket)) as reader:
+    audit = AuditColumns(plan.audit, context.run.run_id, started_at)
+    with home.read(ReadRequest(plan.read, decision.row_filter, decision.bucket)) as reader, closing(audit):
         _require_columns(plan, reader.schema)
+        source_schema = audit.schema(reader.schema)
+        reference = previous.schema if previous.schema is not None else store.current_schema(plan.write)
+        schema = schema_changes.decide(reference, source_schema, plan.schema_changes,
+                                       replaces_table=write_mode.kind == "replace" and write_mode.window is None,
+                                       keys=write_mode.keys)
+        if schema.refused:
+            yield checks.schema_result(plan, schema)
+            raise TerminalError(
+                "the source's columns changed in a way schema_changes: "
+                f"{plan.schema_changes} does not allow -> nothing was written; "
+                + "; ".join(change.describe() for change in schema.refused)
+            )
         token = f"{context.run.run_id[:8]}-{uuid.uuid4().hex[:12]}"
-        with store.writer(plan.write, decision.write_mode, reader.schema, token, quality) as writer:
+        with store.writer(plan.write, write_mode, schema.layout, token, quality) as writer:
             for batch in reader:
-                writer.write(batch)
+                writer.write(schema_changes.conform(audit.apply(batch), schema.layout.staged))
                 rows_read += batch.num_rows
             rows_staged = writer.finish_staging()
             if rows_staged != rows_read:
@@ -189,14 +255,16 @@ def _materialize(context, plan: EntityPlan, overrides, home_resource, store_reso
                     f"{rows_read} rows were read but {rows_staged} were staged -> nothing was committed; "
                     "run again, and report this if it repeats"
                 )
+            duplicates_dropped = writer.resolve_duplicate_keys()
             commit = writer.commit()
 
-    yield checks.rows_read_result(plan, rows_read, commit.rows_written)
-    yield from checks.post_commit_results(plan, decision.write_mode, commit, rows_read)
+    yield checks.rows_read_result(plan, rows_read, commit.rows_written, duplicates_dropped)
+    yield checks.schema_result(plan, schema)
+    yield from checks.post_commit_results(plan, write_mode, commit, rows_read)
     yield dg.MaterializeResult(
         asset_key=asset_key,
         metadata=reporting.materialization_metadata(
-            plan, decision, commit, reader.schema, rows_read, time.monotonic() - started
+            plan, decision, commit, schema, rows_read, duplicates_dropped, time.monotonic() - started
         ),
     )
 

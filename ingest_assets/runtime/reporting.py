@@ -13,6 +13,8 @@ from ingest_assets.watermarks import CURSOR_METADATA_KEY
 if TYPE_CHECKING:
     import pyarrow as pa
 
+    from ingest_assets.schema_changes import SchemaDecision
+
     from ingest_assets.runtime.execute import LoadDecision
 
 
@@ -32,16 +34,24 @@ def materialization_metadata(
     plan: EntityPlan,
     decision: "LoadDecision",
     commit: CommitResult,
-    schema: "pa.Schema",
+    schema: "SchemaDecision",
     rows_read: int,
+    duplicates_dropped: int,
     duration_seconds: float,
 ) -> dict[str, Any]:
+    from ingest_assets import schema_changes
+
+    table = schema.layout.table
     metadata: dict[str, Any] = {
         "dagster/row_count": commit.rows_after,
-        "dagster/column_schema": column_schema(schema, plan.keys),
+        "dagster/column_schema": column_schema(table, plan.keys),
+        schema_changes.SCHEMA_METADATA_KEY: schema_changes.serialize(table),
         "ingest/rows_read": rows_read,
         "ingest/rows_written": commit.rows_written,
-        "ingest/rows_replaced": commit.rows_removed,
+        "ingest/rows_replaced": commit.rows_replaced,
+        "ingest/rows_deleted": commit.rows_deleted,
+        "ingest/duplicate_key_rows_dropped": duplicates_dropped,
+        "ingest/schema_changes": dg.MetadataValue.json([change.as_json() for change in schema.changes]),
         "ingest/load": f"{decision.mode.read} read, {decision.write_mode.kind} ({decision.note})",
         "ingest/rows_filter": decision.row_filter.describe() if decision.row_filter else "all rows",
         "ingest/destination": commit.location,
