@@ -920,3 +920,144 @@ def test_parallel_reads_need_a_database_home_and_exclude_watermarks_in_key_parti
         "flows/shop/entities/orders.yml:3: shop.orders: parallel.dagster_partitions with a watermark or partition "
         "-> key partitions reload their bucket every run; remove 'dagster_partitions' or the other setting",
     ]
+
+
+# ---- write strategies ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("strategy", ["upsert", "merge"])
+def test_upsert_and_merge_need_a_write_key(tmp_path: Path, strategy: str) -> None:
+    files = {"flows/shop/entities/orders.yml": f"""
+        write_strategy: {strategy}
+        """}
+    assert problems(tmp_path, files) == [
+        f"flows/shop/entities/orders.yml:1: shop.orders: write_strategy: {strategy} needs the key that identifies "
+        "a row -> add 'write_key: [<column>, ...]' (or 'keys:')",
+    ]
+
+
+def test_an_unknown_write_strategy(tmp_path: Path) -> None:
+    files = {"flows/shop/entities/orders.yml": "write_strategy: overwrite\n"}
+    assert problems(tmp_path, files) == [
+        "flows/shop/entities/orders.yml:1: shop.orders: write_strategy: 'overwrite' is not valid -> one of "
+        "'append', 'replace', 'upsert' or 'merge'",
+    ]
+
+
+def test_delete_missing_belongs_to_merge(tmp_path: Path) -> None:
+    files = {"flows/shop/entities/orders.yml": """
+        write_strategy: upsert
+        write_key: order_id
+        delete_missing: true
+        """}
+    assert problems(tmp_path, files) == [
+        "flows/shop/entities/orders.yml:3: shop.orders: delete_missing belongs to write_strategy: merge -> set "
+        "write_strategy: merge, or remove delete_missing",
+    ]
+
+
+def test_delete_missing_needs_full_snapshots(tmp_path: Path) -> None:
+    files = {"flows/shop/entities/orders.yml": """
+        run_type: incremental
+        watermark: updated_at
+        write_strategy: merge
+        write_key: [order_id]
+        delete_missing: true
+        """}
+    assert problems(tmp_path, files) == [
+        "flows/shop/entities/orders.yml:5: shop.orders: delete_missing on an incremental entity would delete "
+        "every row not changed since the last run -> use run_type: full_drop (complete snapshots) or partitions",
+    ]
+
+
+def test_replace_on_an_incremental_entity(tmp_path: Path) -> None:
+    files = {"flows/shop/entities/orders.yml": """
+        run_type: incremental
+        watermark: updated_at
+        write_strategy: replace
+        """}
+    assert problems(tmp_path, files) == [
+        "flows/shop/entities/orders.yml:3: shop.orders: write_strategy: replace on an incremental entity would "
+        "keep only the rows changed since the last run -> use upsert or append, or run_type: full_drop",
+    ]
+
+
+def test_append_on_a_partitioned_entity(tmp_path: Path) -> None:
+    files = {"flows/shop/entities/orders.yml": """
+        write_strategy: append
+        partition:
+          column: ordered_at
+          start: 2026-01-01
+        """}
+    assert problems(tmp_path, files) == [
+        "flows/shop/entities/orders.yml:1: shop.orders: write_strategy: append on a partitioned entity "
+        "duplicates rows when a partition is loaded again -> use replace (the default) or upsert",
+    ]
+
+
+def test_write_strategy_and_hygges_store_incremental_together(tmp_path: Path) -> None:
+    files = {"flows/shop/entities/orders.yml": """
+        write_strategy: append
+        store:
+          incremental: true
+        """}
+    assert problems(tmp_path, files) == [
+        "flows/shop/entities/orders.yml:1: shop.orders: both write_strategy and store.incremental are set -> "
+        "store.incremental is hygge's shorthand for a write strategy; keep write_strategy and remove "
+        "store.incremental",
+    ]
+
+
+def test_lookback_with_append_would_duplicate_rows(tmp_path: Path) -> None:
+    files = {"flows/shop/entities/orders.yml": """
+        run_type: incremental
+        keys: [order_id]
+        write_strategy: append
+        watermark:
+          column: updated_at
+          lookback: 2h
+        """}
+    assert problems(tmp_path, files) == [
+        "flows/shop/entities/orders.yml:6: shop.orders: watermark.lookback re-reads rows already loaded, which "
+        "write_strategy: append would duplicate -> use write_strategy: upsert (the default with keys)",
+    ]
+
+
+def test_audit_and_write_key_columns_against_the_column_list(tmp_path: Path) -> None:
+    files = {"flows/shop/entities/orders.yml": """
+        columns: [order_id, amount]
+        write_strategy: upsert
+        write_key: [order_code]
+        audit:
+          loaded_at: amount
+          row_hash:
+            columns: [order_id, status]
+        """}
+    assert problems(tmp_path, files) == [
+        "flows/shop/entities/orders.yml:1: shop.orders: audit.row_hash.columns names column 'status' which "
+        "'columns' leaves out -> add it to columns (order_id, amount)",
+        "flows/shop/entities/orders.yml:1: shop.orders: write_key names column 'order_code' which 'columns' "
+        "leaves out -> add it to columns (order_id, amount)",
+        "flows/shop/entities/orders.yml:4: shop.orders: audit column 'amount' is also a source column -> give "
+        "the audit column another name",
+    ]
+
+
+def test_audit_columns_with_one_name(tmp_path: Path) -> None:
+    files = {"flows/shop/entities/orders.yml": """
+        audit:
+          loaded_at: _meta
+          run_id: _meta
+        """}
+    assert problems(tmp_path, files) == [
+        "flows/shop/entities/orders.yml:1: shop.orders: audit: audit columns share a name (_meta, _meta) -> "
+        "give each its own name",
+    ]
+
+
+def test_an_unknown_schema_policy(tmp_path: Path) -> None:
+    files = {"flows/shop/entities/orders.yml": "schema_changes: drop\n"}
+    assert problems(tmp_path, files) == [
+        "flows/shop/entities/orders.yml:1: shop.orders: schema_changes: 'drop' is not valid -> one of 'evolve', "
+        "'fail' or 'ignore'",
+    ]
