@@ -270,7 +270,7 @@ def _materialize(context, plan: EntityPlan, overrides, home_resource, store_reso
 
 
 def _require_columns(plan: EntityPlan, schema) -> None:
-    needed = {*plan.keys, *plan.checks.not_null, *plan.checks.unique}
+    needed = {*plan.keys, *plan.write_key, *plan.checks.not_null, *plan.checks.unique}
     if plan.watermark:
         needed.add(plan.watermark.column)
     if plan.partition:
