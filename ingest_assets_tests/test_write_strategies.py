@@ -33,8 +33,8 @@ CONNECTIONS = """
 def _parquet_rows(project: Project, columns: str) -> list[tuple]:
     import duckdb
 
-    table = read_parquet_table(project.root / "lake/sales/orders")
-    return duckdb.connect().sql(f"SELECT {columns} FROM table ORDER BY ALL").fetchall()
+    orders = read_parquet_table(project.root / "lake/sales/orders")
+    return duckdb.connect().sql(f"SELECT {columns} FROM orders ORDER BY ALL").fetchall()
 
 
 def _duckdb_rows(project: Project, columns: str) -> list[tuple]:
@@ -218,5 +218,5 @@ def test_audit_columns_record_the_load_time_run_and_a_stable_row_hash(project: P
 
     run_source_sql(project, "UPDATE orders SET amount = 5 WHERE id = 2")
     second = project.materialize("sales/orders")
-    hashes = {row[0]: row[3] for row in destination(project, store, "id, row_id, _run") if row[2] == second.run_id}
+    hashes = {row[0]: row[1] for row in destination(project, store, "id, row_id, _run") if row[2] == second.run_id}
     assert hashes[1] == expected and hashes[2] != rows[1][3] and len(hashes) == 20

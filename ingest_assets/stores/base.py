@@ -30,7 +30,9 @@ class WriteMode:
 
     kind: WriteKind
     window: RowFilter | KeyBucket | None = None  # lower inclusive, upper exclusive, or a key bucket
-    keys: tuple[str, ...] = ()  # the write key of upsert and merge
+    # The write key of an upsert/merge entity, also on its replacing first load (a SQL store makes it
+    # the primary key); with keys, staged keys are non-null and unique before the commit.
+    keys: tuple[str, ...] = ()
     delete_missing: bool = False
     # Several staged rows with one key: the one with the highest value of this column wins; without
     # it (or on a tie) the load fails before anything is written.
@@ -97,7 +99,7 @@ class StoreWriter(Protocol):
         """Close the staged data; its row count, read back from what was written (file footers)."""
 
     def resolve_duplicate_keys(self) -> int:
-        """For upsert and merge: fail on null keys, keep the latest row per key; rows dropped."""
+        """With `mode.keys`: fail on null keys, keep the latest row per key; the rows dropped."""
 
     def commit(self) -> CommitResult: ...
 

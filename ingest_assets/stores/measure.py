@@ -1,28 +1,105 @@
-"""Row counts and key quality of a committed table, measured with DuckDB SQL for every store."""
+"""What the DuckDB-run stores share: which rows a load removes, row counts and key quality.
+
+Every condition here is DuckDB SQL over an existing row aliased `t`, with values as bound parameters
+(named `window_*` and `bucket_*`, so they never collide with a caller's).
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ingest_assets.errors import TerminalError, TransientError
 from ingest_assets.homes.base import KeyBucket, RowFilter
 from ingest_assets.sql_text import quote_identifier
-from ingest_assets.stores.base import QualityRequest
+from ingest_assets.stores.base import QualityRequest, TableLayout, WriteMode
 
 if TYPE_CHECKING:
     import duckdb
+    import pyarrow as pa
 
 
 def window_sql(window: RowFilter | KeyBucket) -> tuple[str, dict[str, object]]:
+    """The rows of a window; NULL (so: not in it) where its column is null, unless it keeps nulls."""
     column = quote_identifier(window.column)
     if isinstance(window, KeyBucket):
         # The same shifted modulo the homes read with (see homes/read_query.py).
-        return f"((({column} % $count) + $count) % $count) = $number", {
-            "count": window.count, "number": window.number,
+        return f"((({column} % $bucket_count) + $bucket_count) % $bucket_count) = $bucket_number", {
+            "bucket_count": window.count, "bucket_number": window.number,
         }
-    return f"{column} >= $window_lower AND {column} < $window_upper", {
-        "window_lower": window.lower,
-        "window_upper": window.upper,
-    }
+    bounds: list[str] = []
+    params: dict[str, object] = {}
+    if window.lower is not None:
+        bounds.append(f"{column} {'>=' if window.lower_inclusive else '>'} $window_lower")
+        params["window_lower"] = window.lower
+    if window.upper is not None:
+        bounds.append(f"{column} {'<=' if window.upper_inclusive else '<'} $window_upper")
+        params["window_upper"] = window.upper
+    condition = " AND ".join(bounds) or "true"
+    if window.include_nulls:
+        condition = f"({condition}) OR {column} IS NULL"
+    return condition, params
+
+
+@dataclass(frozen=True)
+class Condition:
+    """A null-safe boolean over an existing row `t`, and the parameters it binds."""
+
+    sql: str
+    params: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def never(self) -> bool:
+        return self.sql == "false"
+
+
+NEVER = Condition("false")
+
+
+@dataclass(frozen=True)
+class Removal:
+    """Which existing rows a load takes out: `replaced` by its rows, or `deleted` as missing from it.
+
+    Never both for one row.
+    """
+
+    replaced: Condition
+    deleted: Condition
+
+    @property
+    def removes_nothing(self) -> bool:
+        return self.replaced.never and self.deleted.never
+
+    def either(self) -> Condition:
+        """Rows removed for either reason."""
+        return Condition(f"({self.replaced.sql}) OR ({self.deleted.sql})", self.replaced.params | self.deleted.params)
+
+
+def removal(mode: WriteMode, load_keys: str) -> Removal:
+    """The rows `mode` removes; `load_keys` is a relation holding the write keys of this load.
+
+    A key match is an EXISTS (a hash semi-join), not `(k) IN (...)`: an existing row whose key is
+    null matches no key of the load, so it is kept by an upsert and deleted as missing by a merge.
+    """
+    if mode.kind == "append":
+        return Removal(NEVER, NEVER)
+    if mode.kind == "replace":
+        return Removal(_in_window(mode.window), NEVER)
+    pairs = " AND ".join(f"k.{quote_identifier(c)} = t.{quote_identifier(c)}" for c in mode.keys)
+    matched = f"EXISTS (SELECT 1 FROM {load_keys} AS k WHERE {pairs})"
+    if not (mode.kind == "merge" and mode.delete_missing):
+        return Removal(Condition(matched), NEVER)
+    scope = _in_window(mode.window)
+    return Removal(Condition(matched), Condition(f"{scope.sql} AND NOT {matched}", scope.params))
+
+
+def _in_window(window: RowFilter | KeyBucket | None) -> Condition:
+    """The rows of `window` (every row without one); a null window column is outside it."""
+    if window is None:
+        return Condition("true")
+    condition, params = window_sql(window)
+    return Condition(f"coalesce({condition}, false)", params)
 
 
 def count_rows(
@@ -50,3 +127,55 @@ def measure_quality(
                f"GROUP BY {group} HAVING count(*) > 1)")
         duplicates[columns] = int(connection.sql(sql).fetchall()[0][0])
     return nulls, duplicates
+
+
+def require_staged_layout(files: list[Path], holds: "pa.Schema", layout: TableLayout, label: str) -> None:
+    """The staged files hold `holds` (the store's stage schema, from the layout), and `layout.staged`
+    is a subset of `layout.table` with the same types.
+
+    The schema policy guarantees this before a store runs; checked again because a store that
+    trusted a wrong layout would write values into the wrong columns.
+    """
+    import pyarrow.parquet as pq
+
+    if not files:
+        raise TerminalError(
+            f"{label}: commit() before finish_staging() -> nothing was written (a bug: please report it)"
+        )
+    staged = pq.read_schema(files[0])
+    problems = [] if same_columns(staged, holds) else [
+        f"the staged files hold {describe_columns(staged)}, expected {describe_columns(holds)}"]
+    table_types = dict(zip(layout.table.names, layout.table.types))
+    problems += [f"staged column {f.name} {f.type} is not a table column of that type"
+                 for f in layout.staged if table_types.get(f.name) != f.type]
+    if problems:
+        raise TerminalError(f"{label}: {'; '.join(problems)} -> nothing was written; the schema layout "
+                            "does not fit the staged data (a bug: please report it)")
+
+
+def require_table_fits(current: dict[str, str], table: dict[str, str], layout: TableLayout, label: str) -> None:
+    """An existing table's columns (name -> type) are the ones `layout` was planned against.
+
+    They differ when another run changed the table after this one read its schema: a retry plans
+    the layout again.
+    """
+    problems = [f"{name} {kind} is not in the layout" for name, kind in current.items() if name not in table]
+    for name, kind in table.items():
+        if name not in current and name not in layout.added:
+            problems.append(f"{name} is missing and the layout does not add it")
+        elif name in current and name in layout.added:
+            problems.append(f"{name} exists and the layout adds it")
+        elif name in current and current[name] != kind and name not in layout.widened:
+            problems.append(f"{name} is {current[name]}, the layout has {kind} without widening it")
+    if problems:
+        raise TransientError(f"{label}: the table's columns changed since this run planned its layout "
+                             f"({'; '.join(problems)}) -> nothing was written; run again")
+
+
+def same_columns(a: "pa.Schema", b: "pa.Schema") -> bool:
+    """Same names and types in the same order (nullability and metadata aside)."""
+    return a.names == b.names and a.types == b.types
+
+
+def describe_columns(schema: "pa.Schema") -> str:
+    return "(" + ", ".join(f"{f.name} {f.type}" for f in schema) + ")"

@@ -7,10 +7,15 @@ Layout below the connection's folder (`<target>` is the entity's store path, e.g
     _ingest/staging/<target>/<token>/     a run's files while it extracts
     _ingest/locks/<target>.lock           held only for the short commit step
 
-A commit builds the next version from hard links to the unchanged files of the current one plus the
-staged files (rewriting only files that hold replaced rows), then swaps the symlink with one atomic
-rename. Readers see the old version or the new one, never a mix; a failure before the swap leaves
-the table exactly as it was. The previous version is kept for readers still reading it.
+A commit builds the next version from hard links to the files of the current one that the load
+leaves alone, rewrites of the files that hold replaced or deleted rows (without those rows), and the
+staged files; then it swaps the symlink with one atomic rename. Readers see the old version or the
+new one, never a mix; a failure before the swap leaves the table exactly as it was. The previous
+version is kept for readers still reading it.
+
+Every file of a version has the table's schema. Staged files are written in it (columns this load
+does not stage are NULL), and when a load adds or widens columns every carried-over file is
+rewritten once in the new schema instead of being linked.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -30,12 +36,25 @@ from ingest_assets.errors import TerminalError
 from ingest_assets.plan.model import WriteSpec
 from ingest_assets.resources import FolderResource
 from ingest_assets.sql_text import parquet_files, quote_identifier, string_literal
-from ingest_assets.stores.base import CommitResult, QualityRequest, WriteMode
+from ingest_assets.stores.base import CommitResult, QualityRequest, TableLayout, WriteMode
 from ingest_assets.stores.locking import file_lock
-from ingest_assets.stores.measure import count_rows, measure_quality, window_sql
-from ingest_assets.stores.staging import ParquetStage, StagedWriter, parquet_rows
+from ingest_assets.stores.measure import (
+    Removal,
+    count_rows,
+    measure_quality,
+    removal,
+    require_staged_layout,
+    require_table_fits,
+    same_columns,
+)
+from ingest_assets.stores.staging import ROW_GROUP_ROWS, ParquetStage, StagedWriter, parquet_rows
+
+if TYPE_CHECKING:
+    import duckdb
 
 INTERNAL = "_ingest"
+FILE_COLUMN = "__ingest_file"  # the file-name column of the scan that counts removed rows per file
+LOAD_KEYS = "load_keys"  # the temporary table of this load's write keys
 
 
 class ParquetStore:
@@ -48,13 +67,19 @@ class ParquetStore:
     def exists(self, target: WriteSpec) -> bool:
         return (self._resource.folder() / (target.path or "")).is_symlink()
 
+    def current_schema(self, target: WriteSpec) -> pa.Schema | None:
+        assert target.path is not None
+        version = _TablePaths(self._resource.folder(), target.path).current_version()
+        files = _version_files(version) if version else []
+        return pq.read_schema(files[0]).remove_metadata() if files else None
+
     @contextmanager
     def writer(
-        self, target: WriteSpec, mode: WriteMode, schema: pa.Schema, run_token: str, quality: QualityRequest
+        self, target: WriteSpec, mode: WriteMode, layout: TableLayout, run_token: str, quality: QualityRequest
     ) -> Iterator["ParquetTableWriter"]:
         assert target.path is not None
         table = _TablePaths(self._resource.folder(), target.path)
-        writer = ParquetTableWriter(table, mode, schema, run_token, quality)
+        writer = ParquetTableWriter(table, mode, layout, run_token, quality)
         try:
             yield writer
         finally:
@@ -81,84 +106,126 @@ class _TablePaths:
         return None
 
 
+def _version_files(version: Path) -> list[Path]:
+    return sorted(version.glob("*.parquet"))
+
+
 class ParquetTableWriter(StagedWriter):
-    def __init__(self, table: _TablePaths, mode: WriteMode, schema: pa.Schema, token: str, quality: QualityRequest):
-        super().__init__(ParquetStage(table.staging / token, schema, token, f"parquet store {table.relative}"))
+    def __init__(self, table: _TablePaths, mode: WriteMode, layout: TableLayout, token: str, quality: QualityRequest):
+        label = f"parquet store {table.relative}"
+        # Staged in the table's schema, so the staged files join a version as they are.
+        super().__init__(ParquetStage(table.staging / token, layout.table, token, label), mode)
         self._table = table
-        self._mode = mode
+        self._layout = layout
         self._token = token
         self._quality = quality
+        self._label = label
+
+    def write(self, batch: pa.RecordBatch) -> None:
+        if batch.schema.names != self._layout.staged.names:
+            raise TerminalError(
+                f"{self._label}: a batch has columns {batch.schema.names}, the layout stages "
+                f"{self._layout.staged.names} -> the source's columns changed during the read; run again"
+            )
+        super().write(conformed(batch, self._layout.table))
 
     def commit(self) -> CommitResult:
         import duckdb
 
-        staged = self._stage.finish()
-        with file_lock(self._table.lock), duckdb.connect() as connection:
+        require_staged_layout(self.staged_files, self._layout.table, self._layout, self._label)
+        spill = self._stage.directory / "spill"  # DuckDB's temporary files, removed with the stage
+        with file_lock(self._table.lock), duckdb.connect(config={"temp_directory": str(spill)}) as connection:
             current = self._table.current_version()
-            current_files = sorted(current.glob("*.parquet")) if current else []
-            rows_before = parquet_rows(current_files)
-            if self._mode.kind != "replace" and current_files:
-                _require_same_schema(current_files[0], self._stage.schema, self._table.relative)
-
             building = self._table.versions / f".{self._token}.tmp"
             shutil.rmtree(building, ignore_errors=True)
             building.mkdir(parents=True)
-            rows_removed = 0
-            if self._mode.kind == "replace":
-                rows_removed = rows_before
-            else:
-                for existing in current_files:
-                    rows_removed += self._carry_over(connection, existing, building, staged)
-            for path in staged:
-                os.replace(path, building / path.name)
-
-            relation = parquet_files(sorted(building.glob("*.parquet")))
-            rows_after = count_rows(connection, relation)
-            window_rows = count_rows(connection, relation, self._mode.window) if self._mode.window else None
-            nulls, duplicates = measure_quality(connection, relation, self._quality)
-
-            version = self._table.versions / f"{datetime.now(timezone.utc):%Y%m%dT%H%M%S%f}-{self._token}"
-            os.replace(building, version)
-            self._publish(version)
+            try:
+                result = self._build(connection, _version_files(current) if current else [], building)
+                version = self._table.versions / f"{datetime.now(timezone.utc):%Y%m%dT%H%M%S%f}-{self._token}"
+                os.replace(building, version)
+                self._publish(version)
+            finally:
+                shutil.rmtree(building, ignore_errors=True)
             self._collect_old_versions(keep={version, current} if current else {version})
+        return result
 
+    def _build(
+        self, connection: "duckdb.DuckDBPyConnection", current_files: list[Path], building: Path
+    ) -> CommitResult:
+        """Fill `building` with the next version's files; what the commit changes, measured on them."""
+        rows_before = parquet_rows(current_files)
+        rows_written = parquet_rows(self.staged_files)
+        if current_files and not self._replaces_whole_table():
+            self._require_current_fits(current_files[0])
+            replaced, deleted = self._carry_over(connection, current_files, building)
+        else:
+            replaced, deleted = rows_before, 0
+        for path in self.staged_files:
+            _move_new(path, building / path.name)
+
+        relation = parquet_files(_version_files(building))
+        nulls, duplicates = measure_quality(connection, relation, self._quality)
         return CommitResult(
-            rows_written=parquet_rows([version / p.name for p in staged]),
-            rows_removed=rows_removed,
+            rows_written=rows_written,
+            rows_replaced=replaced,
+            rows_deleted=deleted,
             rows_before=rows_before,
-            rows_after=rows_after,
-            window_rows=window_rows,
+            rows_after=count_rows(connection, relation),
+            window_rows=count_rows(connection, relation, self._mode.window) if self._mode.window else None,
             location=str(self._table.link),
             null_counts=nulls,
             duplicate_counts=duplicates,
         )
 
-    def _carry_over(self, connection, existing: Path, building: Path, staged: list[Path]) -> int:
-        """Keep an unchanged file by hard link, or rewrite it without the replaced rows."""
-        condition, params = self._replaced_rows_condition(staged)
-        if condition is None:
-            os.link(existing, building / existing.name)
-            return 0
-        source = parquet_files([existing])
-        replaced = connection.sql(f"SELECT count(*) FROM {source} WHERE {condition}", params=params).fetchall()[0][0]
-        if replaced == 0:
-            os.link(existing, building / existing.name)
-            return 0
-        rewritten = building / f"part-{self._token}-r{existing.stem.split('-')[-1]}-{existing.stat().st_ino}.parquet"
-        connection.sql(
-            f"COPY (SELECT * FROM {source} WHERE NOT ({condition})) TO {string_literal(rewritten)} "
-            "(FORMAT parquet, COMPRESSION zstd)",
-            params=params,
-        )
-        return replaced
+    def _replaces_whole_table(self) -> bool:
+        return self._mode.kind == "replace" and self._mode.window is None
 
-    def _replaced_rows_condition(self, staged: list[Path]) -> tuple[str | None, dict[str, object]]:
-        if self._mode.kind == "replace_window" and self._mode.window is not None:
-            return window_sql(self._mode.window)
-        if self._mode.replace_keys:
-            keys = ", ".join(quote_identifier(k) for k in self._mode.replace_keys)
-            return f"({keys}) IN (SELECT {keys} FROM {parquet_files(staged)})", {}
-        return None, {}
+    def _require_current_fits(self, current_file: Path) -> None:
+        current = pq.read_schema(current_file)
+        require_table_fits(_type_names(current), _type_names(self._layout.table), self._layout, self._label)
+
+    def _carry_over(
+        self, connection: "duckdb.DuckDBPyConnection", files: list[Path], building: Path
+    ) -> tuple[int, int]:
+        """Link the current files this load leaves alone into `building`; rewrite the others without
+        the rows it removes (and in the table's schema when that changed). Rows replaced, deleted."""
+        removed_rows = self._removal(connection)
+        new_schema = not same_columns(pq.read_schema(files[0]), self._layout.table)
+        removed = {} if removed_rows.removes_nothing else _removed_per_file(connection, files, removed_rows)
+        replaced = deleted = 0
+        for index, path in enumerate(files):
+            file_replaced, file_deleted = removed.get(str(path), (0, 0))
+            replaced, deleted = replaced + file_replaced, deleted + file_deleted
+            if file_replaced + file_deleted == 0 and not new_schema:
+                os.link(path, building / path.name)
+            elif file_replaced + file_deleted < parquet_rows([path]):
+                self._rewrite(connection, path, removed_rows, ParquetStage(
+                    building, self._layout.table, f"{self._token}-r{index:05d}", self._label))
+        return replaced, deleted
+
+    def _removal(self, connection: "duckdb.DuckDBPyConnection") -> Removal:
+        if self._mode.by_key:
+            # Read once from the staged files (unique and non-null by now), then joined per file.
+            keys = ", ".join(quote_identifier(k) for k in self._mode.keys)
+            staged = parquet_files(self.staged_files)
+            connection.execute(f"CREATE TEMP TABLE {LOAD_KEYS} AS SELECT {keys} FROM {staged}")
+        return removal(self._mode, LOAD_KEYS)
+
+    def _rewrite(
+        self, connection: "duckdb.DuckDBPyConnection", path: Path, removed_rows: Removal, stage: ParquetStage
+    ) -> None:
+        """The rows of `path` this load keeps, streamed a row group at a time into `stage`'s files.
+
+        Through Arrow rather than DuckDB's COPY, so the rewritten file has the table's Arrow types
+        exactly and the version's files share one schema.
+        """
+        removed = removed_rows.either()
+        kept = connection.sql(
+            f"SELECT t.* FROM {parquet_files([path])} AS t WHERE NOT ({removed.sql})", params=removed.params
+        )
+        for batch in kept.to_arrow_reader(ROW_GROUP_ROWS):
+            stage.write(conformed(batch, self._layout.table))
+        stage.finish()
 
     def _publish(self, version: Path) -> None:
         link = self._table.link
@@ -177,6 +244,45 @@ class ParquetTableWriter(StagedWriter):
         _remove_stale_staging(self._table.staging)
 
 
+def _removed_per_file(
+    connection: "duckdb.DuckDBPyConnection", files: list[Path], removed_rows: Removal
+) -> dict[str, tuple[int, int]]:
+    """Rows replaced and deleted per file (by path), in one scan of the columns the conditions read."""
+    scan = ("read_parquet([" + ", ".join(string_literal(p) for p in files) + "], "
+            f"filename = {string_literal(FILE_COLUMN)}, union_by_name = true)")
+    file_column = quote_identifier(FILE_COLUMN)
+    replaced, deleted = removed_rows.replaced, removed_rows.deleted
+    rows = connection.sql(
+        f"SELECT {file_column}, count_if(replaced), count_if(deleted) FROM ("
+        f"SELECT {file_column}, {replaced.sql} AS replaced, {deleted.sql} AS deleted FROM {scan} AS t) GROUP BY ALL",
+        params=replaced.params | deleted.params,
+    ).fetchall()
+    return {file: (replaced, deleted) for file, replaced, deleted in rows}
+
+
+def conformed(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
+    """`batch` in `schema`: its columns cast to the schema's types, the columns it lacks all NULL."""
+    if batch.schema.equals(schema):
+        return batch
+    present = set(batch.schema.names)
+    columns = [
+        batch.column(field.name).cast(field.type) if field.name in present else pa.nulls(batch.num_rows, field.type)
+        for field in schema
+    ]
+    return pa.RecordBatch.from_arrays(columns, schema=schema)
+
+
+def _type_names(schema: pa.Schema) -> dict[str, str]:
+    return {field.name: str(field.type) for field in schema}
+
+
+def _move_new(source: Path, destination: Path) -> None:
+    """Move a staged file into the version; its name carries the run token, so never replaces one."""
+    if destination.exists():
+        raise TerminalError(f"{destination} already exists -> nothing was written (a bug: please report it)")
+    os.replace(source, destination)
+
+
 STALE_STAGING_SECONDS = 24 * 3600
 
 
@@ -188,20 +294,3 @@ def _remove_stale_staging(staging: Path) -> None:
     for folder in staging.iterdir():
         if folder.stat().st_mtime < cutoff:
             shutil.rmtree(folder, ignore_errors=True)
-
-
-def _require_same_schema(existing: Path, schema: pa.Schema, table: str) -> None:
-    current = pq.read_schema(existing).remove_metadata()
-    incoming = schema.remove_metadata()
-    if current.equals(incoming):
-        return
-    before = {f.name: str(f.type) for f in current}
-    after = {f.name: str(f.type) for f in incoming}
-    changes = [f"+{n} {t}" for n, t in after.items() if n not in before]
-    changes += [f"-{n} {t}" for n, t in before.items() if n not in after]
-    changes += [f"{n} {before[n]} -> {after[n]}" for n in after if n in before and before[n] != after[n]]
-    raise TerminalError(
-        f"parquet store {table}: the source schema changed ({'; '.join(changes) or 'column order'}) -> "
-        "nothing was written; reload the table once with run config {run_type: full_drop}"
-    )
-

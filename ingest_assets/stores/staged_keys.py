@@ -20,9 +20,13 @@ if TYPE_CHECKING:
 
 
 def resolve_duplicate_keys(
-    files: list[Path], schema: "pa.Schema", keys: tuple[str, ...], latest_by: str | None, label: str, output: Path
+    files: list[Path], schema: "pa.Schema", keys: tuple[str, ...], latest_by: str | None, label: str, output: Path,
+    token: str,
 ) -> tuple[list[Path], int]:
-    """The staged files to apply (rewritten into `output` only when keys repeat) and the rows dropped."""
+    """The staged files to apply (rewritten into `output` only when keys repeat) and the rows dropped.
+
+    `token` names the rewritten files: unique per run, since a store keeps staged file names.
+    """
     import duckdb
 
     staged = parquet_files(files)
@@ -65,7 +69,7 @@ def resolve_duplicate_keys(
         latest_rows = connection.sql(
             f"SELECT * FROM {staged} QUALIFY row_number() OVER (PARTITION BY {key_list} ORDER BY {latest} DESC) = 1"
         )
-        stage = ParquetStage(output, schema, "latest", label)
+        stage = ParquetStage(output, schema, token, label)
         # Through Arrow, so the rewritten file keeps the staged Arrow types exactly.
         for batch in latest_rows.to_arrow_reader(ROW_GROUP_ROWS):
             stage.write(batch)

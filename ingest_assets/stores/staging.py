@@ -28,7 +28,7 @@ class ParquetStage:
     def __init__(self, directory: Path, schema: pa.Schema, token: str, label: str):
         self.directory = directory
         self.schema = schema
-        self._token = token
+        self.token = token
         self.label = label
         self._buffer: list[pa.RecordBatch] = []
         self._buffered_rows = 0
@@ -64,7 +64,7 @@ class ParquetStage:
         table = pa.Table.from_batches(self._buffer, schema=self.schema)
         self._buffer, self._buffered_rows = [], 0
         if self._writer is None:
-            path = self.directory / f"part-{self._token}-{len(self.files):05d}.parquet"
+            path = self.directory / f"part-{self.token}-{len(self.files):05d}.parquet"
             self._writer = pq.ParquetWriter(path, self.schema, compression=COMPRESSION,
                                             compression_level=COMPRESSION_LEVEL)
             self.files.append(path)
@@ -83,7 +83,7 @@ class ParquetStage:
         self._flush()
         self._close_file()
         if not self.files:
-            path = self.directory / f"part-{self._token}-00000.parquet"
+            path = self.directory / f"part-{self.token}-00000.parquet"
             pq.write_table(self.schema.empty_table(), path, compression=COMPRESSION)
             self.files.append(path)
         return self.files
@@ -122,11 +122,13 @@ class StagedWriter:
     def resolve_duplicate_keys(self) -> int:
         from ingest_assets.stores.staged_keys import resolve_duplicate_keys
 
-        if not self._mode.by_key:
+        # Also a replace that carries the write key (the first load of an upsert entity): the table it
+        # leaves must have unique keys for the upserts after it.
+        if not self._mode.keys:
             return 0
         self.staged_files, dropped = resolve_duplicate_keys(
             self.staged_files, self._stage.schema, self._mode.keys, self._mode.latest_by, self._stage.label,
-            self._stage.directory / "latest",
+            self._stage.directory / "latest", f"{self._stage.token}-latest",
         )
         return dropped
 
