@@ -85,6 +85,7 @@ def _mysql(connection, root: Path) -> dg.ConfigurableResource:
 
 _SQL_READS: frozenset[ReadKindName] = frozenset({"table", "query"})
 _SQLALCHEMY_HOME = "ingest_assets.homes.sql:SqlAlchemyHome"
+_SQL_STORE = "ingest_assets.stores.sql.store:SqlStore"
 
 
 CONNECTOR_TYPES: dict[str, ConnectorType] = {
@@ -95,12 +96,15 @@ CONNECTOR_TYPES: dict[str, ConnectorType] = {
         ConnectorType("csv", _csv, "ingest_assets.homes.files:csv_home", None, frozenset({"path"}), None),
         ConnectorType("duckdb", _duckdb, "ingest_assets.homes.duckdb:DuckDBHome",
                       "ingest_assets.stores.duckdb:DuckDBStore", frozenset({"table", "query"}), "table"),
-        ConnectorType("sqlite", _sqlite, _SQLALCHEMY_HOME, None, _SQL_READS, None, True),
-        ConnectorType("sqlalchemy", _sqlalchemy, _SQLALCHEMY_HOME, None, _SQL_READS, None, True),
-        *(ConnectorType(name, _postgres, "ingest_assets.homes.postgres:postgres_home", None, _SQL_READS, None, True)
+        ConnectorType("sqlite", _sqlite, _SQLALCHEMY_HOME, _SQL_STORE, _SQL_READS, "table", True),
+        ConnectorType("sqlalchemy", _sqlalchemy, _SQLALCHEMY_HOME, _SQL_STORE, _SQL_READS, "table", True),
+        *(ConnectorType(name, _postgres, "ingest_assets.homes.postgres:postgres_home", _SQL_STORE, _SQL_READS,
+                        "table", True)
           for name in ("postgres", "postgresql")),
-        *(ConnectorType(name, _mssql, _SQLALCHEMY_HOME, None, _SQL_READS, None, True) for name in ("mssql", "sqlserver")),
-        *(ConnectorType(name, _mysql, _SQLALCHEMY_HOME, None, _SQL_READS, None, True) for name in ("mysql", "mariadb")),
+        *(ConnectorType(name, _mssql, _SQLALCHEMY_HOME, _SQL_STORE, _SQL_READS, "table", True)
+          for name in ("mssql", "sqlserver")),
+        *(ConnectorType(name, _mysql, _SQLALCHEMY_HOME, _SQL_STORE, _SQL_READS, "table", True)
+          for name in ("mysql", "mariadb")),
     )
 }
 

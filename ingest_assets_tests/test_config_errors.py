@@ -399,7 +399,8 @@ def test_csv_connection_as_store(tmp_path: Path) -> None:
     files = {"flows/shop/entities/orders.yml": "store: exports\n"}
     assert problems(tmp_path, files) == [
         "flows/shop/entities/orders.yml:1: shop.orders: connection 'exports' of type 'csv' cannot be a store "
-        "-> store types: duckdb, parquet",
+        "-> store types: duckdb, mariadb, mssql, mysql, parquet, postgres, postgresql, sqlalchemy, sqlite, "
+        "sqlserver",
     ]
 
 

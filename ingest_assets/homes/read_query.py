@@ -36,7 +36,9 @@ class ReadQuery:
     value_columns: dict[str, str] = field(default_factory=dict)  # value name -> its column
 
 
-class _Slots:
+class BoundSlots:
+    """The named bound values of one statement (shared by homes and SQL stores), rendered per dialect."""
+
     def __init__(self, render: ValueRenderer):
         self._render = render
         self.values: dict[str, object] = {}
@@ -49,7 +51,7 @@ class _Slots:
         return self._render(name, column)
 
 
-def _condition_sql(condition: Condition, quote: Callable[[str], str], slots: _Slots) -> str:
+def condition_sql(condition: Condition, quote: Callable[[str], str], slots: BoundSlots) -> str:
     column = quote(condition.column)
     if isinstance(condition, KeyIsNull):
         return f"{column} IS NULL"
@@ -78,8 +80,8 @@ def build_read_query(
     select: str | None = None,
 ) -> ReadQuery:
     """The statement for `spec` restricted by `conditions`; `select` replaces the column list (e.g. max())."""
-    slots = _Slots(render_value)
-    where = " AND ".join(text for text in (_condition_sql(c, quote, slots) for c in conditions) if text)
+    slots = BoundSlots(render_value)
+    where = " AND ".join(text for text in (condition_sql(c, quote, slots) for c in conditions) if text)
     columns = select or (", ".join(quote(c) for c in spec.columns) if spec.columns else "*")
     if spec.query is not None and QUERY_FILTER in spec.query:
         inner = spec.query.replace(QUERY_FILTER, where or "1=1")

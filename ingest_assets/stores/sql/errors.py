@@ -1,0 +1,65 @@
+"""A database error during a commit as a transient or terminal one, by class and code, never by text.
+
+Transient (a retry can succeed): the connection was lost, a serialization failure, a deadlock, a lock
+that timed out, the server out of connections or shutting down. Codes: SQLSTATE where the driver
+reports one (psycopg, ADBC, pyodbc), MySQL's error numbers, SQLite's result codes.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from ingest_assets.errors import IngestError, TerminalError, TransientError, first_line
+
+_TRANSIENT_SQLSTATES = (
+    "08",  # connection exceptions
+    "40001", "40P01",  # serialization failure, deadlock (SQL Server reports its deadlock 1205 as 40001)
+    "53",  # insufficient resources (too many connections, out of memory or disk)
+    "55P03",  # lock not available (PostgreSQL lock_timeout)
+    "57P",  # operator intervention: shutdown, crash recovery
+    "HYT00", "HYT01",  # ODBC timeouts (SQL Server lock or query timeout)
+)
+# Lock wait timeout, deadlock, too many connections, and the client's lost-connection errors.
+_TRANSIENT_MYSQL_ERRORS = frozenset({1205, 1213, 1040, 2002, 2003, 2006, 2013})
+_TRANSIENT_SQLITE_CODES = frozenset({5, 6})  # SQLITE_BUSY, SQLITE_LOCKED (primary codes)
+
+
+def _sqlstate(error: BaseException) -> str | None:
+    state = getattr(error, "sqlstate", None)  # psycopg, ADBC
+    if state:
+        return state
+    args = getattr(error, "args", ())
+    if args and isinstance(args[0], str) and len(args[0]) == 5:  # pyodbc: (sqlstate, message)
+        return args[0]
+    return None
+
+
+def is_transient(error: BaseException) -> bool:
+    if isinstance(error, sa.exc.DBAPIError) and error.connection_invalidated:
+        return True
+    driver_error = error.orig if isinstance(error, sa.exc.DBAPIError) else error
+    state = _sqlstate(driver_error)
+    if state is not None:
+        return state.startswith(_TRANSIENT_SQLSTATES)
+    code = getattr(driver_error, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in _TRANSIENT_SQLITE_CODES
+    args = getattr(driver_error, "args", ())
+    return bool(args) and isinstance(args[0], int) and args[0] in _TRANSIENT_MYSQL_ERRORS
+
+
+def _fix(error: BaseException) -> str:
+    state = _sqlstate(error.orig if isinstance(error, sa.exc.DBAPIError) else error) or ""
+    if isinstance(error, sa.exc.IntegrityError) or state.startswith("23"):
+        return ("a row breaks a constraint of the table (a duplicate key, a NULL in a NOT NULL column) -> "
+                "fix those rows at the source, or the table's constraints")
+    if isinstance(error, sa.exc.DataError) or state.startswith("22"):
+        return "a value does not fit its column (too long, out of range) -> widen the column or cast the value in the entity's query"
+    return "check the table and the connection's privileges, then run again"
+
+
+def database_error(error: BaseException, what: str) -> IngestError:
+    driver_error = error.orig if isinstance(error, sa.exc.DBAPIError) else error
+    if is_transient(error):
+        return TransientError(f"{what}: {first_line(driver_error)} -> nothing was written; the run is retried")
+    return TerminalError(f"{what}: {first_line(driver_error)} -> nothing was written; {_fix(error)}")
