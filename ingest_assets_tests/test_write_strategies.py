@@ -6,6 +6,7 @@ import hashlib
 import json
 import sqlite3
 from collections.abc import Callable
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
@@ -22,39 +23,76 @@ from ingest_assets_tests.conftest import (
     sqlite_rows,
 )
 
-CONNECTIONS = """
-    connections:
-      shop: {type: sqlite, path: source/shop.sqlite}
-      lake: {type: parquet, path: lake}
-      warehouse: {type: duckdb, path: warehouse.duckdb}
-    """
+def _sorted(rows) -> list[tuple]:
+    # NULLs last, as DuckDB orders them; every column holds one type, so values compare.
+    return sorted((tuple(row) for row in rows), key=lambda row: tuple((v is None, 0 if v is None else v) for v in row))
 
 
 def _parquet_rows(project: Project, columns: str) -> list[tuple]:
     import duckdb
 
     orders = read_parquet_table(project.root / "lake/sales/orders")
-    return duckdb.connect().sql(f"SELECT {columns} FROM orders ORDER BY ALL").fetchall()
+    return _sorted(duckdb.connect().sql(f"SELECT {columns} FROM orders").fetchall())
 
 
 def _duckdb_rows(project: Project, columns: str) -> list[tuple]:
-    return duckdb_rows(project.root / "warehouse.duckdb", f"SELECT {columns} FROM sales.orders ORDER BY ALL")
+    return _sorted(duckdb_rows(project.root / "warehouse.duckdb", f"SELECT {columns} FROM sales.orders"))
 
 
-# Each store under test, and how to read back its `sales.orders` table.
-STORES: dict[str, Callable[[Project, str], list[tuple]]] = {
-    "lake": _parquet_rows,
-    "warehouse": _duckdb_rows,
+def _sql_rows(url: str, schema: str | None, table: str, columns: str) -> list[tuple]:
+    """Read through SQLAlchemy's reflected types, so every database hands back Python values alike."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url, poolclass=sa.NullPool)
+    try:
+        reflected = sa.Table(table, sa.MetaData(), schema=schema, autoload_with=engine)
+        selected = reflected.c if columns == "*" else [reflected.c[c.strip()] for c in columns.split(",")]
+        with engine.connect() as connection:
+            return _sorted(connection.execute(sa.select(*selected)).fetchall())
+    finally:
+        engine.dispose()
+
+
+def _sqlite_rows(project: Project, columns: str) -> list[tuple]:
+    # SQLite has no schemas: the store writes `sales.orders` as the table `sales__orders`.
+    return _sql_rows(f"sqlite:///{project.root / 'destination.sqlite'}", None, "sales__orders", columns)
+
+
+@dataclass(frozen=True)
+class Destination:
+    """A store under test: its connection in ingest.yml, and how to read back its `sales.orders`."""
+
+    name: str
+    connection: str
+    read: Callable[[Project, str], list[tuple]]
+    keeps_time_zones: bool = True
+
+
+def _postgres(server, database: str) -> Destination:
+    url = f"postgresql+psycopg://{server.user}@/{database}?host={server.socket_dir}"
+    return Destination("pg", "  pg:\n" + server.connection_yaml(database) + "\n",
+                       lambda project, columns: _sql_rows(url, "sales", "orders", columns))
+
+
+DESTINATIONS = {
+    "lake": Destination("lake", "  lake: {type: parquet, path: lake}\n", _parquet_rows),
+    "warehouse": Destination("warehouse", "  warehouse: {type: duckdb, path: warehouse.duckdb}\n", _duckdb_rows),
+    # SQLite holds timezone-aware values as UTC text.
+    "sqlite_db": Destination("sqlite_db", "  sqlite_db: {type: sqlite, path: destination.sqlite}\n", _sqlite_rows,
+                             keeps_time_zones=False),
 }
 
 
-@pytest.fixture(params=sorted(STORES))
-def store(request) -> str:
-    return request.param
+@pytest.fixture(params=[*DESTINATIONS, "pg"])
+def store(request) -> Destination:
+    if request.param == "pg":
+        return _postgres(request.getfixturevalue("postgres_server"), request.getfixturevalue("pg_database"))
+    return DESTINATIONS[request.param]
 
 
-def sales_project(project: Project, store: str, flow: str, entity: str, rows: int = 20) -> Project:
-    project.write({"flows/ingest.yml": CONNECTIONS, "flows/sales/flow.yml": f"home: shop\nstore: {store}\n{flow}",
+def sales_project(project: Project, store: Destination, flow: str, entity: str, rows: int = 20) -> Project:
+    connections = "connections:\n  shop: {type: sqlite, path: source/shop.sqlite}\n" + store.connection
+    project.write({"flows/ingest.yml": connections, "flows/sales/flow.yml": f"home: shop\nstore: {store.name}\n{flow}",
                    "flows/sales/entities/orders.yml": entity})
     create_orders_db(project.root / "source/shop.sqlite", rows)
     return project
@@ -65,8 +103,8 @@ def source_rows(project: Project, columns: str = "id, customer, amount") -> list
     return [tuple(Decimal(str(v)) if isinstance(v, float) else v for v in row) for row in rows]
 
 
-def destination(project: Project, store: str, columns: str = "id, customer, amount") -> list[tuple]:
-    return STORES[store](project, columns)
+def destination(project: Project, store: Destination, columns: str = "id, customer, amount") -> list[tuple]:
+    return store.read(project, columns)
 
 
 def run_source_sql(project: Project, *statements: str) -> None:
@@ -81,7 +119,7 @@ def check_result(result: dg.ExecuteInProcessResult, name: str) -> dg.AssetCheckE
     return evaluations[0]
 
 
-def test_merge_with_delete_missing_makes_the_destination_equal_the_source(project: Project, store: str):
+def test_merge_with_delete_missing_makes_the_destination_equal_the_source(project: Project, store: Destination):
     sales_project(project, store, "run_type: full_drop\n",
                   "write_strategy: merge\nwrite_key: [id]\ndelete_missing: true\n")
     project.materialize("sales/orders")
@@ -99,7 +137,7 @@ def test_merge_with_delete_missing_makes_the_destination_equal_the_source(projec
             metadata["dagster/row_count"]) == (19, 18, 2, 19)
 
 
-def test_upsert_in_a_full_snapshot_keeps_rows_the_source_no_longer_has(project: Project, store: str):
+def test_upsert_in_a_full_snapshot_keeps_rows_the_source_no_longer_has(project: Project, store: Destination):
     sales_project(project, store, "run_type: full_drop\n", "write_strategy: upsert\nwrite_key: id\n")
     project.materialize("sales/orders")
     run_source_sql(project, "DELETE FROM orders WHERE id = 1", "UPDATE orders SET customer = 'renamed' WHERE id = 2")
@@ -110,7 +148,7 @@ def test_upsert_in_a_full_snapshot_keeps_rows_the_source_no_longer_has(project: 
     assert check_result(result, checks.DESTINATION_ROW_COUNT).passed
 
 
-def test_duplicate_keys_in_one_load_keep_the_latest_row_by_watermark(project: Project, store: str):
+def test_duplicate_keys_in_one_load_keep_the_latest_row_by_watermark(project: Project, store: Destination):
     sales_project(project, store, "run_type: incremental\n", "keys: [id]\nwatermark: updated_at\n", rows=0)
     # A source without a primary key, holding two versions of order 7 and one of order 8.
     run_source_sql(
@@ -126,7 +164,7 @@ def test_duplicate_keys_in_one_load_keep_the_latest_row_by_watermark(project: Pr
     assert check_result(result, checks.ROWS_READ_EQUAL_WRITTEN).passed
 
 
-def test_duplicate_keys_with_the_same_watermark_fail_before_writing(project: Project, store: str):
+def test_duplicate_keys_with_the_same_watermark_fail_before_writing(project: Project, store: Destination):
     sales_project(project, store, "run_type: incremental\n", "keys: [id]\nwatermark: updated_at\n")
     project.materialize("sales/orders")
     before = destination(project, store)
@@ -147,7 +185,7 @@ def test_duplicate_keys_with_the_same_watermark_fail_before_writing(project: Pro
     assert project.materialization_count("sales/orders") == 1
 
 
-def test_evolve_adds_a_new_source_column_and_reports_it(project: Project, store: str):
+def test_evolve_adds_a_new_source_column_and_reports_it(project: Project, store: Destination):
     sales_project(project, store, "run_type: incremental\n", "keys: [id]\nwatermark: updated_at\n")
     project.materialize("sales/orders")
     run_source_sql(project, "ALTER TABLE orders ADD COLUMN email TEXT",
@@ -167,7 +205,7 @@ def test_evolve_adds_a_new_source_column_and_reports_it(project: Project, store:
     assert check_result(result, checks.SCHEMA_UNCHANGED).passed
 
 
-def test_fail_refuses_a_changed_source_before_writing(project: Project, store: str):
+def test_fail_refuses_a_changed_source_before_writing(project: Project, store: Destination):
     sales_project(project, store, "run_type: incremental\n", "keys: [id]\nwatermark: updated_at\nschema_changes: fail\n")
     project.materialize("sales/orders")
     before_rows = destination(project, store, "*")
@@ -187,7 +225,7 @@ def test_fail_refuses_a_changed_source_before_writing(project: Project, store: s
     assert project.latest_metadata("sales/orders") == before_metadata
 
 
-def test_ignore_leaves_a_new_source_column_out(project: Project, store: str):
+def test_ignore_leaves_a_new_source_column_out(project: Project, store: Destination):
     sales_project(project, store, "run_type: full_drop\n", "schema_changes: ignore\n")
     project.materialize("sales/orders")
     run_source_sql(project, "ALTER TABLE orders ADD COLUMN email TEXT", "UPDATE orders SET email = 'x'")
@@ -199,7 +237,7 @@ def test_ignore_leaves_a_new_source_column_out(project: Project, store: str):
     assert "not loaded (schema_changes: ignore)" in check_result(result, checks.SCHEMA_UNCHANGED).description
 
 
-def test_audit_columns_record_the_load_time_run_and_a_stable_row_hash(project: Project, store: str):
+def test_audit_columns_record_the_load_time_run_and_a_stable_row_hash(project: Project, store: Destination):
     sales_project(project, store, "run_type: full_drop\n", """
         audit:
           loaded_at: true
@@ -211,7 +249,8 @@ def test_audit_columns_record_the_load_time_run_and_a_stable_row_hash(project: P
     first = project.materialize("sales/orders")
     rows = destination(project, store, "id, _loaded_at, _run, row_id")
     assert {row[2] for row in rows} == {first.run_id}
-    assert len({row[1] for row in rows}) == 1 and rows[0][1].tzinfo is not None
+    assert len({row[1] for row in rows}) == 1
+    assert (rows[0][1].tzinfo is not None) is store.keeps_time_zones
     amount = source_rows(project, "id, amount")[0][1]
     expected = hashlib.md5(json.dumps(["1", f"{Decimal(amount):.2f}"], separators=(",", ":")).encode()).hexdigest()
     assert rows[0][3] == expected
