@@ -43,6 +43,7 @@ def _reset(dagster_home: Path) -> None:
 def _summary(instance: dg.DagsterInstance, flows_dir: Path) -> str:
     plan = load_plan(flows_dir)
     lines = [f"{'asset':<26} {'runs':>4} {'rows moved (per run)':<24} {'rows now':>9}  destination"]
+    notes = []
     for entity in plan.entities:
         key = dg.AssetKey(list(entity.key_path))
         records = instance.fetch_materializations(key, limit=1000).records
@@ -57,7 +58,21 @@ def _summary(instance: dg.DagsterInstance, flows_dir: Path) -> str:
         lines.append(
             f"{key.to_user_string():<26} {len(moved_by_run):>4} {moved_text:<24} {rows_now:>9,}  {destination}"
         )
-    return "\n".join(lines)
+        if latest:
+            notes += _latest_load_notes(key.to_user_string(), latest)
+    return "\n".join(lines + [""] + notes)
+
+
+def _latest_load_notes(asset: str, metadata) -> list[str]:
+    """What the latest load did beyond inserting rows: deletions and schema changes."""
+    notes = []
+    deleted = metadata["ingest/rows_deleted"].value
+    if deleted:
+        notes.append(f"{asset}: the latest load deleted {deleted:,} rows the source no longer has (merge)")
+    for change in metadata["ingest/schema_changes"].value:
+        notes.append(f"{asset}: {change['change']} column {change['column']} ({change['source_type']}): "
+                     f"{change['action']}")
+    return notes
 
 
 def main() -> None:
@@ -74,8 +89,8 @@ def main() -> None:
 
     added = add_new_rows(DEMO_DIR / "source")
     print("\na day of business at the source: " + ", ".join(f"{k} {v:,}" for k, v in added.items()))
-    # Tag selection works across flows: every entity tagged domain=sales.
-    _materialize("tag:domain=sales")
+    # Tag selection works across flows (every entity tagged domain=sales), plus the customers snapshot.
+    _materialize("tag:domain=sales or key:shop_catalog/customers")
 
     with dg.DagsterInstance.get() as instance:
         print("\n" + _summary(instance, flows_dir))

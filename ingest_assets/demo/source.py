@@ -131,18 +131,28 @@ def _write_page_views(folder: Path, rng: random.Random, day: int) -> int:
 
 
 def add_new_rows(folder: Path, seed: int = 11) -> dict[str, int]:
-    """A day of business: new orders with their lines, and status updates to existing orders."""
+    """A day of business: new orders (with a new `channel` column) and their lines, status updates to
+    existing orders, and customers who left or signed up."""
     rng = random.Random(seed)
-    new_orders, updated = 5_000, 1_000
+    new_orders, updated, left, signed_up = 5_000, 1_000, 40, 60
     now = START + timedelta(days=DAYS)
     with sqlite3.connect(folder / "shop.sqlite") as connection:
+        # The application starts recording the sales channel: a new source column.
+        connection.execute("ALTER TABLE orders ADD COLUMN channel TEXT")
         first = connection.execute("SELECT max(order_id) FROM orders").fetchone()[0] + 1
         rows = []
         for order_id in range(first, first + new_orders):
             ordered_at = (now + timedelta(seconds=rng.randrange(86_400))).replace(microsecond=0)
             rows.append((order_id, rng.randrange(1, CUSTOMERS + 1), "placed", round(rng.uniform(5, 500), 2),
-                         ordered_at.isoformat(" "), ordered_at.isoformat(" ")))
-        connection.executemany("INSERT INTO orders VALUES (?, ?, ?, ?, ?, ?)", rows)
+                         ordered_at.isoformat(" "), ordered_at.isoformat(" "), rng.choice(("web", "store", "app"))))
+        connection.executemany("INSERT INTO orders VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+        connection.executemany("DELETE FROM customers WHERE customer_id = ?",
+                               [(i,) for i in rng.sample(range(1, CUSTOMERS + 1), left)])
+        connection.executemany(
+            "INSERT INTO customers VALUES (?, ?, ?, ?, ?)",
+            ((i, f"Customer {i}", f"customer{i}@example.com", rng.choice(("NL", "BE", "DE")), now.isoformat(" "))
+             for i in range(CUSTOMERS + 1, CUSTOMERS + 1 + signed_up)),
+        )
         for order_id in rng.sample(range(1, first), updated):
             changed = (now + timedelta(seconds=rng.randrange(86_400))).replace(microsecond=0)
             connection.execute("UPDATE orders SET status = 'delivered', updated_at = ? WHERE order_id = ?",
@@ -151,4 +161,5 @@ def add_new_rows(folder: Path, seed: int = 11) -> dict[str, int]:
     lines = [(last_line + i + 1, order[0], rng.randrange(1, PRODUCTS + 1), rng.randint(1, 5))
              for i, order in enumerate(rows)]
     _write_order_lines(folder / "order_lines" / "lines-0002.parquet", lines)
-    return {"new_orders": new_orders, "updated_orders": updated, "new_order_lines": len(lines)}
+    return {"new_orders": new_orders, "updated_orders": updated, "new_order_lines": len(lines),
+            "customers_left": left, "customers_signed_up": signed_up}
