@@ -154,7 +154,8 @@ def test_webserver_serves_the_assets_checks_and_jobs(workdir: Path):
         assert set(orders["kinds"]) == {"sqlite", "parquet"}
         assert {"key": "critical", "value": ""} in orders["tags"]
         assert {c["name"]: c["blocking"] for c in orders["assetChecksOrError"]["checks"]} == {
-            "rows_read_equal_written": True, "destination_row_count": False, "keys_not_null_unique": True}
+            "rows_read_equal_written": True, "destination_row_count": False, "schema_unchanged": False,
+            "keys_not_null_unique": True}
     finally:
         server.terminate()
         server.wait(timeout=30)

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import mysql, postgresql, sqlite
 
 from ingest_assets.homes.base import KeyBucket, RowFilter
-from ingest_assets.homes.read_query import condition_sql, BoundSlots
+from ingest_assets.homes.read_query import BoundSlots, condition_sql
 from ingest_assets.homes.sql_types import bind_type, value_sql
 from ingest_assets.stores.sql.dialects import UpsertStyle
 from ingest_assets.stores.sql.ddl import quoted_table, statement
