@@ -163,3 +163,12 @@ def pg_database(postgres_server, request: pytest.FixtureRequest) -> str:
     """A fresh, empty database named after the test."""
     name = "t_" + "".join(c if c.isalnum() else "_" for c in request.node.name.lower())[:50]
     return postgres_server.create_database(name)
+
+
+@pytest.fixture(scope="session")
+def mariadb():
+    """One real MariaDB server for the session; tests create their own databases in it."""
+    from ingest_assets_tests.servers.mariadb import mariadb_server
+
+    with mariadb_server() as server:
+        yield server

@@ -28,14 +28,7 @@ from ingest_assets.homes.base import ReadRequest, RowFilter
 from ingest_assets.homes.sql import SqlAlchemyHome
 from ingest_assets.plan.model import ParallelPlan, ReadSpec
 from ingest_assets_tests.conftest import Project, read_parquet_table
-from ingest_assets_tests.servers.mariadb import MariaDBServer, mariadb_server
-
-
-@pytest.fixture(scope="session")
-def mariadb() -> Iterator[MariaDBServer]:
-    """One real MariaDB server for the session; tests create their own databases in it."""
-    with mariadb_server() as server:
-        yield server
+from ingest_assets_tests.servers.mariadb import MariaDBServer
 
 
 @pytest.fixture

@@ -77,16 +77,26 @@ def _postgres(server, database: str) -> Destination:
 DESTINATIONS = {
     "lake": Destination("lake", "  lake: {type: parquet, path: lake}\n", _parquet_rows),
     "warehouse": Destination("warehouse", "  warehouse: {type: duckdb, path: warehouse.duckdb}\n", _duckdb_rows),
-    # SQLite holds timezone-aware values as UTC text.
+    # SQLite and MySQL hold timezone-aware values as UTC wall time.
     "sqlite_db": Destination("sqlite_db", "  sqlite_db: {type: sqlite, path: destination.sqlite}\n", _sqlite_rows,
                              keeps_time_zones=False),
 }
 
 
-@pytest.fixture(params=[*DESTINATIONS, "pg"])
+def _mariadb(server) -> Destination:
+    # MySQL's schemas are databases: `sales.orders` is table `orders` of database `sales`, emptied per test.
+    server.create_database("sales")
+    url = f"mysql+pymysql://{server.user}@{server.host}:{server.port}/sales"
+    return Destination("maria", "  maria:\n" + server.connection_yaml("sales") + "\n",
+                       lambda project, columns: _sql_rows(url, "sales", "orders", columns), keeps_time_zones=False)
+
+
+@pytest.fixture(params=[*DESTINATIONS, "pg", "maria"])
 def store(request) -> Destination:
     if request.param == "pg":
         return _postgres(request.getfixturevalue("postgres_server"), request.getfixturevalue("pg_database"))
+    if request.param == "maria":
+        return _mariadb(request.getfixturevalue("mariadb"))
     return DESTINATIONS[request.param]
 
 

@@ -114,13 +114,15 @@ class _LoadTables:
               traits: DialectTraits) -> "_LoadTables":
         dialect = engine.dialect
 
-        def table(table_name: TableName, schema: pa.Schema, unlogged: bool = False) -> sa.Table:
-            return ddl.table_object(table_name, schema, dialect, traits, mode.keys, mode.by_key, unlogged)
+        def table(table_name: TableName, schema: pa.Schema, keyed: bool = True, unlogged: bool = False) -> sa.Table:
+            # The write key is the primary key of every table an upsert entity writes, also of its
+            # replacing first load; the staging table has none, so its bulk load maintains no index.
+            return ddl.table_object(table_name, schema, dialect, traits, mode.keys, keyed and bool(mode.keys), unlogged)
 
         return cls(
             name=name,
             target=table(name, layout.table),
-            stage=table(name.helper("stage", token), layout.staged, traits.unlogged_stage),
+            stage=table(name.helper("stage", token), layout.staged, keyed=False, unlogged=traits.unlogged_stage),
             new=table(name.helper("new", token), layout.table),
             retired=table(name.helper("old", token), layout.table),
             traits=traits,
