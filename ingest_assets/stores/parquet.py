@@ -54,7 +54,8 @@ if TYPE_CHECKING:
 
 INTERNAL = "_ingest"
 FILE_COLUMN = "__ingest_file"  # the file-name column of the scan that counts removed rows per file
-LOAD_KEYS = "load_keys"  # the temporary table of this load's write keys
+LOAD_KEYS = "load_keys"  # the table of this load's write keys, in the commit's in-memory DuckDB
+REWRITE_WORKERS = 4  # files rewritten at once, at most one per core
 
 
 class ParquetStore:
@@ -193,22 +194,39 @@ class ParquetTableWriter(StagedWriter):
         new_schema = not same_columns(pq.read_schema(files[0]), self._layout.table)
         removed = {} if removed_rows.removes_nothing else _removed_per_file(connection, files, removed_rows)
         replaced = deleted = 0
+        rewrites: list[tuple[Path, ParquetStage]] = []
         for index, path in enumerate(files):
             file_replaced, file_deleted = removed.get(str(path), (0, 0))
             replaced, deleted = replaced + file_replaced, deleted + file_deleted
             if file_replaced + file_deleted == 0 and not new_schema:
                 os.link(path, building / path.name)
             elif file_replaced + file_deleted < parquet_rows([path]):
-                self._rewrite(connection, path, removed_rows, ParquetStage(
-                    building, self._layout.table, f"{self._token}-r{index:05d}", self._label))
+                rewrites.append((path, ParquetStage(building, self._layout.table, f"{self._token}-r{index:05d}",
+                                                    self._label)))
+        self._rewrite_all(connection, rewrites, removed_rows)
         return replaced, deleted
+
+    def _rewrite_all(self, connection: "duckdb.DuckDBPyConnection", rewrites: list[tuple[Path, ParquetStage]],
+                     removed_rows: Removal) -> None:
+        """Rewrite files side by side: encoding a Parquet file with pyarrow uses one core, and each
+        worker's DuckDB cursor and writer release the GIL, so the cores share the files."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        def rewrite(job: tuple[Path, ParquetStage]) -> None:
+            with connection.cursor() as cursor:
+                self._rewrite(cursor, job[0], removed_rows, job[1])
+
+        with ThreadPoolExecutor(max_workers=max(1, min(len(rewrites), os.cpu_count() or 1, REWRITE_WORKERS))) as pool:
+            for _ in pool.map(rewrite, rewrites):
+                pass  # re-raises the first failure
 
     def _removal(self, connection: "duckdb.DuckDBPyConnection") -> Removal:
         if self._mode.by_key:
             # Read once from the staged files (unique and non-null by now), then joined per file.
             keys = ", ".join(quote_identifier(k) for k in self._mode.keys)
             staged = parquet_files(self.staged_files)
-            connection.execute(f"CREATE TEMP TABLE {LOAD_KEYS} AS SELECT {keys} FROM {staged}")
+            # A table of the in-memory database (not TEMP), so the rewriting workers' cursors see it.
+            connection.execute(f"CREATE TABLE {LOAD_KEYS} AS SELECT {keys} FROM {staged}")
         return removal(self._mode, LOAD_KEYS)
 
     def _rewrite(
