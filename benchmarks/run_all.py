@@ -1,6 +1,6 @@
 """Run every benchmark and write the combined markdown summary to benchmarks/RESULTS.md (`make bench`).
 
-    .venv/bin/python benchmarks/run_all.py            # full sizes, ~10 minutes on 2 cores
+    .venv/bin/python benchmarks/run_all.py            # full sizes, ~20 minutes on 2 cores
     .venv/bin/python benchmarks/run_all.py --quick    # small sizes, a smoke test; writes .work/RESULTS.quick.md
 """
 
@@ -12,9 +12,11 @@ import time
 import traceback
 from collections.abc import Callable
 
+import bulk_load_postgres
 import definitions_load
 import parquet_to_parquet
 import postgres_to_parquet
+import upsert
 from _common import BENCH_DIR, WORK_DIR, log, machine_summary
 
 RESULTS = BENCH_DIR / "RESULTS.md"
@@ -39,11 +41,13 @@ def main() -> int:
         sizes, load_runs, output = [50, 200], 1, QUICK_RESULTS
         row_counts, file_rows, copy_runs, warmup = [100_000, 300_000], 100_000, 1, 0
         table_rows, rounds = 200_000, 1
+        store_rows, store_rounds = 200_000, 1
     else:
         sizes, load_runs, output = list(definitions_load.DEFAULT_SIZES), 3, RESULTS
         row_counts, file_rows = list(parquet_to_parquet.DEFAULT_ROWS), parquet_to_parquet.DEFAULT_FILE_ROWS
         copy_runs, warmup = 2, 1
         table_rows, rounds = postgres_to_parquet.DEFAULT_ROWS, postgres_to_parquet.DEFAULT_ROUNDS
+        store_rows, store_rounds = upsert.DEFAULT_ROWS, upsert.DEFAULT_ROUNDS
 
     started = time.perf_counter()
     load, load_ok = _section("Definitions load", lambda: definitions_load.run(sizes, load_runs))
@@ -55,6 +59,10 @@ def main() -> int:
         lambda: parquet_to_parquet.run(row_counts, copy_runs, warmup, file_rows=max(row_counts)),
     )
     database, database_ok = _section("PostgreSQL -> Parquet", lambda: postgres_to_parquet.run(table_rows, rounds))
+    upserts, upserts_ok = _section(upsert.TITLE[3:], lambda: upsert.run(store_rows, store_rounds))
+    upsert_keys, upsert_keys_ok = _section(upsert.title(keys=True)[3:],
+                                           lambda: upsert.run(store_rows, store_rounds, keys=True))
+    bulk, bulk_ok = _section(bulk_load_postgres.TITLE[3:], lambda: bulk_load_postgres.run(store_rows, store_rounds))
     minutes = (time.perf_counter() - started) / 60
 
     summary = "\n".join([
@@ -69,12 +77,15 @@ def main() -> int:
         copy,
         one_file,
         database,
+        upserts,
+        upsert_keys,
+        bulk,
     ])
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(summary)
     print(summary)
     log(f"written to {output.relative_to(BENCH_DIR.parent)}")
-    return 0 if load_ok and copy_ok and one_file_ok and database_ok else 1
+    return 0 if all((load_ok, copy_ok, one_file_ok, database_ok, upserts_ok, upsert_keys_ok, bulk_ok)) else 1
 
 
 if __name__ == "__main__":
