@@ -8,10 +8,10 @@ from contextlib import contextmanager
 import pyarrow as pa
 
 from ingest_assets.errors import TerminalError
-from ingest_assets.homes.base import ReadRequest, RowFilter
+from ingest_assets.homes.base import ReadRequest
 from ingest_assets.plan.model import ReadSpec
 from ingest_assets.resources import DuckDBFileResource
-from ingest_assets.sql_text import quote_identifier, quote_qualified
+from ingest_assets.sql_text import quote_identifier, quote_qualified, window_sql
 
 
 def _source_sql(spec: ReadSpec) -> str:
@@ -19,25 +19,6 @@ def _source_sql(spec: ReadSpec) -> str:
         return f"({spec.query}) AS src"  # a user query is wrapped as a subquery, never patched
     assert spec.table is not None
     return quote_qualified(spec.table)
-
-
-def _where(row_filter: RowFilter | None) -> tuple[str, dict[str, object]]:
-    if row_filter is None:
-        return "", {}
-    column = quote_identifier(row_filter.column)
-    clauses, params = [], {}
-    if row_filter.lower is not None:
-        clauses.append(f"{column} {'>=' if row_filter.lower_inclusive else '>'} $lower")
-        params["lower"] = row_filter.lower
-    if row_filter.upper is not None:
-        clauses.append(f"{column} {'<=' if row_filter.upper_inclusive else '<'} $upper")
-        params["upper"] = row_filter.upper
-    if not clauses:
-        return "", params
-    condition = " AND ".join(clauses)
-    if row_filter.include_nulls:
-        condition = f"({condition}) OR {column} IS NULL"
-    return f" WHERE {condition}", params
 
 
 class DuckDBHome:
@@ -57,8 +38,8 @@ class DuckDBHome:
         spec = request.spec
         self._check_database()
         columns = ", ".join(quote_identifier(c) for c in spec.columns) or "*"
-        where, params = _where(request.row_filter)
-        sql = f"SELECT {columns} FROM {_source_sql(spec)}{where}"
+        where, params = window_sql(request.row_filter) if request.row_filter else ("true", {})
+        sql = f"SELECT {columns} FROM {_source_sql(spec)} WHERE {where}"
         with self._resource.connect(read_only=True) as connection:
             try:
                 relation = connection.sql(sql, params=params or None)

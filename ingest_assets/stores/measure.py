@@ -12,34 +12,12 @@ from typing import TYPE_CHECKING
 
 from ingest_assets.errors import TerminalError, TransientError
 from ingest_assets.homes.base import KeyBucket, RowFilter
-from ingest_assets.sql_text import quote_identifier
+from ingest_assets.sql_text import quote_identifier, window_sql
 from ingest_assets.stores.base import QualityRequest, TableLayout, WriteMode
 
 if TYPE_CHECKING:
     import duckdb
     import pyarrow as pa
-
-
-def window_sql(window: RowFilter | KeyBucket) -> tuple[str, dict[str, object]]:
-    """The rows of a window; NULL (so: not in it) where its column is null, unless it keeps nulls."""
-    column = quote_identifier(window.column)
-    if isinstance(window, KeyBucket):
-        # The same shifted modulo the homes read with (see homes/read_query.py).
-        return f"((({column} % $bucket_count) + $bucket_count) % $bucket_count) = $bucket_number", {
-            "bucket_count": window.count, "bucket_number": window.number,
-        }
-    bounds: list[str] = []
-    params: dict[str, object] = {}
-    if window.lower is not None:
-        bounds.append(f"{column} {'>=' if window.lower_inclusive else '>'} $window_lower")
-        params["window_lower"] = window.lower
-    if window.upper is not None:
-        bounds.append(f"{column} {'<=' if window.upper_inclusive else '<'} $window_upper")
-        params["window_upper"] = window.upper
-    condition = " AND ".join(bounds) or "true"
-    if window.include_nulls:
-        condition = f"({condition}) OR {column} IS NULL"
-    return condition, params
 
 
 @dataclass(frozen=True)
