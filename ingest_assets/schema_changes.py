@@ -188,12 +188,18 @@ def _rebuild_changes(reference: pa.Schema, source: pa.Schema) -> tuple[ColumnCha
     return tuple(changes)
 
 
-def conform(batch: pa.RecordBatch, staged: pa.Schema) -> pa.RecordBatch:
-    """A source batch as the staged columns: ignored columns left out, narrower types cast."""
-    if batch.schema.equals(staged):
+def conform(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
+    """`batch` as `schema`'s columns: columns it leaves out dropped (ignored source columns), the others
+    cast to the schema's types (narrower source types), and columns the batch lacks all NULL (table
+    columns a load does not stage)."""
+    if batch.schema.equals(schema):
         return batch
-    columns = [batch.column(field.name) for field in staged]
-    return pa.RecordBatch.from_arrays(columns, names=staged.names).cast(staged)
+    present = set(batch.schema.names)
+    columns = [
+        batch.column(field.name).cast(field.type) if field.name in present else pa.nulls(batch.num_rows, field.type)
+        for field in schema
+    ]
+    return pa.RecordBatch.from_arrays(columns, schema=schema)
 
 
 def serialize(schema: pa.Schema) -> str:

@@ -35,6 +35,7 @@ import pyarrow.parquet as pq
 from ingest_assets.errors import TerminalError
 from ingest_assets.plan.model import WriteSpec
 from ingest_assets.resources import FolderResource
+from ingest_assets.schema_changes import conform
 from ingest_assets.sql_text import parquet_files, quote_identifier, string_literal
 from ingest_assets.stores.base import CommitResult, QualityRequest, TableLayout, WriteMode
 from ingest_assets.stores.locking import file_lock
@@ -128,7 +129,7 @@ class ParquetTableWriter(StagedWriter):
                 f"{self._label}: a batch has columns {batch.schema.names}, the layout stages "
                 f"{self._layout.staged.names} -> the source's columns changed during the read; run again"
             )
-        super().write(conformed(batch, self._layout.table))
+        super().write(conform(batch, self._layout.table))
 
     def commit(self) -> CommitResult:
         import duckdb
@@ -242,7 +243,7 @@ class ParquetTableWriter(StagedWriter):
             f"SELECT t.* FROM {parquet_files([path])} AS t WHERE NOT ({removed.sql})", params=removed.params
         )
         for batch in kept.to_arrow_reader(ROW_GROUP_ROWS):
-            stage.write(conformed(batch, self._layout.table))
+            stage.write(conform(batch, self._layout.table))
         stage.finish()
 
     def _publish(self, version: Path) -> None:
@@ -276,18 +277,6 @@ def _removed_per_file(
         params=replaced.params | deleted.params,
     ).fetchall()
     return {file: (replaced, deleted) for file, replaced, deleted in rows}
-
-
-def conformed(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
-    """`batch` in `schema`: its columns cast to the schema's types, the columns it lacks all NULL."""
-    if batch.schema.equals(schema):
-        return batch
-    present = set(batch.schema.names)
-    columns = [
-        batch.column(field.name).cast(field.type) if field.name in present else pa.nulls(batch.num_rows, field.type)
-        for field in schema
-    ]
-    return pa.RecordBatch.from_arrays(columns, schema=schema)
 
 
 def _type_names(schema: pa.Schema) -> dict[str, str]:
