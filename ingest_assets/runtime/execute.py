@@ -72,23 +72,32 @@ class PreviousLoad:
     schema: "pa.Schema | None" = None
 
 
+def _latest_metadata(instance: dg.DagsterInstance, asset_key: dg.AssetKey) -> dict[str, dg.MetadataValue]:
+    event = instance.get_latest_materialization_event(asset_key)
+    if event is None or event.asset_materialization is None:
+        return {}
+    return dict(event.asset_materialization.metadata)
+
+
 def previous_load(instance: dg.DagsterInstance, asset_key: dg.AssetKey) -> PreviousLoad:
     from ingest_assets import schema_changes
 
-    event = instance.get_latest_materialization_event(asset_key)
-    if event is None or event.asset_materialization is None:
-        return PreviousLoad()
-    metadata = event.asset_materialization.metadata
-    cursor = metadata.get(CURSOR_METADATA_KEY)
+    metadata = _latest_metadata(instance, asset_key)
     schema = metadata.get(schema_changes.SCHEMA_METADATA_KEY)
     return PreviousLoad(
-        cursor=Cursor.from_metadata(cursor.value) if cursor is not None else None,
+        cursor=_cursor(metadata),
         schema=schema_changes.deserialize(schema.value) if schema is not None else None,
     )
 
 
 def committed_cursor(instance: dg.DagsterInstance, asset_key: dg.AssetKey) -> Cursor | None:
-    return previous_load(instance, asset_key).cursor
+    """The cursor alone (for the sensor's ticks, which need no schema)."""
+    return _cursor(_latest_metadata(instance, asset_key))
+
+
+def _cursor(metadata: dict[str, dg.MetadataValue]) -> Cursor | None:
+    entry = metadata.get(CURSOR_METADATA_KEY)
+    return Cursor.from_metadata(entry.value) if entry is not None else None
 
 
 def _write_mode(plan: EntityPlan, mode: LoadMode, kind: WriteKind, window: RowFilter | KeyBucket | None = None
