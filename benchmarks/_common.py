@@ -1,4 +1,5 @@
-"""Shared helpers: child processes measured by wall time and peak RSS, the machine, markdown tables.
+"""Shared helpers: child processes measured by wall time and peak RSS, the machine, markdown tables,
+the PostgreSQL server the database benchmarks share, and Dagster's timing of a run's step.
 
 Every measurement runs in a fresh child process so that imports, interpreter start-up and the whole
 memory footprint are counted, the way a user (or a Dagster run worker) experiences them.
@@ -10,10 +11,12 @@ import json
 import os
 import platform
 import signal
+import sqlite3
 import statistics
 import subprocess
 import sys
 import time
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from importlib import metadata
@@ -177,3 +180,76 @@ def replace_section(path: Path, markdown: str) -> None:
     else:
         lines += ([""] if lines else []) + markdown.rstrip("\n").splitlines()
     path.write_text("\n".join(lines) + "\n")
+
+
+# ---- a PostgreSQL server on a kept data folder ------------------------------------------------
+
+
+@contextmanager
+def cached_server(root: Path):
+    """The tests' server class on a kept data folder below `root` (the test helper deletes its own)."""
+    runtime = root / "runtime"
+    runtime.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.environ.setdefault("XDG_RUNTIME_DIR", str(runtime))  # platformdirs (in pgserver) wants one
+    sys.path.insert(0, str(REPO_ROOT))  # ingest_assets_tests is not installed
+    import pgserver
+
+    from ingest_assets_tests.servers.postgres import PostgresServer
+
+    server = pgserver.get_server(root / "pgdata", cleanup_mode="stop")
+    try:
+        yield PostgresServer(socket_dir=str(server.get_postmaster_info().socket_dir))
+    finally:
+        server.cleanup()
+
+
+def server_version(server) -> str:
+    return str(server.execute("postgres", "SHOW server_version")[0][0])
+
+
+# ---- Dagster's own timing of a run's step --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StepTimes:
+    step_seconds: float | None  # Dagster's STEP_SUCCESS duration: the step process's work, no CLI
+    ingest_seconds: float | None  # the materialization's `ingest/duration_seconds`: read to commit
+
+
+def _find_key(value: object, key: str) -> object | None:
+    """The value of metadata entry `key` anywhere in a serialized Dagster event (a list of labelled entries)."""
+    if isinstance(value, dict):
+        if value.get("label") == key and isinstance(value.get("entry_data"), dict):
+            return value["entry_data"].get("value")
+        children: list[object] = list(value.values())
+    elif isinstance(value, list):
+        children = value
+    else:
+        return None
+    for child in children:
+        found = _find_key(child, key)
+        if found is not None:
+            return found
+    return None
+
+
+def last_step_times(home: Path) -> StepTimes:
+    """The latest run's step and ingest durations, read from the instance's event log (sqlite)."""
+    history = home / ".dagster" / "storage" / "history"  # the repository's dagster.yaml layout
+    try:
+        with closing(sqlite3.connect(history / "runs.db")) as runs:
+            run_id = runs.execute("SELECT run_id FROM runs ORDER BY id DESC LIMIT 1").fetchone()[0]
+        with closing(sqlite3.connect(history / "runs" / f"{run_id}.db")) as events:
+            rows = events.execute("SELECT dagster_event_type, event FROM event_logs WHERE dagster_event_type IN "
+                                  "('STEP_SUCCESS', 'ASSET_MATERIALIZATION')").fetchall()
+    except (sqlite3.Error, TypeError):
+        return StepTimes(None, None)
+    step = ingest = None
+    for kind, event in rows:
+        body = json.loads(event)
+        if kind == "STEP_SUCCESS":
+            step = body["dagster_event"]["event_specific_data"]["duration_ms"] / 1000
+        else:
+            found = _find_key(body, "ingest/duration_seconds")
+            ingest = float(found) if found is not None else None
+    return StepTimes(step, ingest)

@@ -17,14 +17,9 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import json
-import os
 import shutil
-import sqlite3
 import subprocess
 import sys
-from collections.abc import Iterator
-from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cache
@@ -37,6 +32,8 @@ from _common import (
     REPO_ROOT,
     WORK_DIR,
     ChildResult,
+    cached_server,
+    last_step_times,
     log,
     machine_lines,
     markdown_table,
@@ -45,6 +42,7 @@ from _common import (
     replace_section,
     run_command,
     run_workload,
+    server_version,
 )
 from parquet_to_parquet import FLAT_GROWTH
 
@@ -112,21 +110,6 @@ class Checksum:
 CHECKSUM_SQL = "SELECT count(*), sum(id), sum(amount), count(note) FROM {source}"
 
 
-@contextmanager
-def cached_server() -> Iterator[PostgresServer]:
-    """The test helper's server, but on a kept data folder (the helper deletes its own on exit)."""
-    runtime = ROOT / "runtime"
-    runtime.mkdir(mode=0o700, parents=True, exist_ok=True)
-    os.environ.setdefault("XDG_RUNTIME_DIR", str(runtime))  # platformdirs (in pgserver) wants one
-    import pgserver
-
-    server = pgserver.get_server(ROOT / "pgdata", cleanup_mode="stop")
-    try:
-        yield PostgresServer(socket_dir=str(server.get_postmaster_info().socket_dir))
-    finally:
-        server.cleanup()
-
-
 def table_name(rows: int, largest: int) -> str:
     if rows == largest:
         return "bench_orders"
@@ -158,10 +141,6 @@ def build_table(server: PostgresServer, table: str, rows: int) -> None:
         # Written last: an interrupted build is redone.
         connection.execute("INSERT INTO bench_meta VALUES (%s, %s, %s) ON CONFLICT (name) DO UPDATE "
                            "SET rows = excluded.rows, version = excluded.version", (table, rows, DATA_VERSION))
-
-
-def server_version(server: PostgresServer) -> str:
-    return str(server.execute("postgres", "SHOW server_version")[0][0])
 
 
 # ---- the contenders -----------------------------------------------------------------------------
@@ -335,22 +314,6 @@ class Run:
     step_seconds: float | None = None  # ingest_assets: the Dagster step alone
 
 
-def last_step_seconds() -> float | None:
-    """The step's own duration (`STEP_SUCCESS`) in the instance's latest run: no CLI or code loads around it.
-
-    Read from the event log, as the console output of the step process can lose its last lines.
-    """
-    history = dagster_home() / ".dagster" / "storage" / "history"  # the repository's dagster.yaml layout
-    try:
-        with closing(sqlite3.connect(history / "runs.db")) as runs:
-            run_id = runs.execute("SELECT run_id FROM runs ORDER BY id DESC LIMIT 1").fetchone()[0]
-        with closing(sqlite3.connect(history / "runs" / f"{run_id}.db")) as events:
-            event = events.execute("SELECT event FROM event_logs WHERE dagster_event_type = 'STEP_SUCCESS'").fetchone()
-    except (sqlite3.Error, TypeError):
-        return None
-    return json.loads(event[0])["dagster_event"]["event_specific_data"]["duration_ms"] / 1000 if event else None
-
-
 def run_contender(contender: Contender, expected: Checksum, label: str) -> Run:
     """One measured run into an empty output, whose Parquet must hold exactly the source's rows."""
     if contender.output is not None:
@@ -369,7 +332,7 @@ def run_contender(contender: Contender, expected: Checksum, label: str) -> Run:
     if written != expected:
         raise AssertionError(f"{contender.name}: the output's checksum {written} differs from the source's "
                              f"{expected}")
-    step = last_step_seconds() if contender.dagster_run else None
+    step = last_step_times(dagster_home()).step_seconds if contender.dagster_run else None
     return Run(result, sum(f.stat().st_size for f in files) / 2**20, step)
 
 
@@ -565,7 +528,7 @@ def run(rows: int = DEFAULT_ROWS, rounds: int = DEFAULT_ROUNDS, only: list[str] 
     if only:
         command += " --only " + " ".join(only)
     fresh_projects()
-    with cached_server() as server:
+    with cached_server(ROOT) as server:
         every = contenders(server, table_name(rows, rows))
         chosen = set(only or [c.name for c in every])
         skipped = [f"{c.name}: {c.skipped}" for c in every if c.skipped is not None and c.name in chosen]

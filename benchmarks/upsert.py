@@ -41,7 +41,6 @@ import json
 import os
 import re
 import shutil
-import sqlite3
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
@@ -55,6 +54,9 @@ from _common import (
     REPO_ROOT,
     WORK_DIR,
     ChildResult,
+    StepTimes,
+    cached_server,
+    last_step_times,
     log,
     machine_lines,
     markdown_table,
@@ -62,6 +64,7 @@ from _common import (
     package_version,
     replace_section,
     run_command,
+    server_version,
 )
 
 DEFAULT_ROWS = 5_000_000
@@ -210,28 +213,6 @@ def check_table(label: str, checksum_row: tuple, spot_rows: list[tuple], data: D
 # ---- the PostgreSQL server ----------------------------------------------------------------------
 
 
-@contextmanager
-def cached_server(root: Path):
-    """The tests' server class on a kept data folder below `root` (the test helper deletes its own)."""
-    runtime = root / "runtime"
-    runtime.mkdir(mode=0o700, parents=True, exist_ok=True)
-    os.environ.setdefault("XDG_RUNTIME_DIR", str(runtime))  # platformdirs (in pgserver) wants one
-    sys.path.insert(0, str(REPO_ROOT))  # ingest_assets_tests is not installed
-    import pgserver
-
-    from ingest_assets_tests.servers.postgres import PostgresServer
-
-    server = pgserver.get_server(root / "pgdata", cleanup_mode="stop")
-    try:
-        yield PostgresServer(socket_dir=str(server.get_postmaster_info().socket_dir))
-    finally:
-        server.cleanup()
-
-
-def server_version(server) -> str:
-    return str(server.execute("postgres", "SHOW server_version")[0][0])
-
-
 # ---- Dagster: the project, the CLI run, and the step's own time ---------------------------------
 
 
@@ -265,51 +246,6 @@ def run_materialize(selection: str, flows: Path, home: Path, label: str) -> Chil
     """`dagster asset materialize` as a user runs it, measured; the instance's paths land in `home`."""
     return run_command(materialize_argv(selection), label, cwd=home,
                        env={"INGEST_FLOWS_DIR": str(flows), "DAGSTER_HOME": str(home)}, timeout_seconds=1800)
-
-
-@dataclass(frozen=True)
-class StepTimes:
-    step_seconds: float | None  # Dagster's STEP_SUCCESS duration: the step process's work, no CLI
-    ingest_seconds: float | None  # the materialization's `ingest/duration_seconds`: read to commit
-
-
-def _find_key(value: object, key: str) -> object | None:
-    """The value of metadata entry `key` anywhere in a serialized Dagster event (a list of labelled entries)."""
-    if isinstance(value, dict):
-        if value.get("label") == key and isinstance(value.get("entry_data"), dict):
-            return value["entry_data"].get("value")
-        children: list[object] = list(value.values())
-    elif isinstance(value, list):
-        children = value
-    else:
-        return None
-    for child in children:
-        found = _find_key(child, key)
-        if found is not None:
-            return found
-    return None
-
-
-def last_step_times(home: Path) -> StepTimes:
-    """The latest run's step and ingest durations, read from the instance's event log (sqlite)."""
-    history = home / ".dagster" / "storage" / "history"  # the repository's dagster.yaml layout
-    try:
-        with closing(sqlite3.connect(history / "runs.db")) as runs:
-            run_id = runs.execute("SELECT run_id FROM runs ORDER BY id DESC LIMIT 1").fetchone()[0]
-        with closing(sqlite3.connect(history / "runs" / f"{run_id}.db")) as events:
-            rows = events.execute("SELECT dagster_event_type, event FROM event_logs WHERE dagster_event_type IN "
-                                  "('STEP_SUCCESS', 'ASSET_MATERIALIZATION')").fetchall()
-    except (sqlite3.Error, TypeError):
-        return StepTimes(None, None)
-    step = ingest = None
-    for kind, event in rows:
-        body = json.loads(event)
-        if kind == "STEP_SUCCESS":
-            step = body["dagster_event"]["event_specific_data"]["duration_ms"] / 1000
-        else:
-            found = _find_key(body, "ingest/duration_seconds")
-            ingest = float(found) if found is not None else None
-    return StepTimes(step, ingest)
 
 
 # ---- the stores: starting state, reset, engine SQL and check -----------------------------------
