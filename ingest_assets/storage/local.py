@@ -1,0 +1,85 @@
+"""Local filesystem backend: a folder stands in for the file system (demo, tests, mounted shares)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from pathlib import Path
+
+from ingest_assets.storage.base import Entry
+
+
+class LocalStorage:
+    def __init__(self, root: Path):
+        self._root = root
+
+    def _path(self, path: str) -> Path:
+        return self._root / path if path else self._root
+
+    def describe(self, path: str = "") -> str:
+        return str(self._path(path))
+
+    def list(self, folder: str) -> list[Entry]:
+        directory = self._path(folder)
+        if not directory.is_dir():
+            return []
+        entries = []
+        for child in directory.iterdir():
+            is_folder = child.is_dir()
+            entries.append(Entry(child.name, is_folder, 0 if is_folder else child.stat().st_size))
+        return sorted(entries, key=lambda entry: entry.name)
+
+    def exists(self, path: str) -> bool:
+        return self._path(path).is_file()
+
+    def read_bytes(self, path: str) -> bytes:
+        return self._path(path).read_bytes()
+
+    def write_bytes(self, path: str, data: bytes) -> None:
+        with self._temporary_beside(path) as temporary:
+            temporary.write_bytes(data)
+
+    def upload(self, path: str, source: Path) -> None:
+        with self._temporary_beside(path) as temporary:
+            shutil.copyfile(source, temporary)
+
+    def download(self, path: str, target: Path) -> None:
+        shutil.copyfile(self._path(path), target)
+
+    def rename(self, source: str, target: str) -> None:
+        source_path, target_path = self._path(source), self._path(target)
+        target_path.parent.mkdir(parents=True, exist_ok=True)
+        # link() refuses an existing target (rename() would replace it); the name appears complete.
+        os.link(source_path, target_path)
+        source_path.unlink()
+
+    def delete(self, path: str) -> None:
+        self._path(path).unlink(missing_ok=True)
+
+    def delete_folder(self, folder: str) -> None:
+        shutil.rmtree(self._path(folder), ignore_errors=True)
+
+    def make_folder(self, folder: str) -> None:
+        self._path(folder).mkdir(parents=True, exist_ok=True)
+
+    def _temporary_beside(self, path: str):
+        return _WriteThenRename(self._path(path))
+
+
+class _WriteThenRename:
+    """Write to a hidden temporary name in the same folder, then rename over the target."""
+
+    def __init__(self, target: Path):
+        self._target = target
+        self._temporary = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.tmp")
+
+    def __enter__(self) -> Path:
+        self._target.parent.mkdir(parents=True, exist_ok=True)
+        return self._temporary
+
+    def __exit__(self, kind, value, traceback) -> None:
+        if kind is None:
+            os.replace(self._temporary, self._target)
+        else:
+            self._temporary.unlink(missing_ok=True)
