@@ -20,12 +20,18 @@ from ingest_assets.pools import POOL_TAG, pool_limits
 from ingest_assets.runtime import checks
 from ingest_assets.runtime.execute import RunOverrides, materialize_entity
 from ingest_assets.translate import IngestTranslator
+from ingest_assets.two_step import STEP_TAG, two_step_asset
 
 FLOWS_DIR_VARIABLE = "INGEST_FLOWS_DIR"
 
 
 def entity_asset(plan: EntityPlan, translator: IngestTranslator, retries: int) -> dg.AssetsDefinition:
     spec = translator.get_asset_spec(plan)
+    # The home's connection limit: Dagster's pool across runs, the executor's tag limit within one.
+    pool = plan.home.name if plan.home.pool_size else None
+    tags = {STEP_TAG: "extract", **({POOL_TAG: plan.home.name} if pool else {})}
+    if registry.connector(plan.store.type).publish_step:
+        return two_step_asset(plan, spec, retries, tags, pool)
 
     @dg.multi_asset(
         name=plan.op_name,
@@ -35,9 +41,8 @@ def entity_asset(plan: EntityPlan, translator: IngestTranslator, retries: int) -
         # A range of time partitions runs as one window in one run (`--partition-range` needs this);
         # key buckets run one per run, so a backfill spreads them over the executor's workers.
         backfill_policy=dg.BackfillPolicy.single_run() if plan.partition else None,
-        # The home's connection limit: Dagster's pool across runs, the executor's tag limit within one.
-        pool=plan.home.name if plan.home.pool_size else None,
-        op_tags={POOL_TAG: plan.home.name} if plan.home.pool_size else None,
+        pool=pool,
+        op_tags=tags,
     )
     def _entity(context: dg.AssetExecutionContext, config: RunOverrides):
         yield from materialize_entity(
@@ -74,4 +79,10 @@ def build_definitions(
 
 def _executor(project: ProjectPlan) -> dg.ExecutorDefinition:
     limits = [{"key": POOL_TAG, "value": name, "limit": size} for name, size in pool_limits(project).items()]
-    return dg.multiprocess_executor.configured({"max_concurrent": project.concurrency, "tag_concurrency_limits": limits})
+    steps = project.concurrency
+    if any(registry.connector(entity.store.type).publish_step for entity in project.entities):
+        # `concurrency` bounds extraction; publish steps (which may wait minutes for Fabric) get as
+        # many slots again, so waiting never stops other entities from extracting.
+        limits += [{"key": STEP_TAG, "value": kind, "limit": project.concurrency} for kind in ("extract", "publish")]
+        steps = 2 * project.concurrency
+    return dg.multiprocess_executor.configured({"max_concurrent": steps, "tag_concurrency_limits": limits})

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Literal
 import dagster as dg
 
 from ingest_assets import database_resources, resources
+from ingest_assets.storage import resource as storage_resource
 from ingest_assets.config.models import Connection
 
 if TYPE_CHECKING:
@@ -34,6 +35,13 @@ class ConnectorType:
     read_kinds: frozenset[ReadKindName]
     write_kind: WriteKindName | None
     parallel_reads: bool = False  # can split a read into key ranges over several connections
+    write_strategies: frozenset[str] = frozenset({"append", "replace", "upsert", "merge"})
+    partitioned_writes: bool = True  # can replace one partition's rows
+    counts_table: bool = True  # can count and measure its table after a commit (row count, key checks)
+    # Publishes in a step of its own after extraction (Open Mirroring: it may wait minutes for Fabric
+    # to drop a table, and must not hold an extraction slot meanwhile).
+    publish_step: bool = False
+    store_settings: frozenset[str] = frozenset()  # entity `store:` settings only this store reads
 
 
 def _folder(connection, root: Path) -> dg.ConfigurableResource:
@@ -83,6 +91,28 @@ def _mysql(connection, root: Path) -> dg.ConfigurableResource:
     return database_resources.MysqlResource(**_server_fields(connection))
 
 
+_STORAGE_FIELDS = ("local_path", "account_url", "filesystem", "account_key", "sas_token", "connection_string",
+                   "tenant_id", "client_id", "client_secret")
+
+
+def _storage_fields(connection, root: Path) -> dict[str, object]:
+    return {**{name: getattr(connection, name) for name in _STORAGE_FIELDS}, "project_root": str(root),
+            "api": connection.storage_api, "credential": connection.credential_kind}
+
+
+def _adls(connection, root: Path) -> dg.ConfigurableResource:
+    return storage_resource.AdlsResource(**_storage_fields(connection, root), base_path=connection.base_path)
+
+
+def _open_mirroring(connection, root: Path) -> dg.ConfigurableResource:
+    return storage_resource.OpenMirroringResource(
+        **_storage_fields(connection, root), mirror_name=connection.mirror_name, schema_name=connection.schema_name,
+        key_columns=connection.key_columns, folder_deletion_wait_seconds=connection.folder_deletion_wait_seconds,
+        partner_name=connection.partner_name, source_type=connection.source_type,
+        source_version=connection.source_version,
+    )
+
+
 _SQL_READS: frozenset[ReadKindName] = frozenset({"table", "query"})
 _SQLALCHEMY_HOME = "ingest_assets.homes.sql:SqlAlchemyHome"
 _SQL_STORE = "ingest_assets.stores.sql.store:SqlStore"
@@ -105,6 +135,13 @@ CONNECTOR_TYPES: dict[str, ConnectorType] = {
           for name in ("mssql", "sqlserver")),
         *(ConnectorType(name, _mysql, _SQLALCHEMY_HOME, _SQL_STORE, _SQL_READS, "table", True)
           for name in ("mysql", "mariadb")),
+        *(ConnectorType(name, _adls, None, "ingest_assets.stores.adls:AdlsStore", frozenset(), "path",
+                        write_strategies=frozenset({"append", "replace"}), partitioned_writes=False,
+                        counts_table=False)
+          for name in ("adls", "onelake")),
+        ConnectorType("open_mirroring", _open_mirroring, None, "ingest_assets.mirroring.store:OpenMirroringStore",
+                      frozenset(), "table", partitioned_writes=False, counts_table=False, publish_step=True,
+                      store_settings=frozenset({"folder_deletion_wait_seconds", "schema_name", "row_marker_column"})),
     )
 }
 

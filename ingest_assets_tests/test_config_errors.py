@@ -44,7 +44,7 @@ ENTITY_KEYS = (
 )
 FLOW_KEYS = "defaults, description, entities, home, name, owners, run_type, schedule, sensor, store, tags"
 CONNECTION_TYPES = ("'parquet', 'csv', 'duckdb', 'sqlite', 'sqlalchemy', 'postgres', 'postgresql', 'mssql', "
-                    "'sqlserver', 'mysql', 'mariadb'")
+                    "'sqlserver', 'mysql', 'mariadb', 'adls', 'onelake', 'open_mirroring'")
 
 
 def load_error(tmp_path: Path, files: dict[str, str], environment: str | None = None) -> ConfigError:
@@ -399,8 +399,8 @@ def test_csv_connection_as_store(tmp_path: Path) -> None:
     files = {"flows/shop/entities/orders.yml": "store: exports\n"}
     assert problems(tmp_path, files) == [
         "flows/shop/entities/orders.yml:1: shop.orders: connection 'exports' of type 'csv' cannot be a store "
-        "-> store types: duckdb, mariadb, mssql, mysql, parquet, postgres, postgresql, sqlalchemy, sqlite, "
-        "sqlserver",
+        "-> store types: adls, duckdb, mariadb, mssql, mysql, onelake, open_mirroring, parquet, postgres, "
+        "postgresql, sqlalchemy, sqlite, sqlserver",
     ]
 
 

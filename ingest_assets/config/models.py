@@ -241,10 +241,121 @@ class MysqlConnection(_ServerConnection):
     type: Literal["mysql", "mariadb"]
 
 
+AzureCredentialKind = Literal[
+    "account_key", "sas", "connection_string", "service_principal", "managed_identity", "azure_cli", "azure_default",
+]
+StorageApi = Literal["dfs", "blob"]
+
+
+class _AzureStorageConnection(_Connection):
+    """An ADLS Gen2 / OneLake file system, an Azure Blob container, or a local folder standing in for one.
+
+    `credential` says how to sign in; its secrets are `${VAR}` references: `account_key`, `sas_token`,
+    `connection_string`, or `service_principal` (tenant_id, client_id, client_secret). Without
+    `credential`, a given secret picks its kind, else `azure_default` (DefaultAzureCredential).
+    `api` is taken from the URL (`.dfs.` or `.blob.`); set it for other hosts (Azurite: `blob`).
+    """
+
+    account_url: str | None = None
+    filesystem: str | None = Field(
+        default=None, validation_alias=AliasChoices("filesystem", "file_system", "container", "workspace"),
+    )
+    local_path: str | None = None  # a local folder instead of an account (demo, tests, mounted shares)
+    api: StorageApi | None = None
+    credential: AzureCredentialKind | None = None
+    account_key: str | None = None
+    sas_token: str | None = None
+    connection_string: str | None = None
+    tenant_id: str | None = None
+    client_id: str | None = None
+    client_secret: str | None = None
+
+    @field_validator("account_key", "sas_token", "connection_string", "client_secret")
+    @classmethod
+    def _secret_is_reference(cls, value: str | None, info: ValidationInfo) -> str | None:
+        _check_secret(f"'{info.field_name}'", value)
+        return value
+
+    @model_validator(mode="after")
+    def _location_and_credential(self):
+        if (self.local_path is None) == (self.account_url is None and self.connection_string is None):
+            raise ValueError("say where the files go -> set 'account_url:' and 'filesystem:' (or "
+                             "'connection_string:'), or 'local_path:' for a local folder, not both")
+        if self.local_path is None and self.filesystem is None:
+            raise ValueError("missing 'filesystem:' -> the container, ADLS file system or Fabric workspace name")
+        if self.local_path is None and self.account_url and self.api is None and _api_from_url(self.account_url) is None:
+            raise ValueError(f"cannot tell the API from {self.account_url!r} -> set 'api: dfs' (ADLS Gen2, OneLake) "
+                             "or 'api: blob' (Blob storage, Azurite)")
+        kind = self.credential_kind
+        needs = {"account_key": ("account_key",), "sas": ("sas_token",), "connection_string": ("connection_string",),
+                 "service_principal": ("tenant_id", "client_id", "client_secret")}.get(kind or "", ())
+        missing = [name for name in needs if getattr(self, name) is None]
+        if missing:
+            raise ValueError(f"credential {kind} needs {', '.join(missing)} -> add "
+                             f"{' and '.join(missing)} (secrets as ${{VAR}} references)")
+        return self
+
+    @property
+    def credential_kind(self) -> AzureCredentialKind | None:
+        """The credential to use (None for a local folder)."""
+        if self.local_path is not None:
+            return None
+        if self.credential is not None:
+            return self.credential
+        for setting, kind in (("connection_string", "connection_string"), ("account_key", "account_key"),
+                              ("sas_token", "sas")):
+            if getattr(self, setting) is not None:
+                return kind  # type: ignore[return-value]
+        return "azure_default"
+
+    @property
+    def storage_api(self) -> StorageApi | None:
+        if self.local_path is not None:
+            return None
+        return self.api or _api_from_url(self.account_url or "") or "blob"
+
+
+def _api_from_url(url: str) -> StorageApi | None:
+    host = url.split("://", 1)[-1].split("/", 1)[0].lower()
+    if ".dfs." in host:
+        return "dfs"
+    if ".blob." in host:
+        return "blob"
+    return None
+
+
+class AdlsConnection(_AzureStorageConnection):
+    """Parquet files in ADLS Gen2, OneLake's Files area, or Blob storage (store only).
+
+    An entity's store `path` is a folder below `base_path` (default: flow/entity).
+    """
+
+    type: Literal["adls", "onelake"]
+    base_path: str = ""
+
+
+class OpenMirroringConnection(_AzureStorageConnection):
+    """A Fabric mirrored database's landing zone (store only), as hygge configures it.
+
+    The landing zone is `<mirror_name>/Files/LandingZone` in the workspace; a bare name gets Fabric's
+    item suffix `.MountedRelationalDatabase` (give an item id or a name with a suffix to use it as is).
+    """
+
+    type: Literal["open_mirroring"]
+    mirror_name: str = Field(min_length=1)
+    schema_name: str | None = Field(default=None, validation_alias=AliasChoices("schema", "schema_name"))
+    key_columns: list[str] = Field(default_factory=list)  # default key of entities that name none
+    folder_deletion_wait_seconds: Annotated[int, Field(ge=0)] = 120
+    # `_partnerEvents.json`: who writes the landing zone, and what kind of database the data comes from.
+    partner_name: str = "ingest_assets"
+    source_type: str = "SQL"
+    source_version: str | None = None
+
+
 Connection = Annotated[
     Union[
         ParquetConnection, CsvConnection, DuckDBConnection, SqliteConnection, SqlAlchemyConnection,
-        PostgresConnection, MssqlConnection, MysqlConnection,
+        PostgresConnection, MssqlConnection, MysqlConnection, AdlsConnection, OpenMirroringConnection,
     ],
     Field(discriminator="type"),
 ]
@@ -305,6 +416,11 @@ class StoreSettings(Model):
     table: str | None = None
     path: str | None = None
     incremental: bool | None = None
+    # open_mirroring only: the entity's own wait after deleting its table folder, its schema folder,
+    # and a source column that says per row whether it is an insert, update, upsert or delete.
+    folder_deletion_wait_seconds: Annotated[int, Field(ge=0)] | None = None
+    schema_name: str | None = Field(default=None, validation_alias=AliasChoices("schema", "schema_name"))
+    row_marker_column: str | None = None
 
 
 class WatermarkSettings(Model):

@@ -205,16 +205,19 @@ def _entity_plan(
     key_partitions = parallel if parallel is not None and parallel.dagster_partitions else None
     if read is not None and parallel is not None and key_partitions is None:
         read = dataclasses.replace(read, parallel=parallel)
+    strategy = mine.write_strategy or defaults.write_strategy
+    # A store may name a default key (Open Mirroring's key_columns, as hygge has it).
+    store_keys = tuple(getattr(store.settings, "key_columns", ()) if store is not None else ())
+    write_key = tuple(mine.write_key if mine.write_key is not None else defaults.write_key or keys or store_keys)
     write = None
     if store is not None:
-        write = _write_spec(store, store_settings, flow.name, entity.name, where, problem)
-
-    strategy = mine.write_strategy or defaults.write_strategy
-    write_key = tuple(mine.write_key if mine.write_key is not None else defaults.write_key or keys)
+        write = _write_spec(store, store_settings, flow.name, entity.name, write_key, where, problem)
     delete_missing = bool(mine.delete_missing if mine.delete_missing is not None else defaults.delete_missing)
     partitioned = partition_settings is not None or key_partitions is not None
     mode = load_mode(run_type, store_settings.incremental, partitioned, strategy, bool(write_key))
     _check_write_strategy(mode, strategy, write_key, delete_missing, store_settings.incremental, where, problem)
+    if store is not None:
+        _check_store_capabilities(store, mode, partitioned, mine.checks or defaults.checks, where, problem)
     audit = _audit_plan(_merge_model(AuditSettings, defaults.audit, mine.audit))
     if watermark_settings is not None and partition_settings is not None:
         problem(where("partition"), "both watermark and partition are set -> a partitioned entity loads "
@@ -390,16 +393,49 @@ def _read_query_file(root: Path, name: str, location: Location, problem) -> str 
     return text.strip().rstrip(";")
 
 
-def _write_spec(store: ConnectionPlan, settings: StoreSettings, flow: str, entity: str, where, problem):
-    kind = registry.connector(store.type).write_kind
+def _write_spec(store: ConnectionPlan, settings: StoreSettings, flow: str, entity: str, write_key, where, problem):
+    connector = registry.connector(store.type)
+    kind = connector.write_kind
     other = "path" if kind == "table" else "table"
     if getattr(settings, other):
         problem(where("store", other), f"store {store.name!r} ({store.type}) writes a {kind}, not a {other} "
                 f"-> use '{kind}:' (default {flow}.{entity} / {flow}/{entity})")
         return None
+    unknown = [name for name in ("folder_deletion_wait_seconds", "schema_name", "row_marker_column")
+               if getattr(settings, name) is not None and name not in connector.store_settings]
+    for name in unknown:
+        setting = "schema" if name == "schema_name" else name
+        problem(where("store", setting), f"store setting {setting!r} is for open_mirroring stores, and "
+                f"{store.name!r} is {store.type} -> remove it")
+    if unknown:
+        return None
+    if connector.store_settings:
+        # Open Mirroring, as hygge names tables: the entity's name, in the store's schema (if any).
+        return WriteSpec(
+            table=settings.table or entity, schema=settings.schema_name or getattr(store.settings, "schema_name", None),
+            key_columns=tuple(write_key), wait_seconds=settings.folder_deletion_wait_seconds,
+            row_marker_column=settings.row_marker_column,
+        )
     if kind == "table":
         return WriteSpec(table=settings.table or f"{flow}.{entity}")
     return WriteSpec(path=settings.path or f"{flow}/{entity}")
+
+
+def _check_store_capabilities(store: ConnectionPlan, mode, partitioned: bool, checks, where, problem) -> None:
+    """What the store's type cannot do (registry capabilities), refused with the alternative."""
+    connector = registry.connector(store.type)
+    if mode.write not in connector.write_strategies:
+        allowed = " or ".join(sorted(connector.write_strategies))
+        problem(where("write_strategy"), f"store {store.name!r} ({store.type}) can {allowed}, not "
+                f"{mode.write} -> use a database, duckdb, parquet or open_mirroring store to {mode.write} by key")
+    if partitioned and not connector.partitioned_writes:
+        problem(where("partition"), f"store {store.name!r} ({store.type}) cannot replace one partition's rows -> "
+                "use a watermark (run_type: incremental) instead of partitions for this store")
+    if not connector.counts_table and checks is not None and (checks.min_rows is not None or checks.not_null
+                                                               or checks.unique):
+        problem(where("checks"), f"store {store.name!r} ({store.type}) cannot count or query its table, so "
+                "checks min_rows, not_null and unique cannot run -> remove them (check the table where it is "
+                "read, e.g. in Fabric)")
 
 
 def _check_timezone(name: str, location: Location, label: str, setting: str, problems) -> None:

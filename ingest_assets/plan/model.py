@@ -58,8 +58,16 @@ class WriteSpec:
 
     table: str | None = None
     path: str | None = None
+    # open_mirroring: the schema folder, the table's keyColumns, the entity's own wait after deleting
+    # its table folder, and the source column with each row's operation.
+    schema: str | None = None
+    key_columns: tuple[str, ...] = ()
+    wait_seconds: int | None = None
+    row_marker_column: str | None = None
 
     def describe(self) -> str:
+        if self.schema and self.table:
+            return f"{self.schema}.{self.table}"
         return self.table or self.path or ""
 
 

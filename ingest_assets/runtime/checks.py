@@ -7,8 +7,9 @@ from typing import TYPE_CHECKING
 
 import dagster as dg
 
+from ingest_assets import registry
 from ingest_assets.plan.model import EntityPlan
-from ingest_assets.stores.base import CommitResult, WriteMode
+from ingest_assets.stores.base import CommitResult, FilesPublished, WriteMode
 
 if TYPE_CHECKING:
     from ingest_assets.schema_changes import SchemaDecision
@@ -20,23 +21,38 @@ NOT_NULL = "not_null"
 UNIQUE = "unique"
 MIN_ROWS = "min_rows"
 SCHEMA_UNCHANGED = "schema_unchanged"
+FILES_MATCH_ROWS = "published_files_match_rows"
+SEQUENCE_WITHOUT_GAPS = "sequence_without_gaps"
 
 
 def check_specs(plan: EntityPlan) -> list[dg.AssetCheckSpec]:
     key = dg.AssetKey(list(plan.key_path))
+    store = registry.connector(plan.store.type)
     specs = [
         dg.AssetCheckSpec(ROWS_READ_EQUAL_WRITTEN, asset=key, blocking=True,
                           description="Rows read from the home equal the rows written to the store; checked "
                                       "before the commit, which does not happen otherwise."),
-        dg.AssetCheckSpec(DESTINATION_ROW_COUNT, asset=key,
-                          description="The destination's row count after the load is what the load implies: "
-                                      "the rows written for a full load, the previous count plus the rows "
-                                      "written (less those replaced or deleted) otherwise."),
         dg.AssetCheckSpec(SCHEMA_UNCHANGED, asset=key,
                           description="The source's columns and types are those of the destination's previous "
                                       "load; otherwise the differences and what the load did about them "
                                       f"(schema_changes: {plan.schema_changes})."),
     ]
+    if store.publish_step:
+        specs += [
+            dg.AssetCheckSpec(FILES_MATCH_ROWS, asset=key,
+                              description="Every file of this load is published under its final name with the "
+                                          "size it was staged with, and their rows are the rows written (and "
+                                          "deleted)."),
+            dg.AssetCheckSpec(SEQUENCE_WITHOUT_GAPS, asset=key,
+                              description="The table's file sequence has no gap (Fabric stops at a gap)."),
+        ]
+    if not store.counts_table:
+        return specs  # the store cannot count or query its table: the checks below measure it
+    specs.insert(1, dg.AssetCheckSpec(
+        DESTINATION_ROW_COUNT, asset=key,
+        description="The destination's row count after the load is what the load implies: the rows written "
+                    "for a full load, the previous count plus the rows written (less those replaced or "
+                    "deleted) otherwise."))
     if plan.keys:
         specs.append(dg.AssetCheckSpec(KEYS_NOT_NULL_UNIQUE, asset=key, blocking=True,
                                        description=f"Key columns {', '.join(plan.keys)} are never null and "
@@ -82,6 +98,10 @@ def post_commit_results(
     plan: EntityPlan, write_mode: WriteMode, commit: CommitResult, rows_read: int
 ) -> Iterator[dg.AssetCheckResult]:
     key = dg.AssetKey(list(plan.key_path))
+    if commit.files is not None:
+        yield from _files_results(key, commit.files)
+    if not registry.connector(plan.store.type).counts_table:
+        return
     expected = commit.expected_rows_after
     passed = commit.rows_after == expected
     if write_mode.kind == "replace" and write_mode.window is not None:
@@ -120,3 +140,17 @@ def post_commit_results(
         yield dg.AssetCheckResult(asset_key=key, check_name=MIN_ROWS,
                                   passed=commit.rows_after >= plan.checks.min_rows,
                                   metadata={"rows": commit.rows_after, "min_rows": plan.checks.min_rows})
+
+
+def _files_results(key: dg.AssetKey, files: FilesPublished) -> Iterator[dg.AssetCheckResult]:
+    yield dg.AssetCheckResult(
+        asset_key=key, check_name=FILES_MATCH_ROWS,
+        passed=not files.missing and files.rows_found == files.rows_expected,
+        metadata={"files": dg.MetadataValue.json(list(files.names)), "rows_expected": files.rows_expected,
+                  "rows_in_published_files": files.rows_found,
+                  "missing_or_wrong_size": dg.MetadataValue.json(list(files.missing))},
+    )
+    yield dg.AssetCheckResult(
+        asset_key=key, check_name=SEQUENCE_WITHOUT_GAPS, passed=not files.sequence_gaps,
+        metadata={"last_number": files.last_number, "missing_numbers": dg.MetadataValue.json(list(files.sequence_gaps))},
+    )

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import closing
+from collections.abc import Callable, Generator, Iterator
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from enum import Enum
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, Optional, TypeVar
 
 from pydantic import Field
 
@@ -27,11 +27,16 @@ from ingest_assets.plan.build import parse_duration_seconds
 from ingest_assets.config.models import RunType
 from ingest_assets.plan.model import EntityPlan, LoadMode, WriteKind
 from ingest_assets.runtime import checks, reporting
-from ingest_assets.stores.base import QualityRequest, WriteMode
+from ingest_assets.stores.base import CommitResult, QualityRequest, WriteMode
 from ingest_assets.watermarks import CURSOR_METADATA_KEY, Cursor, subtract_lookback
 
 if TYPE_CHECKING:
     import pyarrow as pa
+
+    from ingest_assets.schema_changes import SchemaDecision
+    from ingest_assets.stores.base import Store, StoreWriter
+
+T = TypeVar("T")
 
 
 class RunTypeOverride(str, Enum):
@@ -47,6 +52,12 @@ class RunOverrides(dg.Config):
     )
     reset_watermark: bool = Field(
         default=False, description="Forget the committed watermark: a full reload that starts a new cursor."
+    )
+    rebuild: bool = Field(
+        default=False,
+        description="Drop the destination table and load everything again (a full reload that starts a new "
+                    "cursor): for changes a store cannot follow, such as a new key or a type change in an Open "
+                    "Mirroring table.",
     )
 
     @property
@@ -128,6 +139,8 @@ def decide_load(
     partition_window: tuple[object, object] | KeyBucket | None,
 ) -> LoadDecision:
     """Pure: the rows to read and how to write them, from the plan, the run config and the state."""
+    if overrides.rebuild:
+        return _rebuild(plan, source_max, partition_window)
     mode = plan.mode(overrides.run_type_name)
     if isinstance(partition_window, KeyBucket):
         return LoadDecision(mode, None, _write_mode(plan, mode, mode.write, partition_window), None,
@@ -175,8 +188,42 @@ def decide_load(
     return LoadDecision(mode, window, _write_mode(plan, mode, mode.write), cursor_after, mode.describe())
 
 
+def _rebuild(plan: EntityPlan, source_max: object | None, partition_window) -> LoadDecision:
+    if partition_window is not None:
+        raise TerminalError("rebuild replaces the whole table, and this run loads one partition -> rebuild "
+                            "runs without a partition; run the entity's partitions afterwards")
+    full = LoadMode("full", "replace")
+    watermark = plan.watermark
+    window, cursor_after = None, None
+    if watermark is not None and source_max is not None:
+        lower = watermark.start if plan.uses_cursor else None
+        window = RowFilter(watermark.column, lower, True, source_max, True, include_nulls=lower is None)
+        cursor_after = Cursor(watermark.column, source_max)
+    return LoadDecision(full, window, _write_mode(plan, full, "replace"), cursor_after,
+                        "rebuild: drop the table and load everything up to the source's maximum")
+
+
 def _seconds(lookback: str | int) -> int | None:
     return parse_duration_seconds(lookback) if isinstance(lookback, str) else None
+
+
+@dataclass(frozen=True)
+class StagedLoad:
+    """A load read and staged (and committed, or prepared for a publish step): what its report needs."""
+
+    decision: LoadDecision
+    schema: "SchemaDecision"
+    rows_read: int
+    duplicates_dropped: int
+    started_at: float  # time.time(): the report may come from another process
+
+
+@dataclass(frozen=True)
+class PendingPublish:
+    """What an extract step hands its publish step: the staged load and the store's prepared commit."""
+
+    staged: StagedLoad
+    prepared: object
 
 
 def materialize_entity(
@@ -187,8 +234,58 @@ def materialize_entity(
     store_resource: dg.ConfigurableResource,
     retries: int,
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
+    """Read, stage, commit and report in one step."""
+    with _ingest_errors(context, plan, retries):
+        store = registry.open_store(plan.store.type, store_resource)
+        staged, commit = yield from _stage(context, plan, overrides, home_resource, store, lambda w: w.commit())
+        for event in _report(plan, staged, commit):
+            yield (dg.MaterializeResult(asset_key=dg.AssetKey(list(plan.key_path)), metadata=event)
+                   if isinstance(event, dict) else event)
+
+
+def extract_for_publish(
+    context: dg.OpExecutionContext,
+    plan: EntityPlan,
+    overrides: RunOverrides,
+    home_resource: dg.ConfigurableResource,
+    store_resource: dg.ConfigurableResource,
+    retries: int,
+) -> PendingPublish:
+    """The first of two steps: read, stage and prepare the publish (the store's commit point)."""
+    with _ingest_errors(context, plan, retries):
+        store = registry.open_store(plan.store.type, store_resource)
+        stage = _stage(context, plan, overrides, home_resource, store, lambda w: w.prepare())
+        # Check results of a failed load cannot be reported from this step; the failure says the same.
+        while True:
+            try:
+                next(stage)
+            except StopIteration as done:
+                staged, prepared = done.value
+                return PendingPublish(staged, prepared)
+
+
+def publish_prepared(
+    context: dg.OpExecutionContext,
+    plan: EntityPlan,
+    pending: PendingPublish,
+    store_resource: dg.ConfigurableResource,
+    retries: int,
+    output_name: str,
+) -> Iterator[dg.Output | dg.AssetCheckResult]:
+    """The second step: publish (waiting, if the store must, without holding an extraction slot), report."""
+    with _ingest_errors(context, plan, retries):
+        store = registry.open_store(plan.store.type, store_resource)
+        context.log.info(f"{plan.label}: publishing to {store.describe(plan.write)}")
+        commit = store.complete(pending.prepared)
+        for event in _report(plan, pending.staged, commit):
+            yield dg.Output(None, output_name=output_name, metadata=event) if isinstance(event, dict) else event
+
+
+@contextmanager
+def _ingest_errors(context, plan: EntityPlan, retries: int) -> Iterator[None]:
+    """Transient errors retry the step (Dagster's RetryRequested); the others fail it with the entity named."""
     try:
-        yield from _materialize(context, plan, overrides, home_resource, store_resource)
+        yield
     except TransientError as error:
         context.log.warning(f"{plan.label}: {error}")
         raise dg.RetryRequested(max_retries=retries, seconds_to_wait=10) from error
@@ -200,16 +297,16 @@ def materialize_entity(
         ) from error
 
 
-def _materialize(context, plan: EntityPlan, overrides, home_resource, store_resource):
+def _stage(context, plan: EntityPlan, overrides, home_resource, store: "Store",
+           finish: Callable[["StoreWriter"], T]) -> Generator[dg.AssetCheckResult, None, tuple[StagedLoad, T]]:
+    """Decide the load, read and stage it, and `finish` the writer (commit or prepare)."""
     # pyarrow is imported when a run starts, never when definitions load.
     from ingest_assets import schema_changes
     from ingest_assets.runtime.audit import AuditColumns
 
-    started = time.monotonic()
-    started_at = datetime.now(timezone.utc)
+    started_at = time.time()
     asset_key = dg.AssetKey(list(plan.key_path))
     home = registry.open_home(plan.home.type, home_resource)
-    store = registry.open_store(plan.store.type, store_resource)
 
     previous = previous_load(context.instance, asset_key)
     committed = previous.cursor if plan.watermark else None
@@ -237,11 +334,13 @@ def _materialize(context, plan: EntityPlan, overrides, home_resource, store_reso
         unique_sets=tuple([plan.keys] if plan.keys else []) + tuple((c,) for c in plan.checks.unique),
     )
     rows_read = 0
-    audit = AuditColumns(plan.audit, context.run.run_id, started_at)
+    audit = AuditColumns(plan.audit, context.run.run_id, datetime.fromtimestamp(started_at, timezone.utc))
     with home.read(ReadRequest(plan.read, decision.row_filter, decision.bucket)) as reader, closing(audit):
         _require_columns(plan, reader.schema)
         source_schema = audit.schema(reader.schema)
-        reference = previous.schema if previous.schema is not None else store.current_schema(plan.write)
+        # A rebuild starts the table over: the destination's old columns are no reference for it.
+        reference = None if overrides.rebuild else (
+            previous.schema if previous.schema is not None else store.current_schema(plan.write))
         schema = schema_changes.decide(reference, source_schema, plan.schema_changes,
                                        replaces_table=write_mode.kind == "replace" and write_mode.window is None,
                                        keys=write_mode.keys)
@@ -251,6 +350,13 @@ def _materialize(context, plan: EntityPlan, overrides, home_resource, store_reso
                 "the source's columns changed in a way schema_changes: "
                 f"{plan.schema_changes} does not allow -> nothing was written; "
                 + "; ".join(change.describe() for change in schema.refused)
+            )
+        unsupported = store.unsupported_changes(plan.write, write_mode, schema)
+        if unsupported:
+            raise TerminalError(
+                f"{store.describe(plan.write)} cannot follow this load: {'; '.join(unsupported)}. The table must be "
+                "rebuilt -> nothing was written; run once with run config {rebuild: true} to drop it and load "
+                "everything again"
             )
         token = f"{context.run.run_id[:8]}-{uuid.uuid4().hex[:12]}"
         with store.writer(plan.write, write_mode, schema.layout, token, quality) as writer:
@@ -265,16 +371,20 @@ def _materialize(context, plan: EntityPlan, overrides, home_resource, store_reso
                     "run again, and report this if it repeats"
                 )
             duplicates_dropped = writer.resolve_duplicate_keys()
-            commit = writer.commit()
+            result = finish(writer)
+    return StagedLoad(decision, schema, rows_read, duplicates_dropped, started_at), result
 
-    yield checks.rows_read_result(plan, rows_read, commit.rows_written, duplicates_dropped)
-    yield checks.schema_result(plan, schema)
-    yield from checks.post_commit_results(plan, write_mode, commit, rows_read)
-    yield dg.MaterializeResult(
-        asset_key=asset_key,
-        metadata=reporting.materialization_metadata(
-            plan, decision, commit, schema, rows_read, duplicates_dropped, time.monotonic() - started
-        ),
+
+def _report(plan: EntityPlan, staged: StagedLoad, commit: CommitResult
+            ) -> Iterator[dg.AssetCheckResult | dict[str, object]]:
+    """The check results of a committed load, then its materialization metadata (a dict)."""
+    write_mode = staged.decision.write_mode
+    yield checks.rows_read_result(plan, staged.rows_read, commit.rows_written, staged.duplicates_dropped)
+    yield checks.schema_result(plan, staged.schema)
+    yield from checks.post_commit_results(plan, write_mode, commit, staged.rows_read)
+    yield reporting.materialization_metadata(
+        plan, staged.decision, commit, staged.schema, staged.rows_read, staged.duplicates_dropped,
+        time.time() - staged.started_at,
     )
 
 

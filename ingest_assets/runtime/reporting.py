@@ -43,7 +43,6 @@ def materialization_metadata(
 
     table = schema.layout.table
     metadata: dict[str, Any] = {
-        "dagster/row_count": commit.rows_after,
         "dagster/column_schema": column_schema(table, plan.keys),
         schema_changes.SCHEMA_METADATA_KEY: schema_changes.serialize(table),
         "ingest/rows_read": rows_read,
@@ -57,6 +56,11 @@ def materialization_metadata(
         "ingest/destination": commit.location,
         "ingest/duration_seconds": round(duration_seconds, 3),
     }
+    if commit.rows_after is not None:
+        metadata["dagster/row_count"] = commit.rows_after
+    if commit.files is not None:
+        metadata["ingest/published_files"] = dg.MetadataValue.json(list(commit.files.names))
+        metadata["ingest/last_file_number"] = commit.files.last_number
     if commit.window_rows is not None:
         metadata["dagster/partition_row_count"] = commit.window_rows
     if decision.cursor_after is not None:

@@ -16,6 +16,8 @@ from ingest_assets.plan.model import WriteKind, WriteSpec
 if TYPE_CHECKING:
     import pyarrow as pa
 
+    from ingest_assets.schema_changes import SchemaDecision
+
 
 @dataclass(frozen=True)
 class WriteMode:
@@ -76,19 +78,34 @@ class QualityRequest:
 
 
 @dataclass(frozen=True)
+class FilesPublished:
+    """What a store that publishes files (Open Mirroring) found after publishing them."""
+
+    names: tuple[str, ...]  # the files of this load, in order
+    rows_expected: int  # rows in them as staged (written and deleted)
+    rows_found: int  # rows of the files found under their names with their staged sizes
+    missing: tuple[str, ...]  # files not found, or found with another size
+    sequence_gaps: tuple[int, ...]  # numbers missing from the table's sequence
+    last_number: int
+
+
+@dataclass(frozen=True)
 class CommitResult:
     rows_written: int  # staged rows inserted or written over existing ones
     rows_replaced: int  # existing rows replaced: the table or window, or the rows whose keys matched
-    rows_before: int
-    rows_after: int
+    rows_before: int | None  # None: the store cannot count its table (a landing zone)
+    rows_after: int | None
     window_rows: int | None
     location: str
     rows_deleted: int = 0  # merge with delete_missing: rows whose keys were not in this load
     null_counts: dict[str, int] = field(default_factory=dict)
     duplicate_counts: dict[tuple[str, ...], int] = field(default_factory=dict)
+    files: FilesPublished | None = None
 
     @property
-    def expected_rows_after(self) -> int:
+    def expected_rows_after(self) -> int | None:
+        if self.rows_before is None:
+            return None
         return self.rows_before - self.rows_replaced - self.rows_deleted + self.rows_written
 
 
@@ -117,3 +134,13 @@ class Store(Protocol):
 
     def current_schema(self, target: WriteSpec) -> "pa.Schema | None":
         """The target table's columns as Arrow types (None when it does not exist yet)."""
+
+    def unsupported_changes(self, target: WriteSpec, mode: WriteMode, decision: "SchemaDecision") -> list[str]:
+        """Changes of this load the destination cannot follow without a rebuild (most stores: none)."""
+
+
+class FollowsSchemaChanges:
+    """A store that applies every change the schema policy allows (only Open Mirroring cannot)."""
+
+    def unsupported_changes(self, target: WriteSpec, mode: WriteMode, decision: "SchemaDecision") -> list[str]:
+        return []

@@ -34,7 +34,7 @@ from ingest_assets.errors import TerminalError
 from ingest_assets.plan.model import WriteSpec
 from ingest_assets.resources import DuckDBFileResource
 from ingest_assets.sql_text import parquet_files, quote_identifier, quote_qualified
-from ingest_assets.stores.base import CommitResult, QualityRequest, TableLayout, WriteMode
+from ingest_assets.stores.base import CommitResult, FollowsSchemaChanges, QualityRequest, TableLayout, WriteMode
 from ingest_assets.stores.locking import file_lock
 from ingest_assets.stores.measure import count_rows, measure_quality, removal, require_staged_layout, require_table_fits
 from ingest_assets.stores.staging import ParquetStage, StagedWriter
@@ -45,7 +45,7 @@ if TYPE_CHECKING:
 LAYOUT_VIEW = "ingest_layout"  # an empty Arrow table of the layout's columns, to create the table from
 
 
-class DuckDBStore:
+class DuckDBStore(FollowsSchemaChanges):
     def __init__(self, resource: DuckDBFileResource):
         self._resource = resource
 

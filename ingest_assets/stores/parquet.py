@@ -37,7 +37,7 @@ from ingest_assets.plan.model import WriteSpec
 from ingest_assets.resources import FolderResource
 from ingest_assets.schema_changes import conform
 from ingest_assets.sql_text import parquet_files, quote_identifier, string_literal
-from ingest_assets.stores.base import CommitResult, QualityRequest, TableLayout, WriteMode
+from ingest_assets.stores.base import CommitResult, FollowsSchemaChanges, QualityRequest, TableLayout, WriteMode
 from ingest_assets.stores.locking import file_lock
 from ingest_assets.stores.measure import (
     Removal,
@@ -59,7 +59,7 @@ LOAD_KEYS = "load_keys"  # the table of this load's write keys, in the commit's 
 REWRITE_WORKERS = 4  # files rewritten at once, at most one per core
 
 
-class ParquetStore:
+class ParquetStore(FollowsSchemaChanges):
     def __init__(self, resource: FolderResource):
         self._resource = resource
 

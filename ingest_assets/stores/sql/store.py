@@ -26,7 +26,7 @@ import sqlalchemy as sa
 
 from ingest_assets.database_resources import DatabaseResource
 from ingest_assets.plan.model import WriteSpec
-from ingest_assets.stores.base import CommitResult, QualityRequest, TableLayout, WriteMode
+from ingest_assets.stores.base import CommitResult, FollowsSchemaChanges, QualityRequest, TableLayout, WriteMode
 from ingest_assets.stores.sql import ddl, statements
 from ingest_assets.stores.sql.dialects import DialectTraits, traits_of
 from ingest_assets.stores.sql.errors import database_error
@@ -36,7 +36,7 @@ from ingest_assets.stores.sql.types import reflected_arrow_type
 from ingest_assets.stores.staging import ParquetStage, StagedWriter, parquet_rows
 
 
-class SqlStore:
+class SqlStore(FollowsSchemaChanges):
     """`traits` replaces the dialect's own (e.g. to run the MERGE style on PostgreSQL)."""
 
     def __init__(self, resource: DatabaseResource, traits: DialectTraits | None = None):

@@ -1,0 +1,132 @@
+"""The `adls` store: a folder of Parquet files in ADLS Gen2, OneLake's Files area, or Blob storage.
+
+Each entity writes `<base_path>/<store path>/part-<run token>-<n>.parquet`. A load is staged
+locally, uploaded under `_`-prefixed names (which Spark, Fabric, pyarrow and Polars skip), and
+published by a journal (see `ingest_assets.storage.journal`): renames to the final names, after
+deleting the old files when the load replaces the folder. Nothing changes unless extraction and
+staging succeeded, and a crash after the journal was written is finished by the next run.
+
+Readers that list the folder while a replace publishes can see it partly replaced (files are
+deleted, then the new ones renamed in); the README says so and points to the stores that swap
+atomically. Files already written keep their columns, so type changes need a rebuild.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ingest_assets.errors import TerminalError
+from ingest_assets.plan.model import WriteSpec
+from ingest_assets.storage.base import Storage, join
+from ingest_assets.storage.journal import Journal, JournalFile, Step
+from ingest_assets.stores.base import CommitResult, QualityRequest, TableLayout, WriteMode
+from ingest_assets.stores.staging import ParquetStage, StagedWriter, parquet_rows
+
+if TYPE_CHECKING:
+    from ingest_assets.schema_changes import SchemaDecision
+    from ingest_assets.storage.resource import AdlsResource
+
+JOURNAL = "_ingest_journal.json"
+_DATA_FILE = re.compile(r"^part-.+\.parquet$")
+_STAGED_FILE = re.compile(r"^_part-.+\.parquet$")
+
+
+class AdlsStore:
+    def __init__(self, resource: "AdlsResource", storage: Storage | None = None):
+        self._resource = resource
+        self._storage = storage
+
+    @property
+    def storage(self) -> Storage:
+        if self._storage is None:
+            self._storage = self._resource.open()
+        return self._storage
+
+    def folder(self, target: WriteSpec) -> str:
+        assert target.path is not None
+        return join(self._resource.base_path, target.path)
+
+    def describe(self, target: WriteSpec) -> str:
+        return self.storage.describe(self.folder(target))
+
+    def data_files_in(self, folder: str) -> list[str]:
+        return [e.name for e in self.storage.list(folder) if not e.is_folder and _DATA_FILE.match(e.name)]
+
+    def exists(self, target: WriteSpec) -> bool:
+        return bool(self.data_files_in(self.folder(target)))
+
+    def current_schema(self, target: WriteSpec) -> pa.Schema | None:
+        files = self.data_files_in(self.folder(target))
+        if not files:
+            return None
+        with tempfile.TemporaryDirectory(prefix="ingest-adls-") as temporary:
+            local = Path(temporary) / files[-1]
+            self.storage.download(join(self.folder(target), files[-1]), local)
+            return pq.read_schema(local).remove_metadata()
+
+    def unsupported_changes(self, target: WriteSpec, mode: WriteMode, decision: "SchemaDecision") -> list[str]:
+        if mode.kind == "replace":
+            return []
+        return [f"{column} would change type in new files while the folder's files keep the old one"
+                for column in decision.layout.widened]
+
+    @contextmanager
+    def writer(
+        self, target: WriteSpec, mode: WriteMode, layout: TableLayout, run_token: str, quality: QualityRequest
+    ) -> Iterator["AdlsWriter"]:
+        if mode.kind not in ("append", "replace") or mode.window is not None:
+            raise TerminalError(f"the adls store appends or replaces a whole folder, not {mode.kind} "
+                                "(validated when the project loads)")
+        folder = self.folder(target)
+        self.recover(folder)
+        workdir = Path(tempfile.mkdtemp(prefix="ingest-adls-"))
+        try:
+            yield AdlsWriter(self, folder, mode, layout, run_token, workdir)
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+    def recover(self, folder: str) -> None:
+        """Finish a publish an earlier run left half done, then drop uploads no journal refers to."""
+        journal_file = JournalFile(self.storage, join(folder, JOURNAL))
+        pending = journal_file.pending()
+        if pending is not None:
+            journal_file.run(pending)
+        for entry in self.storage.list(folder):
+            if _STAGED_FILE.match(entry.name):
+                self.storage.delete(join(folder, entry.name))
+
+
+class AdlsWriter(StagedWriter):
+    def __init__(self, store: AdlsStore, folder: str, mode: WriteMode, layout: TableLayout, token: str, workdir: Path):
+        # Files carry the table's columns (NULL where this load has none), like the local Parquet store.
+        super().__init__(ParquetStage(workdir, layout.table, token, f"adls store {folder}"), mode)
+        self._store = store
+        self._folder = folder
+        self._token = token
+
+    def commit(self) -> CommitResult:
+        storage, folder = self._store.storage, self._folder
+        old = self._store.data_files_in(folder) if self._mode.kind == "replace" else []
+        steps = [Step("delete", join(folder, name)) for name in old]
+        for path in self.staged_files:
+            storage.upload(join(folder, f"_{path.name}"), path)
+            steps.append(Step("rename", join(folder, f"_{path.name}"), join(folder, path.name)))
+        journal_file = JournalFile(storage, join(folder, JOURNAL))
+        journal = Journal(self._token, steps)
+        journal_file.begin(journal)
+        journal_file.run(journal)
+        rows = parquet_rows(self.staged_files)
+        return CommitResult(
+            rows_written=rows, rows_replaced=0, rows_before=None,
+            rows_after=rows if self._mode.kind == "replace" else None,
+            window_rows=None, location=storage.describe(folder),
+        )

@@ -1,0 +1,56 @@
+"""An entity asset in two steps, for stores that publish after extraction (Open Mirroring).
+
+`<entity>_extract` reads, stages and prepares the publish (the store's commit point) inside the
+extraction limit; `<entity>_publish` publishes and reports. A full_drop into a mirrored table waits
+minutes for Fabric to drop the old table: that wait happens in the publish step, which is outside
+the extraction limit, so other entities keep extracting meanwhile (hygge's "releases its slot").
+
+The run config is the same as a one-step entity's (`ops: {<flow>__<entity>: {config: ...}}`): the
+graph maps it to its extract step.
+"""
+
+# No `from __future__ import annotations`: Dagster reads the op functions' annotations.
+
+import dagster as dg
+
+from ingest_assets.plan import EntityPlan
+from ingest_assets.runtime import checks
+from ingest_assets.runtime.execute import PendingPublish, RunOverrides, extract_for_publish, publish_prepared
+
+STEP_TAG = "ingest/step"  # extract | publish: the executor limits each kind on its own
+RESULT = "result"
+
+
+def two_step_asset(plan: EntityPlan, spec: dg.AssetSpec, retries: int, extract_tags: dict[str, str],
+                   pool: str | None) -> dg.AssetsDefinition:
+    check_specs = checks.check_specs(plan)
+    # The graph's output for a check is named after the asset key and the check.
+    check_outputs = {f"{spec.key.to_python_identifier()}_{c.name}": c.name for c in check_specs}
+
+    @dg.op(name=f"{plan.op_name}_extract", required_resource_keys={plan.home.name, plan.store.name},
+           tags={**extract_tags, STEP_TAG: "extract"}, pool=pool)
+    def extract(context: dg.OpExecutionContext, config: RunOverrides) -> PendingPublish:
+        return extract_for_publish(context, plan, config, getattr(context.resources, plan.home.name),
+                                   getattr(context.resources, plan.store.name), retries)
+
+    @dg.op(name=f"{plan.op_name}_publish", required_resource_keys={plan.store.name},
+           tags={STEP_TAG: "publish"},
+           out={RESULT: dg.Out(dg.Nothing), **{name: dg.Out(dg.Nothing, is_required=False) for name in check_outputs}})
+    def publish(context: dg.OpExecutionContext, pending: PendingPublish):
+        yield from publish_prepared(context, plan, pending, getattr(context.resources, plan.store.name), retries,
+                                    RESULT)
+
+    def run_config(value: dict) -> dict:
+        return {f"{plan.op_name}_extract": {"config": value}}
+
+    @dg.graph_multi_asset(
+        name=plan.op_name,
+        outs={RESULT: dg.AssetOut.from_spec(spec)},
+        check_specs=check_specs,
+        config=dg.ConfigMapping(config_fn=run_config, config_schema=RunOverrides.to_config_schema()),
+    )
+    def _entity():
+        results = publish(extract())
+        return {RESULT: results[0], **{name: results[index + 1] for index, name in enumerate(check_outputs)}}
+
+    return _entity

@@ -1,0 +1,223 @@
+"""The open_mirroring store through Dagster: what Fabric would show equals the source after every run.
+
+Each run is materialized with Dagster (extract step, then publish step), and the landing zone is read
+back with the replayer, which applies `_metadata.json`, file order and row markers as the contract
+says and fails on any gap, partial file or invalid marker.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import dagster as dg
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from ingest_assets.mirroring.layout import ROW_MARKER
+from ingest_assets.mirroring.replay import replay_table
+from ingest_assets.runtime import checks
+from ingest_assets.storage.local import LocalStorage
+from ingest_assets_tests.conftest import Project
+
+ZONE = "shop.MountedRelationalDatabase/Files/LandingZone"
+
+INGEST_YML = """
+connections:
+  db: {type: sqlite, path: source.sqlite}
+  files: {type: parquet, path: files}
+  mirror:
+    type: open_mirroring
+    local_path: onelake
+    mirror_name: shop
+    folder_deletion_wait_seconds: 0
+"""
+
+FLOW_YML = """
+home: db
+store: mirror
+entities:
+  - name: customers
+    home: {table: customers}
+    keys: [id]
+    write_strategy: merge
+    delete_missing: true
+  - name: orders
+    run_type: incremental
+    home: {table: orders}
+    keys: [id]
+    watermark: updated_at
+    store: {schema: sales}
+"""
+
+
+def _source(project: Project) -> sqlite3.Connection:
+    connection = sqlite3.connect(project.root / "source.sqlite")
+    connection.execute("CREATE TABLE IF NOT EXISTS customers (id INTEGER PRIMARY KEY, name TEXT, score REAL)")
+    connection.execute("CREATE TABLE IF NOT EXISTS orders (id INTEGER PRIMARY KEY, amount INTEGER, updated_at TEXT)")
+    return connection
+
+
+def _landing(project: Project) -> LocalStorage:
+    return LocalStorage(project.root / "onelake")
+
+
+def _mirrored(project: Project, table: str) -> list[tuple]:
+    rows = replay_table(_landing(project), f"{ZONE}/{table}").to_pylist()
+    return sorted(tuple(row.values()) for row in rows)
+
+
+def _source_rows(connection: sqlite3.Connection, table: str) -> list[tuple]:
+    return sorted(connection.execute(f"SELECT * FROM {table}").fetchall())
+
+
+def _data_files(project: Project, table: str) -> list[str]:
+    return sorted(p.name for p in (project.root / "onelake" / ZONE / table).glob("0*.parquet"))
+
+
+def _markers(project: Project, table: str, name: str) -> list[int] | None:
+    data = pq.read_table(project.root / "onelake" / ZONE / table / name)
+    return data.column(ROW_MARKER).to_pylist() if ROW_MARKER in data.column_names else None
+
+
+def _checks(result: dg.ExecuteInProcessResult) -> dict[tuple[str, str], bool]:
+    return {(e.asset_key.path[-1], e.check_name): e.passed for e in result.get_asset_check_evaluations()}
+
+
+def test_six_runs_of_inserts_updates_and_deletes_mirror_the_source(project: Project) -> None:
+    project.write({"flows/ingest.yml": INGEST_YML, "flows/shop/flow.yml": FLOW_YML})
+    source = _source(project)
+    source.executemany("INSERT INTO customers VALUES (?, ?, ?)", [(i, f"c{i}", i / 4) for i in range(1, 31)])
+    source.executemany("INSERT INTO orders VALUES (?, ?, ?)", [(i, i * 10, f"2026-01-01 00:{i:02d}") for i in range(1, 21)])
+    source.commit()
+
+    def run_and_compare(run_config: dict | None = None) -> dg.ExecuteInProcessResult:
+        result = project.materialize("*", run_config=run_config)
+        assert _mirrored(project, "customers") == _source_rows(source, "customers")
+        assert _mirrored(project, "sales.schema/orders") == _source_rows(source, "orders")
+        assert all(_checks(result).values()), _checks(result)
+        return result
+
+    # 1. Initial loads: no row markers (every row an insert), and the contract's metadata files.
+    run_and_compare()
+    assert _data_files(project, "customers") == ["00000000000000000001.parquet"]
+    assert _markers(project, "customers", "00000000000000000001.parquet") is None
+    metadata = json.loads((project.root / "onelake" / ZONE / "customers" / "_metadata.json").read_text())
+    assert metadata == {"keyColumns": ["id"], "fileDetectionStrategy": "SequentialFileName",
+                        "isUpsertDefaultRowMarker": False}
+    partner = json.loads((project.root / "onelake" / ZONE / "_partnerEvents.json").read_text())
+    assert partner == {"partnerName": "ingest_assets", "sourceInfo": {"sourceType": "SQL", "additionalInformation": {}}}
+
+    # 2. Updates and inserts: the snapshot's rows as upserts, the new orders only.
+    source.execute("UPDATE customers SET name = 'renamed' WHERE id IN (3, 4)")
+    source.execute("INSERT INTO customers VALUES (31, 'c31', 7.75)")
+    source.execute("UPDATE orders SET amount = 999, updated_at = '2026-01-02 00:00' WHERE id = 5")
+    source.execute("INSERT INTO orders VALUES (21, 210, '2026-01-02 00:01')")
+    source.commit()
+    run_and_compare()
+    assert set(_markers(project, "customers", "00000000000000000002.parquet")) == {4}
+    assert _markers(project, "sales.schema/orders", "00000000000000000002.parquet") == [4, 4]
+
+    # 3. Deletes: a delete row (marker 2, key columns only) for each key gone from the snapshot.
+    source.execute("DELETE FROM customers WHERE id IN (7, 8, 9)")
+    source.commit()
+    result = run_and_compare()
+    deleted = pq.read_table(project.root / "onelake" / ZONE / "customers" / "00000000000000000004.parquet")
+    assert deleted.column_names == ["id", ROW_MARKER]
+    assert sorted(deleted.to_pylist(), key=lambda r: r["id"]) == [{"id": i, ROW_MARKER: 2} for i in (7, 8, 9)]
+    assert project.latest_metadata("shop/customers")["ingest/rows_deleted"] == 3
+    assert _checks(result)[("customers", checks.SEQUENCE_WITHOUT_GAPS)]
+
+    # 4. Nothing changed at the source: orders publish no file (no sequence number is used).
+    before = _data_files(project, "sales.schema/orders")
+    run_and_compare()
+    assert _data_files(project, "sales.schema/orders") == before
+
+    # 5. A deliberate rebuild: the folder is deleted and recreated with one initial load.
+    source.execute("INSERT INTO customers VALUES (40, 'c40', 1.0)")
+    source.commit()
+    run_and_compare({"ops": {"shop__customers": {"config": {"rebuild": True}}}})
+    assert _data_files(project, "customers") == ["00000000000000000001.parquet"]
+    assert _markers(project, "customers", "00000000000000000001.parquet") is None
+
+    # 6. Deletes after the rebuild use the key set the rebuild recorded.
+    source.execute("DELETE FROM customers WHERE id IN (1, 40)")
+    source.execute("UPDATE customers SET score = -1 WHERE id = 2")
+    source.commit()
+    run_and_compare()
+    assert _data_files(project, "customers") == ["00000000000000000001.parquet", "00000000000000000002.parquet",
+                                                 "00000000000000000003.parquet"]
+
+
+def test_a_changed_key_is_refused_before_anything_is_published_until_a_rebuild(project: Project) -> None:
+    project.write({"flows/ingest.yml": INGEST_YML, "flows/shop/flow.yml": FLOW_YML})
+    source = _source(project)
+    source.executemany("INSERT INTO customers VALUES (?, ?, ?)", [(i, f"c{i}", 1.0) for i in range(1, 6)])
+    source.commit()
+    project.materialize("shop/customers")
+    folder = project.root / "onelake" / ZONE / "customers"
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+
+    project.write({"flows/shop/flow.yml": FLOW_YML.replace("keys: [id]\n    write_strategy", "keys: [id, name]\n    write_strategy", 1)})
+    result = project.materialize("shop/customers", raise_on_error=False)
+    assert not result.success
+    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
+    message = failure.event_specific_data.error.message
+    assert "the key changes from ['id'] to ['id', 'name']" in message
+    assert "run once with run config {rebuild: true}" in message
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
+
+    project.materialize("shop/customers", run_config={"ops": {"shop__customers": {"config": {"rebuild": True}}}})
+    assert json.loads((folder / "_metadata.json").read_text())["keyColumns"] == ["id", "name"]
+    assert _mirrored(project, "customers") == _source_rows(source, "customers")
+
+
+def test_a_type_change_fabric_cannot_follow_is_refused(project: Project) -> None:
+    flow = """
+home: files
+store: mirror
+entities:
+  - name: events
+    home: {path: events}
+    keys: [id]
+    write_strategy: upsert
+"""
+    project.write({"flows/ingest.yml": INGEST_YML, "flows/shop/flow.yml": flow})
+    folder = project.root / "files" / "events"
+    folder.mkdir(parents=True)
+    pq.write_table(pa.table({"id": pa.array([1, 2], pa.int64()), "value": pa.array([1, 2], pa.int32())}), folder / "a.parquet")
+    project.materialize("shop/events")
+    # Every other store widens int32 to int64; Fabric stops replicating a table whose column type changes.
+    pq.write_table(pa.table({"id": pa.array([1, 2], pa.int64()), "value": pa.array([5, 2**40], pa.int64())}), folder / "a.parquet")
+    result = project.materialize("shop/events", raise_on_error=False)
+    message = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE").event_specific_data.error.message
+    assert "value changes type int32 -> int64" in message and "rebuild" in message
+    assert _data_files(project, "events") == ["00000000000000000001.parquet"]
+
+
+def test_row_markers_from_a_change_column(project: Project) -> None:
+    flow = """
+home: files
+store: mirror
+entities:
+  - name: changes
+    home: {path: changes}
+    keys: [id]
+    write_strategy: upsert
+    watermark: version
+    run_type: incremental
+    store: {row_marker_column: op}
+"""
+    project.write({"flows/ingest.yml": INGEST_YML, "flows/shop/flow.yml": flow})
+    folder = project.root / "files" / "changes"
+    folder.mkdir(parents=True)
+    pq.write_table(pa.table({"id": [1, 2, 3], "name": ["a", "b", "c"], "op": ["I", "I", "I"], "version": [1, 1, 1]}),
+                   folder / "1.parquet")
+    project.materialize("shop/changes")
+    pq.write_table(pa.table({"id": [2, 3, 4], "name": ["B", None, "d"], "op": ["update", "D", "insert"],
+                             "version": [2, 2, 2]}), folder / "2.parquet")
+    project.materialize("shop/changes")
+    assert _markers(project, "changes", "00000000000000000002.parquet") == [1, 2, 0]
+    assert _mirrored(project, "changes") == [(1, "a", 1), (2, "B", 2), (4, "d", 2)]
