@@ -172,3 +172,52 @@ def mariadb():
 
     with mariadb_server() as server:
         yield server
+
+
+# ---- storage backends ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def azurite():
+    """One Azurite (Blob endpoint) for the session; tests create their own containers in it."""
+    from ingest_assets_tests.servers.azurite import azurite_server
+
+    with azurite_server() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def dfs_server():
+    """One ADLS Gen2 (DFS) test server for the session; tests create their own file systems in it."""
+    from ingest_assets_tests.servers.dfs_server import dfs_server as start
+
+    with start() as server:
+        yield server
+
+
+@pytest.fixture(params=["local", "blob", "dfs"])
+def storage_backend(request: pytest.FixtureRequest, tmp_path: Path):
+    """`(storage, label)` for each backend, empty: a fresh folder, Azurite container or DFS file system.
+
+    `label` is the backend's name ("local", "blob" or "dfs"). The servers start only when a test
+    first needs them, so a run of the local cases alone never starts Azurite.
+    """
+    label = request.param
+    if label == "local":
+        from ingest_assets.storage.local import LocalStorage
+
+        (tmp_path / "storage").mkdir()
+        yield LocalStorage(tmp_path / "storage"), label
+        return
+    from ingest_assets.storage.azure import open_azure_storage
+
+    if label == "blob":
+        server = request.getfixturevalue("azurite")
+        container = server.create_container()
+        yield open_azure_storage(server.location(container)), label
+        server.delete_container(container)  # Azurite keeps blobs in memory for the whole session
+    else:
+        server = request.getfixturevalue("dfs_server")
+        filesystem = server.create_filesystem()
+        yield open_azure_storage(server.location(filesystem)), label
+        server.delete_filesystem(filesystem)

@@ -1,0 +1,170 @@
+"""A real Azure Blob endpoint for tests: Azurite (Microsoft's emulator, from npm), Blob service only.
+
+Azurite is installed once into `.cache/azurite/` in the repository (npm; a file lock keeps parallel
+sessions from installing it twice) and started on a free loopback port with in-memory storage.
+`--skipApiVersionCheck` is needed because current SDKs send API versions newer than Azurite knows.
+It is stopped by its own process id when the context ends. Each test gets its own container
+(`create_container`), so tests never see each other's blobs. Azurite has no DFS endpoint: the DFS
+backend is tested against `dfs_server.py`.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import http.client
+import json
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from azure.storage.blob import BlobServiceClient
+
+    from ingest_assets.storage.azure import AzureLocation
+
+AZURITE_VERSION = "3.35.0"  # the last release that runs on Node 20
+REPOSITORY = Path(__file__).resolve().parents[2]
+INSTALL_DIR = REPOSITORY / ".cache" / "azurite"
+STARTUP_SECONDS = 30
+INSTALL_SECONDS = 300
+# Azurite's well-known development account (published in Microsoft's documentation; not a secret).
+ACCOUNT_NAME = "devstoreaccount1"
+ACCOUNT_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+
+
+@dataclass(frozen=True)
+class AzuriteServer:
+    port: int
+    host: str = "127.0.0.1"
+    account_name: str = ACCOUNT_NAME
+    account_key: str = ACCOUNT_KEY
+
+    @property
+    def account_url(self) -> str:
+        return f"http://{self.host}:{self.port}/{self.account_name}"  # path-style, as Azurite serves it
+
+    @property
+    def connection_string(self) -> str:
+        return (f"DefaultEndpointsProtocol=http;AccountName={self.account_name};AccountKey={self.account_key};"
+                f"BlobEndpoint={self.account_url};")
+
+    def location(self, container: str, **settings: Any) -> "AzureLocation":
+        """Where `open_azure_storage` finds `container`: the account key unless `settings` say otherwise."""
+        from ingest_assets.storage.azure import AzureLocation
+
+        values: dict[str, Any] = {"account_url": self.account_url, "filesystem": container, "api": "blob",
+                                  "credential": "account_key", "account_key": self.account_key}
+        return AzureLocation(**{**values, **settings})
+
+    def create_container(self, prefix: str = "t") -> str:
+        """A new, empty container with a unique name (3-63 lowercase letters, digits and dashes)."""
+        name = f"{prefix.lower()[:40]}-{uuid.uuid4().hex[:12]}"
+        with self._service() as service:
+            service.create_container(name)
+        return name
+
+    def delete_container(self, name: str) -> None:
+        with self._service() as service:
+            service.delete_container(name)
+
+    def _service(self) -> "BlobServiceClient":
+        from azure.core.credentials import AzureNamedKeyCredential
+        from azure.storage.blob import BlobServiceClient
+
+        credential = AzureNamedKeyCredential(self.account_name, self.account_key)
+        return BlobServiceClient(self.account_url, credential=credential)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def azurite_binary() -> Path:
+    """`azurite-blob` from the repository's cache, installed with npm on first use."""
+    binary = INSTALL_DIR / "node_modules" / ".bin" / "azurite-blob"
+    if _installed_version() == AZURITE_VERSION and binary.exists():
+        return binary
+    npm = shutil.which("npm")
+    if npm is None:
+        raise RuntimeError("npm is not installed -> install Node.js 20 and npm (Debian: apt-get install nodejs npm)")
+    INSTALL_DIR.mkdir(parents=True, exist_ok=True)
+    with open(INSTALL_DIR.parent / "azurite.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # another session may be installing: wait for it, then look again
+        if _installed_version() != AZURITE_VERSION or not binary.exists():
+            result = subprocess.run(
+                [npm, "install", "--no-audit", "--no-fund", "--prefix", str(INSTALL_DIR), f"azurite@{AZURITE_VERSION}"],
+                capture_output=True, text=True, timeout=INSTALL_SECONDS,
+            )
+            if result.returncode != 0:
+                raise RuntimeError(f"npm install azurite@{AZURITE_VERSION} failed:\n{result.stderr[-2000:]}")
+    return binary
+
+
+def _installed_version() -> str | None:
+    package = INSTALL_DIR / "node_modules" / "azurite" / "package.json"
+    try:
+        return json.loads(package.read_text())["version"]
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+@contextmanager
+def azurite_server() -> Iterator[AzuriteServer]:
+    binary = azurite_binary()
+    server = AzuriteServer(port=free_port())
+    folder = Path(tempfile.mkdtemp(prefix="ingest-azurite-"))
+    log = folder / "azurite.log"
+    try:
+        with open(log, "wb") as output:
+            # `azurite-blob` is a node script: the process started is node itself, so its pid is Azurite's.
+            process = subprocess.Popen(
+                [str(binary), "--blobHost", server.host, "--blobPort", str(server.port), "--inMemoryPersistence",
+                 "--disableTelemetry", "--skipApiVersionCheck", "--silent"],
+                stdout=output, stderr=subprocess.STDOUT, cwd=folder,
+            )
+        try:
+            _wait_until_ready(server, process, log)
+            yield server
+        finally:
+            _stop(process)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _wait_until_ready(server: AzuriteServer, process: subprocess.Popen, log: Path) -> None:
+    """Ready when it answers HTTP (an unsigned request gets an error status, which is enough)."""
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(f"azurite exited with {process.returncode}:\n{log.read_text()[-2000:]}")
+        connection = http.client.HTTPConnection(server.host, server.port, timeout=2)
+        try:
+            connection.request("GET", f"/{server.account_name}?comp=list")
+            connection.getresponse().read()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"azurite not ready after {STARTUP_SECONDS} s:\n{log.read_text()[-2000:]}")
+            time.sleep(0.1)
+        finally:
+            connection.close()
+
+
+def _stop(process: subprocess.Popen) -> None:
+    """SIGTERM to Azurite's own pid, SIGKILL if it does not stop."""
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
