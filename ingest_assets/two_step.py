@@ -46,6 +46,7 @@ def two_step_asset(plan: EntityPlan, spec: dg.AssetSpec, retries: int, extract_t
     @dg.graph_multi_asset(
         name=plan.op_name,
         outs={RESULT: dg.AssetOut.from_spec(spec)},
+        group_name=spec.group_name,  # from_spec leaves the group to the graph
         check_specs=check_specs,
         config=dg.ConfigMapping(config_fn=run_config, config_schema=RunOverrides.to_config_schema()),
     )

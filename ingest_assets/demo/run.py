@@ -52,11 +52,13 @@ def _summary(instance: dg.DagsterInstance, flows_dir: Path) -> str:
         for record in reversed(records):
             moved_by_run[record.run_id] = record.asset_materialization.metadata["ingest/rows_written"].value
         latest = records[0].asset_materialization.metadata if records else {}
-        rows_now = latest["dagster/row_count"].value if latest else 0
+        # A landing zone cannot be counted (Fabric applies it): no row count is recorded.
+        row_count = latest.get("dagster/row_count")
+        rows_now = f"{row_count.value:,}" if row_count is not None else "-"
         destination = latest["ingest/destination"].value if latest else "-"
         moved_text = " + ".join(f"{m:,}" for m in moved_by_run.values()) or "-"
         lines.append(
-            f"{key.to_user_string():<26} {len(moved_by_run):>4} {moved_text:<24} {rows_now:>9,}  {destination}"
+            f"{key.to_user_string():<26} {len(moved_by_run):>4} {moved_text:<24} {rows_now:>9}  {destination}"
         )
         if latest:
             notes += _latest_load_notes(key.to_user_string(), latest)
@@ -75,6 +77,22 @@ def _latest_load_notes(asset: str, metadata) -> list[str]:
     return notes
 
 
+def _mirror_summary(onelake: Path) -> str:
+    """The landing zone's files, and the tables Fabric would show, replayed from them."""
+    from ingest_assets.mirroring.replay import replay_landing_zone
+    from ingest_assets.storage.local import LocalStorage
+
+    zone = next(onelake.glob("*/Files/LandingZone"))
+    lines = [f"Fabric landing zone {zone}:"]
+    for folder in sorted(p for p in zone.glob("**/_metadata.json")):
+        files = sorted(f.name for f in folder.parent.glob("0*.parquet"))
+        lines.append(f"  {folder.parent.relative_to(zone)}/: _metadata.json + {len(files)} files "
+                     f"({files[0]} .. {files[-1]})")
+    for name, table in replay_landing_zone(LocalStorage(onelake), str(zone.relative_to(onelake))).items():
+        lines.append(f"  replayed as Fabric would show it: {name}, {table.num_rows:,} rows")
+    return "\n".join(lines)
+
+
 def main() -> None:
     dagster_home = Path(os.environ.get("DAGSTER_HOME", "."))
     flows_dir = Path(os.environ.get("INGEST_FLOWS_DIR", "flows"))
@@ -82,7 +100,7 @@ def main() -> None:
     counts = build_source(DEMO_DIR / "source")
     print(f"demo source written to {DEMO_DIR / 'source'}: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
 
-    _materialize("group:shop_catalog or group:shop_sales")
+    _materialize("group:shop_catalog or group:shop_sales or group:fabric_mirror")
     last_day = (START.replace(day=1)).strftime("%Y-%m-%d")
     end_day = f"{START.year}-{START.month:02d}-{DAYS:02d}"
     _materialize("key:web_traffic/page_views", "--partition-range", f"{last_day}...{end_day}")
@@ -90,13 +108,15 @@ def main() -> None:
     added = add_new_rows(DEMO_DIR / "source")
     print("\na day of business at the source: " + ", ".join(f"{k} {v:,}" for k, v in added.items()))
     # Tag selection works across flows (every entity tagged domain=sales), plus the customers snapshot.
-    _materialize("tag:domain=sales or key:shop_catalog/customers")
+    _materialize("tag:domain=sales or key:shop_catalog/customers or group:fabric_mirror")
 
     with dg.DagsterInstance.get() as instance:
         print("\n" + _summary(instance, flows_dir))
+    print("\n" + _mirror_summary(DEMO_DIR / "onelake"))
     print(
         f"\nOutputs: Parquet lake in {DEMO_DIR / 'lake'} (one folder per table), DuckDB warehouse in "
-        f"{DEMO_DIR / 'warehouse.duckdb'}; run history in .dagster/.\n"
+        f"{DEMO_DIR / 'warehouse.duckdb'}, Fabric landing zone in {DEMO_DIR / 'onelake'}; run history in "
+        ".dagster/.\n"
         "Browse assets, checks and runs with `make ui` (http://127.0.0.1:3000)."
     )
 
