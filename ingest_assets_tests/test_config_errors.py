@@ -1062,3 +1062,64 @@ def test_an_unknown_schema_policy(tmp_path: Path) -> None:
         "flows/shop/entities/orders.yml:1: shop.orders: schema_changes: 'drop' is not valid -> one of 'evolve', "
         "'fail' or 'ignore'",
     ]
+
+
+# ---- Azure storage and Open Mirroring stores ------------------------------------------------------
+
+MIRROR_CONNECTIONS = CONNECTIONS + (
+    "  mirror:\n    type: open_mirroring\n    local_path: data/onelake\n    mirror_name: shop\n"
+    "  raw:\n    type: adls\n    account_url: https://acct.dfs.core.windows.net\n    filesystem: raw\n"
+    "    account_key: ${ADLS_KEY}\n"
+)
+
+
+def test_mirror_and_adls_stores_refuse_what_they_cannot_do(tmp_path: Path) -> None:
+    files = {
+        "flows/ingest.yml": MIRROR_CONNECTIONS,
+        "flows/shop/entities/daily.yml": yaml_text("""
+            store: mirror
+            keys: [id]
+            partition: {column: day, start: 2026-01-01}
+            checks: {min_rows: 1}
+            """),
+        "flows/shop/entities/orders.yml": yaml_text("""
+            store: {connection: raw, row_marker_column: op}
+            """),
+        "flows/shop/entities/lines.yml": yaml_text("""
+            store: raw
+            keys: [id]
+            write_strategy: upsert
+            """),
+    }
+    assert problems(tmp_path, files) == [
+        "flows/shop/entities/daily.yml:3: shop.daily: store 'mirror' (open_mirroring) cannot replace one partition's "
+        "rows -> use a watermark (run_type: incremental) instead of partitions for this store",
+        "flows/shop/entities/daily.yml:4: shop.daily: store 'mirror' (open_mirroring) cannot count or query its "
+        "table, so checks min_rows, not_null and unique cannot run -> remove them (check the table where it is "
+        "read, e.g. in Fabric)",
+        "flows/shop/entities/lines.yml:3: shop.lines: store 'raw' (adls) can append or replace, not upsert -> use a "
+        "database, duckdb, parquet or open_mirroring store to upsert by key",
+        "flows/shop/entities/orders.yml:1: shop.orders: store setting 'row_marker_column' is for open_mirroring "
+        "stores, and 'raw' is adls -> remove it",
+    ]
+
+
+@pytest.mark.parametrize(("settings", "message"), [
+    ("account_url: https://acct.dfs.core.windows.net\n    local_path: x",
+     "say where the files go -> set 'account_url:' and 'filesystem:' (or 'connection_string:'), or "
+     "'local_path:' for a local folder, not both"),
+    ("account_url: https://acct.dfs.core.windows.net", "missing 'filesystem:' -> the container, ADLS file system "
+     "or Fabric workspace name"),
+    ("account_url: http://127.0.0.1:10000/dev\n    filesystem: x", "cannot tell the API from "
+     "'http://127.0.0.1:10000/dev' -> set 'api: dfs' (ADLS Gen2, OneLake) or 'api: blob' (Blob storage, Azurite)"),
+    ("account_url: https://acct.blob.core.windows.net\n    filesystem: x\n    account_key: abc123",
+     "'account_key' is written in the YAML -> write it as a reference such as ${DB_PASSWORD} and set that "
+     "environment variable"),
+    ("account_url: https://acct.dfs.core.windows.net\n    filesystem: x\n    credential: service_principal\n"
+     "    tenant_id: t", "credential service_principal needs client_id, client_secret -> add client_id and "
+     "client_secret (secrets as ${VAR} references)"),
+])
+def test_azure_storage_connection_errors(tmp_path: Path, settings: str, message: str) -> None:
+    files = {"flows/ingest.yml": f"connections:\n  raw:\n    type: adls\n    {settings}\n"}
+    found = problems(tmp_path, files)
+    assert len(found) == 1 and found[0].endswith(message), found

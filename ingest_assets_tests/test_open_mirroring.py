@@ -7,9 +7,11 @@ says and fails on any gap, partial file or invalid marker.
 
 from __future__ import annotations
 
+import io
 import json
 import sqlite3
-from pathlib import Path
+from collections.abc import Iterator
+from dataclasses import dataclass
 
 import dagster as dg
 import pyarrow as pa
@@ -19,6 +21,7 @@ import pytest
 from ingest_assets.mirroring.layout import ROW_MARKER
 from ingest_assets.mirroring.replay import replay_table
 from ingest_assets.runtime import checks
+from ingest_assets.storage.base import Storage
 from ingest_assets.storage.local import LocalStorage
 from ingest_assets_tests.conftest import Project
 
@@ -34,6 +37,46 @@ connections:
     mirror_name: shop
     folder_deletion_wait_seconds: 0
 """
+
+# The same store in an Azurite container, through the Blob API (the key from the environment).
+AZURITE_YML = """
+connections:
+  db: {type: sqlite, path: source.sqlite}
+  mirror:
+    type: open_mirroring
+    account_url: %s
+    filesystem: %s
+    api: blob
+    account_key: ${TEST_AZURITE_KEY}
+    mirror_name: shop
+    folder_deletion_wait_seconds: 0
+"""
+
+
+@dataclass
+class Landing:
+    """Where a test's landing zone is, as the project's YAML says it and as a Storage to read it back."""
+
+    ingest_yml: str
+    storage: Storage | None = None  # None: the project's local folder
+
+    def open(self, project: Project) -> Storage:
+        return self.storage or _local(project)
+
+
+@pytest.fixture(params=["local", "azurite"])
+def landing(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[Landing]:
+    if request.param == "local":
+        yield Landing(INGEST_YML)
+        return
+    from ingest_assets.storage.azure import open_azure_storage
+
+    azurite = request.getfixturevalue("azurite")
+    container = azurite.create_container("mirror")
+    monkeypatch.setenv("TEST_AZURITE_KEY", azurite.account_key)
+    yield Landing(AZURITE_YML % (azurite.account_url, container), open_azure_storage(azurite.location(container)))
+    azurite.delete_container(container)
+
 
 FLOW_YML = """
 home: db
@@ -60,12 +103,12 @@ def _source(project: Project) -> sqlite3.Connection:
     return connection
 
 
-def _landing(project: Project) -> LocalStorage:
+def _local(project: Project) -> Storage:
     return LocalStorage(project.root / "onelake")
 
 
-def _mirrored(project: Project, table: str) -> list[tuple]:
-    rows = replay_table(_landing(project), f"{ZONE}/{table}").to_pylist()
+def _mirrored(storage: Storage, table: str) -> list[tuple]:
+    rows = replay_table(storage, f"{ZONE}/{table}").to_pylist()
     return sorted(tuple(row.values()) for row in rows)
 
 
@@ -73,21 +116,30 @@ def _source_rows(connection: sqlite3.Connection, table: str) -> list[tuple]:
     return sorted(connection.execute(f"SELECT * FROM {table}").fetchall())
 
 
-def _data_files(project: Project, table: str) -> list[str]:
-    return sorted(p.name for p in (project.root / "onelake" / ZONE / table).glob("0*.parquet"))
+def _data_files(storage: Storage, table: str) -> list[str]:
+    return sorted(e.name for e in storage.list(f"{ZONE}/{table}") if e.name.startswith("0"))
 
 
-def _markers(project: Project, table: str, name: str) -> list[int] | None:
-    data = pq.read_table(project.root / "onelake" / ZONE / table / name)
+def _file(storage: Storage, table: str, name: str) -> pa.Table:
+    return pq.read_table(io.BytesIO(storage.read_bytes(f"{ZONE}/{table}/{name}")))
+
+
+def _markers(storage: Storage, table: str, name: str) -> list[int] | None:
+    data = _file(storage, table, name)
     return data.column(ROW_MARKER).to_pylist() if ROW_MARKER in data.column_names else None
+
+
+def _json(storage: Storage, path: str) -> object:
+    return json.loads(storage.read_bytes(f"{ZONE}/{path}"))
 
 
 def _checks(result: dg.ExecuteInProcessResult) -> dict[tuple[str, str], bool]:
     return {(e.asset_key.path[-1], e.check_name): e.passed for e in result.get_asset_check_evaluations()}
 
 
-def test_six_runs_of_inserts_updates_and_deletes_mirror_the_source(project: Project) -> None:
-    project.write({"flows/ingest.yml": INGEST_YML, "flows/shop/flow.yml": FLOW_YML})
+def test_six_runs_of_inserts_updates_and_deletes_mirror_the_source(project: Project, landing: Landing) -> None:
+    project.write({"flows/ingest.yml": landing.ingest_yml, "flows/shop/flow.yml": FLOW_YML})
+    storage = landing.open(project)
     source = _source(project)
     source.executemany("INSERT INTO customers VALUES (?, ?, ?)", [(i, f"c{i}", i / 4) for i in range(1, 31)])
     source.executemany("INSERT INTO orders VALUES (?, ?, ?)", [(i, i * 10, f"2026-01-01 00:{i:02d}") for i in range(1, 21)])
@@ -95,19 +147,19 @@ def test_six_runs_of_inserts_updates_and_deletes_mirror_the_source(project: Proj
 
     def run_and_compare(run_config: dict | None = None) -> dg.ExecuteInProcessResult:
         result = project.materialize("*", run_config=run_config)
-        assert _mirrored(project, "customers") == _source_rows(source, "customers")
-        assert _mirrored(project, "sales.schema/orders") == _source_rows(source, "orders")
+        assert _mirrored(storage, "customers") == _source_rows(source, "customers")
+        assert _mirrored(storage, "sales.schema/orders") == _source_rows(source, "orders")
         assert all(_checks(result).values()), _checks(result)
         return result
 
     # 1. Initial loads: no row markers (every row an insert), and the contract's metadata files.
     run_and_compare()
-    assert _data_files(project, "customers") == ["00000000000000000001.parquet"]
-    assert _markers(project, "customers", "00000000000000000001.parquet") is None
-    metadata = json.loads((project.root / "onelake" / ZONE / "customers" / "_metadata.json").read_text())
+    assert _data_files(storage, "customers") == ["00000000000000000001.parquet"]
+    assert _markers(storage, "customers", "00000000000000000001.parquet") is None
+    metadata = _json(storage, "customers/_metadata.json")
     assert metadata == {"keyColumns": ["id"], "fileDetectionStrategy": "SequentialFileName",
                         "isUpsertDefaultRowMarker": False}
-    partner = json.loads((project.root / "onelake" / ZONE / "_partnerEvents.json").read_text())
+    partner = _json(storage, "_partnerEvents.json")
     assert partner == {"partnerName": "ingest_assets", "sourceInfo": {"sourceType": "SQL", "additionalInformation": {}}}
 
     # 2. Updates and inserts: the snapshot's rows as upserts, the new orders only.
@@ -117,37 +169,37 @@ def test_six_runs_of_inserts_updates_and_deletes_mirror_the_source(project: Proj
     source.execute("INSERT INTO orders VALUES (21, 210, '2026-01-02 00:01')")
     source.commit()
     run_and_compare()
-    assert set(_markers(project, "customers", "00000000000000000002.parquet")) == {4}
-    assert _markers(project, "sales.schema/orders", "00000000000000000002.parquet") == [4, 4]
+    assert set(_markers(storage, "customers", "00000000000000000002.parquet")) == {4}
+    assert _markers(storage, "sales.schema/orders", "00000000000000000002.parquet") == [4, 4]
 
     # 3. Deletes: a delete row (marker 2, key columns only) for each key gone from the snapshot.
     source.execute("DELETE FROM customers WHERE id IN (7, 8, 9)")
     source.commit()
     result = run_and_compare()
-    deleted = pq.read_table(project.root / "onelake" / ZONE / "customers" / "00000000000000000004.parquet")
+    deleted = _file(storage, "customers", "00000000000000000004.parquet")
     assert deleted.column_names == ["id", ROW_MARKER]
     assert sorted(deleted.to_pylist(), key=lambda r: r["id"]) == [{"id": i, ROW_MARKER: 2} for i in (7, 8, 9)]
     assert project.latest_metadata("shop/customers")["ingest/rows_deleted"] == 3
     assert _checks(result)[("customers", checks.SEQUENCE_WITHOUT_GAPS)]
 
     # 4. Nothing changed at the source: orders publish no file (no sequence number is used).
-    before = _data_files(project, "sales.schema/orders")
+    before = _data_files(storage, "sales.schema/orders")
     run_and_compare()
-    assert _data_files(project, "sales.schema/orders") == before
+    assert _data_files(storage, "sales.schema/orders") == before
 
     # 5. A deliberate rebuild: the folder is deleted and recreated with one initial load.
     source.execute("INSERT INTO customers VALUES (40, 'c40', 1.0)")
     source.commit()
     run_and_compare({"ops": {"shop__customers": {"config": {"rebuild": True}}}})
-    assert _data_files(project, "customers") == ["00000000000000000001.parquet"]
-    assert _markers(project, "customers", "00000000000000000001.parquet") is None
+    assert _data_files(storage, "customers") == ["00000000000000000001.parquet"]
+    assert _markers(storage, "customers", "00000000000000000001.parquet") is None
 
     # 6. Deletes after the rebuild use the key set the rebuild recorded.
     source.execute("DELETE FROM customers WHERE id IN (1, 40)")
     source.execute("UPDATE customers SET score = -1 WHERE id = 2")
     source.commit()
     run_and_compare()
-    assert _data_files(project, "customers") == ["00000000000000000001.parquet", "00000000000000000002.parquet",
+    assert _data_files(storage, "customers") == ["00000000000000000001.parquet", "00000000000000000002.parquet",
                                                  "00000000000000000003.parquet"]
 
 
@@ -171,7 +223,7 @@ def test_a_changed_key_is_refused_before_anything_is_published_until_a_rebuild(p
 
     project.materialize("shop/customers", run_config={"ops": {"shop__customers": {"config": {"rebuild": True}}}})
     assert json.loads((folder / "_metadata.json").read_text())["keyColumns"] == ["id", "name"]
-    assert _mirrored(project, "customers") == _source_rows(source, "customers")
+    assert _mirrored(_local(project), "customers") == _source_rows(source, "customers")
 
 
 def test_a_type_change_fabric_cannot_follow_is_refused(project: Project) -> None:
@@ -194,7 +246,7 @@ entities:
     result = project.materialize("shop/events", raise_on_error=False)
     message = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE").event_specific_data.error.message
     assert "value changes type int32 -> int64" in message and "rebuild" in message
-    assert _data_files(project, "events") == ["00000000000000000001.parquet"]
+    assert _data_files(_local(project), "events") == ["00000000000000000001.parquet"]
 
 
 def test_row_markers_from_a_change_column(project: Project) -> None:
@@ -219,5 +271,56 @@ entities:
     pq.write_table(pa.table({"id": [2, 3, 4], "name": ["B", None, "d"], "op": ["update", "D", "insert"],
                              "version": [2, 2, 2]}), folder / "2.parquet")
     project.materialize("shop/changes")
-    assert _markers(project, "changes", "00000000000000000002.parquet") == [1, 2, 0]
-    assert _mirrored(project, "changes") == [(1, "a", 1), (2, "B", 2), (4, "d", 2)]
+    assert _markers(_local(project), "changes", "00000000000000000002.parquet") == [1, 2, 0]
+    assert _mirrored(_local(project), "changes") == [(1, "a", 1), (2, "B", 2), (4, "d", 2)]
+
+
+ADLS_FLOW = """
+home: db
+store: lake
+entities:
+  - name: customers
+    home: {table: customers}
+  - name: orders
+    run_type: incremental
+    home: {table: orders}
+    watermark: updated_at
+"""
+
+
+@pytest.mark.parametrize("backend", ["local", "azurite"])
+def test_adls_store_replaces_and_appends_parquet_files(project: Project, backend: str, request: pytest.FixtureRequest,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    if backend == "local":
+        connection = "lake: {type: adls, local_path: lake, base_path: raw}"
+        storage: Storage = LocalStorage(project.root / "lake")
+    else:
+        from ingest_assets.storage.azure import open_azure_storage
+
+        azurite = request.getfixturevalue("azurite")
+        container = azurite.create_container("adls")
+        monkeypatch.setenv("TEST_AZURITE_KEY", azurite.account_key)
+        connection = (f"lake: {{type: adls, account_url: '{azurite.account_url}', filesystem: {container}, "
+                      "api: blob, account_key: '${TEST_AZURITE_KEY}', base_path: raw}")
+        storage = open_azure_storage(azurite.location(container))
+    project.write({"flows/ingest.yml": f"connections:\n  db: {{type: sqlite, path: source.sqlite}}\n  {connection}\n",
+                   "flows/shop/flow.yml": ADLS_FLOW})
+    source = _source(project)
+    source.executemany("INSERT INTO customers VALUES (?, ?, ?)", [(i, f"c{i}", 1.0) for i in range(1, 6)])
+    source.executemany("INSERT INTO orders VALUES (?, ?, ?)", [(i, i, f"2026-01-01 00:{i:02d}") for i in range(1, 4)])
+    source.commit()
+
+    def rows(folder: str) -> list[tuple]:
+        names = [e.name for e in storage.list(f"raw/shop/{folder}")]
+        assert not [n for n in names if n.startswith("_")], names  # nothing staged is left behind
+        tables = [pq.read_table(io.BytesIO(storage.read_bytes(f"raw/shop/{folder}/{n}"))) for n in names]
+        return sorted(tuple(r.values()) for t in tables for r in t.to_pylist())
+
+    project.materialize("*")
+    source.execute("DELETE FROM customers WHERE id = 1")
+    source.execute("INSERT INTO orders VALUES (4, 4, '2026-01-02 00:00')")
+    source.commit()
+    project.materialize("*")
+    assert rows("customers") == _source_rows(source, "customers")  # replaced after extraction
+    assert rows("orders") == _source_rows(source, "orders")  # the first load, then the new row appended
+    assert len(storage.list("raw/shop/orders")) == 2
