@@ -39,6 +39,7 @@ def test_one_asset_per_entity_keyed_by_flow_and_entity(graph):
     assert {k.to_user_string() for k in graph.get_all_asset_keys()} == {
         "shop_catalog/products", "shop_catalog/stores", "shop_catalog/customers",
         "shop_sales/orders", "shop_sales/order_lines", "web_traffic/page_views",
+        "fabric_mirror/customers", "fabric_mirror/orders",
     }
 
 
@@ -74,6 +75,20 @@ def test_checks_per_entity(graph):
     assert blocking == {checks.ROWS_READ_EQUAL_WRITTEN, checks.KEYS_NOT_NULL_UNIQUE}
 
 
+def test_an_open_mirroring_entity_is_two_steps_that_look_like_one_asset(defs, graph):
+    customers = spec(graph, "fabric_mirror/customers")
+    assert customers.group_name == "fabric_mirror"
+    assert customers.kinds == {"sqlite", "open_mirroring"}
+    assert customers.owners == ["team:data-platform"]
+    assert {c.name for c in graph.get_check_keys_for_assets([customers.key])} == {
+        checks.ROWS_READ_EQUAL_WRITTEN, checks.SCHEMA_UNCHANGED, checks.FILES_MATCH_ROWS, checks.SEQUENCE_WITHOUT_GAPS}
+    job = defs.resolve_implicit_global_asset_job_def().get_subset(asset_selection={customers.key})
+    node = job.graph.node_named("fabric_mirror__customers")
+    inner = {n.name: n.definition.tags for n in node.definition.nodes}
+    assert inner == {"fabric_mirror__customers_extract": {"ingest/step": "extract"},
+                     "fabric_mirror__customers_publish": {"ingest/step": "publish"}}
+
+
 def test_partitioned_entity_has_a_daily_window_and_single_run_backfills(graph):
     page_views = spec(graph, "web_traffic/page_views")
     partitions = page_views.partitions_def
@@ -105,13 +120,13 @@ def test_schedules_and_sensors(defs):
     assert catalog.execution_timezone == "Europe/Amsterdam"
     assert catalog.default_status == dg.DefaultScheduleStatus.STOPPED
     sensors = {s.name: s for s in defs.sensors}
-    assert set(sensors) == {"shop_sales_new_data_sensor"}
+    assert set(sensors) == {"shop_sales_new_data_sensor", "fabric_mirror_new_data_sensor"}
     assert sensors["shop_sales_new_data_sensor"].minimum_interval_seconds == 120
 
 
 def test_connections_are_resources_that_keep_secret_references(defs):
     resources = defs.resources
-    assert set(resources) == {"shop_db", "catalog_db", "exports", "files", "lake", "warehouse"}
+    assert set(resources) == {"shop_db", "catalog_db", "exports", "files", "lake", "warehouse", "fabric"}
     assert isinstance(resources["shop_db"], SqliteFileResource)
     assert isinstance(resources["warehouse"], DuckDBFileResource)
     # The reference travels unresolved: the launchpad shows it, the value is read at run time.

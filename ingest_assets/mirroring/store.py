@@ -59,7 +59,8 @@ if TYPE_CHECKING:
     from ingest_assets.schema_changes import SchemaDecision
     from ingest_assets.storage.resource import OpenMirroringResource
 
-_STAGED_DATA = re.compile(r"^_\d{20}\.parquet$")
+# Uploads that never reached a journal, and temporary files of writes a crash interrupted.
+_LEFTOVER = re.compile(r"^_(\d{20}\.parquet|.*\.tmp)$")
 REBUILD_HINT = "run once with run config {rebuild: true} to drop the mirrored table and load it again"
 
 
@@ -187,8 +188,12 @@ class OpenMirroringStore:
         # Nothing staged is referenced any more: uploads of loads that never wrote their journal.
         self.storage.delete_folder(table.scratch)
         for entry in self.storage.list(table.folder):
-            if _STAGED_DATA.match(entry.name):
+            if _LEFTOVER.match(entry.name):
                 self.storage.delete(join(table.folder, entry.name))
+        scratch_parent, _, journal_name = table.journal.rpartition("/")
+        for entry in self.storage.list(scratch_parent):
+            if entry.name.startswith(f"{journal_name}.") and entry.name.endswith(".new"):
+                self.storage.delete(join(scratch_parent, entry.name))  # a journal write a crash cut short
         return pending.load if pending is not None else None
 
     def complete(self, prepared: PreparedPublish, before_step: StepHook | None = None,
@@ -322,6 +327,10 @@ class MirrorWriter(StagedWriter):
         if self.replaces:
             if self._metadata is not None or storage.list(table.folder):
                 seconds = self._store.wait_seconds(self._target)
+                # Newest files first, the rest after: a crash half-way through leaves a shorter
+                # sequence (and its _metadata.json), never a gap. DFS deletes a folder in one call.
+                published = published_numbers(storage, table.folder)
+                steps += [Step("delete", join(table.folder, sequence_name(n))) for n in reversed(published)]
                 steps += [Step("delete_folder", table.folder),
                           Step("wait", seconds=seconds, checkpoint=True)]
             keys = self._target.key_columns or self._mode.keys

@@ -72,7 +72,8 @@ class _WriteThenRename:
 
     def __init__(self, target: Path):
         self._target = target
-        self._temporary = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.tmp")
+        # `_`-prefixed: readers and Fabric skip it if a crash leaves it behind (stores remove it later).
+        self._temporary = target.with_name(f"_{target.name}.{uuid.uuid4().hex[:8]}.tmp")
 
     def __enter__(self) -> Path:
         self._target.parent.mkdir(parents=True, exist_ok=True)
