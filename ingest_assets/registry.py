@@ -114,6 +114,8 @@ def _open_mirroring(connection, root: Path) -> dg.ConfigurableResource:
 
 
 _SQL_READS: frozenset[ReadKindName] = frozenset({"table", "query"})
+# Entity `store:` settings that only some store types read (each type lists its own in `store_settings`).
+STORE_ONLY_SETTINGS = ("folder_deletion_wait_seconds", "schema_name", "row_marker_column")
 _SQLALCHEMY_HOME = "ingest_assets.homes.sql:SqlAlchemyHome"
 _SQL_STORE = "ingest_assets.stores.sql.store:SqlStore"
 
@@ -141,7 +143,7 @@ CONNECTOR_TYPES: dict[str, ConnectorType] = {
           for name in ("adls", "onelake")),
         ConnectorType("open_mirroring", _open_mirroring, None, "ingest_assets.mirroring.store:OpenMirroringStore",
                       frozenset(), "table", partitioned_writes=False, counts_table=False, publish_step=True,
-                      store_settings=frozenset({"folder_deletion_wait_seconds", "schema_name", "row_marker_column"})),
+                      store_settings=frozenset(STORE_ONLY_SETTINGS)),
     )
 }
 

@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ingest_assets.mirroring.layout import ROW_MARKER, RowMarker
-from ingest_assets.mirroring.markers import MARKER_TYPE
+from ingest_assets.mirroring.markers import MARKER_TYPE, constant_markers
 from ingest_assets.sql_text import parquet_files, quote_identifier, string_literal
 from ingest_assets.storage.base import Storage, join
 
@@ -57,7 +57,7 @@ def deletions(previous_keys: Path, snapshot: Path, keys: tuple[str, ...], target
             f"SELECT {columns} FROM {parquet_files([previous_keys])} "
             f"EXCEPT SELECT {columns} FROM {parquet_files([snapshot])}"
         ).to_arrow_table()
-    marker = pa.array([int(RowMarker.DELETE)] * table.num_rows, MARKER_TYPE)
+    marker = constant_markers(RowMarker.DELETE, table.num_rows)
     table = table.append_column(pa.field(ROW_MARKER, MARKER_TYPE, nullable=False), marker)
     pq.write_table(table, target, compression="zstd")
     return table.num_rows

@@ -37,10 +37,15 @@ def mark(batch: pa.RecordBatch, marker: RowMarker | None, marker_column: str | N
     if marker_column is None:
         assert marker is not None
         return batch.append_column(pa.field(ROW_MARKER, MARKER_TYPE, nullable=False),
-                                   pa.array([int(marker)] * batch.num_rows, MARKER_TYPE))
+                                   constant_markers(marker, batch.num_rows))
     index = batch.schema.get_field_index(marker_column)
     markers = _markers_of(batch.column(index), marker_column)
     return batch.remove_column(index).append_column(pa.field(ROW_MARKER, MARKER_TYPE, nullable=False), markers)
+
+
+def constant_markers(marker: RowMarker, rows: int) -> pa.Array:
+    """One marker for `rows` rows, built by Arrow (no Python list per batch)."""
+    return pa.repeat(pa.scalar(int(marker), MARKER_TYPE), rows)
 
 
 def unmarked(batch: pa.RecordBatch) -> pa.RecordBatch:

@@ -401,7 +401,7 @@ def _write_spec(store: ConnectionPlan, settings: StoreSettings, flow: str, entit
         problem(where("store", other), f"store {store.name!r} ({store.type}) writes a {kind}, not a {other} "
                 f"-> use '{kind}:' (default {flow}.{entity} / {flow}/{entity})")
         return None
-    unknown = [name for name in ("folder_deletion_wait_seconds", "schema_name", "row_marker_column")
+    unknown = [name for name in registry.STORE_ONLY_SETTINGS
                if getattr(settings, name) is not None and name not in connector.store_settings]
     for name in unknown:
         setting = "schema" if name == "schema_name" else name
