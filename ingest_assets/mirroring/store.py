@@ -45,13 +45,13 @@ from ingest_assets.mirroring.layout import (
     landing_zone,
     partner_events,
     sequence_name,
-    sequence_number,
     table_folder,
 )
 from ingest_assets.mirroring.sequence import missing_numbers, next_number, published_numbers
 from ingest_assets.plan.model import WriteSpec
-from ingest_assets.storage.base import Storage, join
+from ingest_assets.storage.base import join
 from ingest_assets.storage.journal import Journal, JournalFile, Step, StepHook
+from ingest_assets.storage.resource import StorageBacked
 from ingest_assets.stores.base import CommitResult, FilesPublished, QualityRequest, TableLayout, WriteMode
 from ingest_assets.stores.staging import ParquetStage, StagedWriter, parquet_rows
 
@@ -93,16 +93,8 @@ class PreparedPublish:
     location: str
 
 
-class OpenMirroringStore:
-    def __init__(self, resource: "OpenMirroringResource", storage: Storage | None = None):
-        self._resource = resource
-        self._storage = storage
-
-    @property
-    def storage(self) -> Storage:
-        if self._storage is None:
-            self._storage = self._resource.open()
-        return self._storage
+class OpenMirroringStore(StorageBacked):
+    _resource: "OpenMirroringResource"
 
     def table(self, target: WriteSpec) -> MirrorTable:
         assert target.table is not None

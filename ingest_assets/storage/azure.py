@@ -127,20 +127,24 @@ def _malformed(location: AzureLocation) -> TerminalError:
     return TerminalError(f"the storage {setting} is malformed -> check it (and the environment variable it comes from)")
 
 
+def _service(location: AzureLocation, client_class: Any, retry_class: Any) -> Any:
+    """A Blob or DataLake service client (with its package's retry policy): from the connection
+    string, or from the URL and the credential."""
+    options = client_options(retry_class)
+    if location.credential == "connection_string":
+        assert location.connection_string, "validated when the project loads"
+        return client_class.from_connection_string(location.connection_string, **options)
+    assert location.account_url, "validated when the project loads"
+    return client_class(location.account_url, credential=_credential(location), **options)
+
+
 def _open_blob(location: AzureLocation) -> "Storage":
     from azure.storage.blob import BlobServiceClient, LinearRetry
 
     from ingest_assets.storage.blob import BlobStorage
 
-    options = client_options(LinearRetry)
     try:
-        if location.credential == "connection_string":
-            assert location.connection_string, "validated when the project loads"
-            service = BlobServiceClient.from_connection_string(location.connection_string, **options)
-        else:
-            assert location.account_url, "validated when the project loads"
-            service = BlobServiceClient(location.account_url, credential=_credential(location), **options)
-        container = service.get_container_client(location.filesystem)
+        container = _service(location, BlobServiceClient, LinearRetry).get_container_client(location.filesystem)
     except ValueError:
         raise _malformed(location) from None
     target = AzureTarget(public_url(container.url), location.filesystem, location.credential, "container")
@@ -155,15 +159,8 @@ def _open_dfs(location: AzureLocation) -> "Storage":
 
     from ingest_assets.storage.dfs import DfsStorage
 
-    options = client_options(LinearRetry)
     try:
-        if location.credential == "connection_string":
-            assert location.connection_string, "validated when the project loads"
-            service = DataLakeServiceClient.from_connection_string(location.connection_string, **options)
-        else:
-            assert location.account_url, "validated when the project loads"
-            service = DataLakeServiceClient(location.account_url, credential=_credential(location), **options)
-        file_system = service.get_file_system_client(location.filesystem)
+        file_system = _service(location, DataLakeServiceClient, LinearRetry).get_file_system_client(location.filesystem)
     except ValueError:
         raise _malformed(location) from None
     target = AzureTarget(public_url(file_system.url), location.filesystem, location.credential, "file system")

@@ -66,3 +66,17 @@ class OpenMirroringResource(StorageResource):
     partner_name: str = "ingest_assets"
     source_type: str = Field(default="SQL", description="_partnerEvents.json: the kind of source database.")
     source_version: Optional[str] = None
+
+
+class StorageBacked:
+    """What the file stores share: their connection's storage, opened on first use (or given, by tests)."""
+
+    def __init__(self, resource: StorageResource, storage: "Storage | None" = None):
+        self._resource = resource
+        self._storage = storage
+
+    @property
+    def storage(self) -> "Storage":
+        if self._storage is None:
+            self._storage = self._resource.open()
+        return self._storage
