@@ -48,7 +48,7 @@ from ingest_assets.stores.measure import (
     require_table_fits,
     same_columns,
 )
-from ingest_assets.stores.staging import ROW_GROUP_ROWS, ParquetStage, StagedWriter, parquet_rows
+from ingest_assets.stores.staging import ROW_GROUP_ROWS, ParquetStage, TableSchemaWriter, parquet_rows
 
 if TYPE_CHECKING:
     import duckdb
@@ -112,24 +112,15 @@ def _version_files(version: Path) -> list[Path]:
     return sorted(version.glob("*.parquet"))
 
 
-class ParquetTableWriter(StagedWriter):
+class ParquetTableWriter(TableSchemaWriter):
     def __init__(self, table: _TablePaths, mode: WriteMode, layout: TableLayout, token: str, quality: QualityRequest):
         label = f"parquet store {table.relative}"
         # Staged in the table's schema, so the staged files join a version as they are.
-        super().__init__(ParquetStage(table.staging / token, layout.table, token, label), mode)
+        super().__init__(ParquetStage(table.staging / token, layout.table, token, label), mode, layout)
         self._table = table
-        self._layout = layout
         self._token = token
         self._quality = quality
         self._label = label
-
-    def write(self, batch: pa.RecordBatch) -> None:
-        if batch.schema.names != self._layout.staged.names:
-            raise TerminalError(
-                f"{self._label}: a batch has columns {batch.schema.names}, the layout stages "
-                f"{self._layout.staged.names} -> the source's columns changed during the read; run again"
-            )
-        super().write(conform(batch, self._layout.table))
 
     def commit(self) -> CommitResult:
         import duckdb

@@ -16,7 +16,7 @@ import pyarrow.parquet as pq
 from ingest_assets.errors import TerminalError
 
 if TYPE_CHECKING:
-    from ingest_assets.stores.base import WriteMode
+    from ingest_assets.stores.base import TableLayout, WriteMode
 
 ROW_GROUP_ROWS = 262_144
 FILE_ROWS = 16 * ROW_GROUP_ROWS
@@ -135,3 +135,22 @@ class StagedWriter:
     def discard_staging(self) -> None:
         self._stage.abort()
         shutil.rmtree(self._stage.directory, ignore_errors=True)
+
+
+class TableSchemaWriter(StagedWriter):
+    """A file store's writer: batches are staged in the table's whole schema (columns this load does
+    not have are NULL), so every file of the table has the same columns."""
+
+    def __init__(self, stage: ParquetStage, mode: "WriteMode", layout: "TableLayout"):
+        super().__init__(stage, mode)
+        self._layout = layout
+
+    def write(self, batch: pa.RecordBatch) -> None:
+        from ingest_assets.schema_changes import conform
+
+        if batch.schema.names != self._layout.staged.names:
+            raise TerminalError(
+                f"{self._stage.label}: a batch has columns {batch.schema.names}, the layout stages "
+                f"{self._layout.staged.names} -> the source's columns changed during the read; run again"
+            )
+        super().write(conform(batch, self._layout.table))
