@@ -324,3 +324,29 @@ def test_adls_store_replaces_and_appends_parquet_files(project: Project, backend
     assert rows("customers") == _source_rows(source, "customers")  # replaced after extraction
     assert rows("orders") == _source_rows(source, "orders")  # the first load, then the new row appended
     assert len(storage.list("raw/shop/orders")) == 2
+
+
+def test_adls_files_keep_the_tables_columns_when_the_source_drops_one(project: Project) -> None:
+    flow = """
+home: files
+store: lake
+entities:
+  - name: events
+    home: {path: events}
+    run_type: incremental
+    watermark: id
+"""
+    project.write({"flows/ingest.yml": "connections:\n  files: {type: parquet, path: files}\n"
+                                       "  lake: {type: adls, local_path: lake}\n",
+                   "flows/shop/flow.yml": flow})
+    folder = project.root / "files" / "events"
+    folder.mkdir(parents=True)
+    pq.write_table(pa.table({"id": [1, 2], "note": ["a", "b"]}), folder / "1.parquet")
+    project.materialize("shop/events")
+    pq.write_table(pa.table({"id": [3]}), folder / "2.parquet")  # the source no longer has `note`
+    (folder / "1.parquet").unlink()
+    project.materialize("shop/events")
+    files = sorted((project.root / "lake" / "shop" / "events").glob("part-*.parquet"))
+    assert [pq.read_schema(f).names for f in files] == [["id", "note"], ["id", "note"]]
+    rows = sorted(r for f in files for r in map(tuple, (d.values() for d in pq.read_table(f).to_pylist())))
+    assert rows == [(1, "a"), (2, "b"), (3, None)]

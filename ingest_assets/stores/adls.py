@@ -26,10 +26,11 @@ import pyarrow.parquet as pq
 
 from ingest_assets.errors import TerminalError
 from ingest_assets.plan.model import WriteSpec
-from ingest_assets.storage.base import Storage, join
+from ingest_assets.storage.base import join
 from ingest_assets.storage.journal import Journal, JournalFile, Step
+from ingest_assets.storage.resource import StorageBacked
 from ingest_assets.stores.base import CommitResult, QualityRequest, TableLayout, WriteMode
-from ingest_assets.stores.staging import ParquetStage, StagedWriter, parquet_rows
+from ingest_assets.stores.staging import ParquetStage, TableSchemaWriter, parquet_rows
 
 if TYPE_CHECKING:
     from ingest_assets.schema_changes import SchemaDecision
@@ -40,16 +41,8 @@ _DATA_FILE = re.compile(r"^part-.+\.parquet$")
 _STAGED_FILE = re.compile(r"^_part-.+\.parquet$")
 
 
-class AdlsStore:
-    def __init__(self, resource: "AdlsResource", storage: Storage | None = None):
-        self._resource = resource
-        self._storage = storage
-
-    @property
-    def storage(self) -> Storage:
-        if self._storage is None:
-            self._storage = self._resource.open()
-        return self._storage
+class AdlsStore(StorageBacked):
+    _resource: "AdlsResource"
 
     def folder(self, target: WriteSpec) -> str:
         assert target.path is not None
@@ -105,10 +98,10 @@ class AdlsStore:
                 self.storage.delete(join(folder, entry.name))
 
 
-class AdlsWriter(StagedWriter):
+class AdlsWriter(TableSchemaWriter):
     def __init__(self, store: AdlsStore, folder: str, mode: WriteMode, layout: TableLayout, token: str, workdir: Path):
         # Files carry the table's columns (NULL where this load has none), like the local Parquet store.
-        super().__init__(ParquetStage(workdir, layout.table, token, f"adls store {folder}"), mode)
+        super().__init__(ParquetStage(workdir, layout.table, token, f"adls store {folder}"), mode, layout)
         self._store = store
         self._folder = folder
         self._token = token
