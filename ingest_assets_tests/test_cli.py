@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -22,6 +21,7 @@ from ingest_assets_tests.conftest import (
     write_events_parquet,
     write_files,
 )
+from ingest_assets_tests.servers.processes import free_port
 
 pytestmark = pytest.mark.slow
 
@@ -129,14 +129,8 @@ def test_cli_reports_every_problem_of_an_invalid_project(workdir: Path):
     assert not (workdir / "lake").exists()
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def test_webserver_serves_the_assets_checks_and_jobs(workdir: Path):
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "DAGSTER_HOME": str(workdir / "home"), "INGEST_FLOWS_DIR": str(workdir / "flows")}
     server = subprocess.Popen(
         [str(Path(sys.executable).with_name("dagster-webserver")), "-m", "ingest_assets.definitions",

@@ -20,7 +20,7 @@ from ingest_assets.errors import TerminalError, TransientError
 from ingest_assets.storage.azure import AzureLocation, account_name, open_azure_storage, public_url
 from ingest_assets.storage.base import Entry, Storage
 from ingest_assets_tests.conftest import REPOSITORY
-from ingest_assets_tests.servers.azurite import free_port
+from ingest_assets_tests.servers.processes import free_port
 
 LARGE_BYTES = 20 * 1024 * 1024
 

@@ -14,16 +14,16 @@ import fcntl
 import http.client
 import json
 import shutil
-import socket
 import subprocess
 import tempfile
-import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from ingest_assets_tests.servers.processes import free_port, stop, wait_until_ready
 
 if TYPE_CHECKING:
     from azure.storage.blob import BlobServiceClient
@@ -83,12 +83,6 @@ class AzuriteServer:
         return BlobServiceClient(self.account_url, credential=credential)
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def azurite_binary() -> Path:
     """`azurite-blob` from the repository's cache, installed with npm on first use."""
     binary = INSTALL_DIR / "node_modules" / ".bin" / "azurite-blob"
@@ -133,38 +127,22 @@ def azurite_server() -> Iterator[AzuriteServer]:
                 stdout=output, stderr=subprocess.STDOUT, cwd=folder,
             )
         try:
-            _wait_until_ready(server, process, log)
+            wait_until_ready("azurite", process, log, lambda: _answers(server), STARTUP_SECONDS)
             yield server
         finally:
-            _stop(process)
+            stop(process, 15)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _wait_until_ready(server: AzuriteServer, process: subprocess.Popen, log: Path) -> None:
+def _answers(server: AzuriteServer) -> bool:
     """Ready when it answers HTTP (an unsigned request gets an error status, which is enough)."""
-    deadline = time.monotonic() + STARTUP_SECONDS
-    while True:
-        if process.poll() is not None:
-            raise RuntimeError(f"azurite exited with {process.returncode}:\n{log.read_text()[-2000:]}")
-        connection = http.client.HTTPConnection(server.host, server.port, timeout=2)
-        try:
-            connection.request("GET", f"/{server.account_name}?comp=list")
-            connection.getresponse().read()
-            return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"azurite not ready after {STARTUP_SECONDS} s:\n{log.read_text()[-2000:]}")
-            time.sleep(0.1)
-        finally:
-            connection.close()
-
-
-def _stop(process: subprocess.Popen) -> None:
-    """SIGTERM to Azurite's own pid, SIGKILL if it does not stop."""
-    process.terminate()
+    connection = http.client.HTTPConnection(server.host, server.port, timeout=2)
     try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+        connection.request("GET", f"/{server.account_name}?comp=list")
+        connection.getresponse().read()
+        return True
+    except OSError:
+        return False
+    finally:
+        connection.close()

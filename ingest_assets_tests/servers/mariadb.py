@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -21,6 +19,8 @@ from typing import Any
 from urllib.parse import quote_plus
 
 import pymysql
+
+from ingest_assets_tests.servers.processes import free_port, stop, wait_until_ready
 
 STARTUP_SECONDS = 30
 # The ODBC driver name Debian's odbc-mariadb registers (`odbcinst -q -d`).
@@ -69,12 +69,6 @@ class MariaDBServer:
         return "mysql+pyodbc:///?odbc_connect=" + quote_plus(self.odbc_connection_string(database))
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def _binary(name: str) -> str:
     found = shutil.which(name) or shutil.which(name, path="/usr/sbin:/usr/bin")
     if found is None:
@@ -108,33 +102,17 @@ def mariadb_server() -> Iterator[MariaDBServer]:
                 stdout=output, stderr=subprocess.STDOUT,
             )
         try:
-            _wait_until_ready(server, process, log)
+            wait_until_ready("mariadbd", process, log, lambda: _answers(server), STARTUP_SECONDS)
             yield server
         finally:
-            _stop(process)
+            stop(process, 30)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _wait_until_ready(server: MariaDBServer, process: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + STARTUP_SECONDS
-    while True:
-        if process.poll() is not None:
-            raise RuntimeError(f"mariadbd exited with {process.returncode}:\n{log.read_text()[-2000:]}")
-        try:
-            server.connect().close()
-            return
-        except pymysql.err.OperationalError:
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"mariadbd not ready after {STARTUP_SECONDS} s:\n{log.read_text()[-2000:]}")
-            time.sleep(0.1)
-
-
-def _stop(process: subprocess.Popen) -> None:
-    """SIGTERM to the server's own pid (a clean shutdown), SIGKILL if it does not stop."""
-    process.terminate()
+def _answers(server: MariaDBServer) -> bool:
     try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+        server.connect().close()
+        return True
+    except pymysql.err.OperationalError:
+        return False
