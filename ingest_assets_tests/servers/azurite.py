@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ingest_assets_tests.servers.processes import free_port, stop, wait_until_ready
+from ingest_assets_tests.servers.processes import free_port, running
 
 if TYPE_CHECKING:
     from azure.storage.blob import BlobServiceClient
@@ -119,18 +119,11 @@ def azurite_server() -> Iterator[AzuriteServer]:
     folder = Path(tempfile.mkdtemp(prefix="ingest-azurite-"))
     log = folder / "azurite.log"
     try:
-        with open(log, "wb") as output:
-            # `azurite-blob` is a node script: the process started is node itself, so its pid is Azurite's.
-            process = subprocess.Popen(
-                [str(binary), "--blobHost", server.host, "--blobPort", str(server.port), "--inMemoryPersistence",
-                 "--disableTelemetry", "--skipApiVersionCheck", "--silent"],
-                stdout=output, stderr=subprocess.STDOUT, cwd=folder,
-            )
-        try:
-            wait_until_ready("azurite", process, log, lambda: _answers(server), STARTUP_SECONDS)
+        # `azurite-blob` is a node script: the process started is node itself, so its pid is Azurite's.
+        command = [str(binary), "--blobHost", server.host, "--blobPort", str(server.port), "--inMemoryPersistence",
+                   "--disableTelemetry", "--skipApiVersionCheck", "--silent"]
+        with running("azurite", command, log, lambda: _answers(server), STARTUP_SECONDS, 15, cwd=folder):
             yield server
-        finally:
-            stop(process, 15)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 

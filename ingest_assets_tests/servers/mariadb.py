@@ -20,7 +20,7 @@ from urllib.parse import quote_plus
 
 import pymysql
 
-from ingest_assets_tests.servers.processes import free_port, stop, wait_until_ready
+from ingest_assets_tests.servers.processes import free_port, running
 
 STARTUP_SECONDS = 30
 # The ODBC driver name Debian's odbc-mariadb registers (`odbcinst -q -d`).
@@ -92,20 +92,13 @@ def mariadb_server() -> Iterator[MariaDBServer]:
                        check=True, capture_output=True, timeout=120)
         server = MariaDBServer(port=free_port())
         log = folder / "server.log"
-        with open(log, "wb") as output:
-            process = subprocess.Popen(
-                [_binary("mariadbd"), "--no-defaults", f"--datadir={data}", *user_option,
-                 f"--port={server.port}", f"--bind-address={server.host}", f"--socket={folder / 'mysqld.sock'}",
-                 f"--pid-file={folder / 'mysqld.pid'}", "--skip-log-bin", "--skip-name-resolve",
-                 # A throwaway server: small memory, no flush per commit.
-                 "--innodb-buffer-pool-size=64M", "--innodb-flush-log-at-trx-commit=0"],
-                stdout=output, stderr=subprocess.STDOUT,
-            )
-        try:
-            wait_until_ready("mariadbd", process, log, lambda: _answers(server), STARTUP_SECONDS)
+        command = [_binary("mariadbd"), "--no-defaults", f"--datadir={data}", *user_option,
+                   f"--port={server.port}", f"--bind-address={server.host}", f"--socket={folder / 'mysqld.sock'}",
+                   f"--pid-file={folder / 'mysqld.pid'}", "--skip-log-bin", "--skip-name-resolve",
+                   # A throwaway server: small memory, no flush per commit.
+                   "--innodb-buffer-pool-size=64M", "--innodb-flush-log-at-trx-commit=0"]
+        with running("mariadbd", command, log, lambda: _answers(server), STARTUP_SECONDS, 30):
             yield server
-        finally:
-            stop(process, 30)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import socket
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 
@@ -35,3 +36,16 @@ def stop(process: subprocess.Popen, seconds: float) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
+
+
+@contextmanager
+def running(name: str, command: list[str], log: Path, answers: Callable[[], bool], startup_seconds: float,
+            stop_seconds: float, cwd: Path | None = None) -> Iterator[subprocess.Popen]:
+    """Start `command` (output to `log`), wait until it answers, and stop it by its own pid at the end."""
+    with open(log, "wb") as output:
+        process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, cwd=cwd)
+    try:
+        wait_until_ready(name, process, log, answers, startup_seconds)
+        yield process
+    finally:
+        stop(process, stop_seconds)
