@@ -15,14 +15,13 @@ import dagster as dg
 
 from ingest_assets import registry
 from ingest_assets.automation import build_automation
+from ingest_assets.config.loader import FLOWS_DIR_VARIABLE
 from ingest_assets.plan import EntityPlan, ProjectPlan, load_plan
 from ingest_assets.pools import POOL_TAG, pool_limits
 from ingest_assets.runtime import checks
 from ingest_assets.runtime.execute import RunOverrides, materialize_entity
 from ingest_assets.translate import IngestTranslator
 from ingest_assets.two_step import STEP_TAG, two_step_asset
-
-FLOWS_DIR_VARIABLE = "INGEST_FLOWS_DIR"
 
 
 def entity_asset(plan: EntityPlan, translator: IngestTranslator, retries: int) -> dg.AssetsDefinition:

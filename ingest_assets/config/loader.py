@@ -25,6 +25,7 @@ from ingest_assets.config.yaml_source import (
 from ingest_assets.errors import ConfigProblem
 
 ENVIRONMENT_VARIABLE = "INGEST_ENV"
+FLOWS_DIR_VARIABLE = "INGEST_FLOWS_DIR"  # the flows folder when none is given (default ./flows)
 PROJECT_FILE_NAMES = ("ingest.yml", "ingest.yaml")
 FLOW_FILE_NAMES = ("flow.yml", "flow.yaml")
 
