@@ -16,6 +16,7 @@ import dagster as dg
 from ingest_assets import registry
 from ingest_assets.automation import build_automation
 from ingest_assets.config.loader import FLOWS_DIR_VARIABLE
+from ingest_assets.mirroring.pickup_check import pickup_check
 from ingest_assets.plan import EntityPlan, ProjectPlan, load_plan
 from ingest_assets.pools import POOL_TAG, pool_limits
 from ingest_assets.runtime import checks
@@ -65,6 +66,7 @@ def build_definitions(
     automation = build_automation(project)
     return dg.Definitions(
         assets=[entity_asset(entity, translator, project.retries) for entity in project.entities],
+        asset_checks=[check for entity in project.entities if (check := pickup_check(entity)) is not None],
         jobs=automation.jobs,
         schedules=automation.schedules,
         sensors=automation.sensors,

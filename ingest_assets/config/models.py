@@ -334,6 +334,22 @@ class AdlsConnection(_AzureStorageConnection):
     base_path: str = ""
 
 
+class ProcessedCheckSettings(Model):
+    """When to look whether Fabric has applied a load's files, and how long it may take."""
+
+    within_minutes: PositiveInt = 30  # files still waiting after this fail the check
+    cron: str = "*/15 * * * *"  # Dagster's automation runs the check on this schedule
+
+    @field_validator("cron")
+    @classmethod
+    def _cron(cls, value: str) -> str:
+        from dagster._utils.schedules import is_valid_cron_string
+
+        if not is_valid_cron_string(value):
+            raise ValueError(f"{value!r} is not a cron expression -> e.g. '*/15 * * * *' (every 15 minutes)")
+        return value
+
+
 class OpenMirroringConnection(_AzureStorageConnection):
     """A Fabric mirrored database's landing zone (store only), as hygge configures it.
 
@@ -350,6 +366,8 @@ class OpenMirroringConnection(_AzureStorageConnection):
     partner_name: str = "ingest_assets"
     source_type: str = "SQL"
     source_version: str | None = None
+    # Opt-in, for a real mirrored database: an asset check that Fabric has applied each load's files.
+    processed_check: ProcessedCheckSettings | None = None
 
 
 Connection = Annotated[

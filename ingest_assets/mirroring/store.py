@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +34,7 @@ import pyarrow.parquet as pq
 
 from ingest_assets.errors import TerminalError
 from ingest_assets.mirroring import deletes, markers
+from ingest_assets.mirroring.pickup import Pickup, pickup
 from ingest_assets.mirroring.layout import (
     METADATA_FILE,
     PARTNER_EVENTS_FILE,
@@ -106,6 +107,10 @@ class OpenMirroringStore(StorageBacked):
 
     def describe(self, target: WriteSpec) -> str:
         return self.storage.describe(self.table(target).folder)
+
+    def pickup(self, target: WriteSpec, published: Sequence[str]) -> Pickup:
+        """Which of a load's published files Fabric has applied (see `pickup.py`)."""
+        return pickup(self.storage, self.table(target).folder, published)
 
     def exists(self, target: WriteSpec) -> bool:
         return self.storage.exists(join(self.table(target).folder, METADATA_FILE))

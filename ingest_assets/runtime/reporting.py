@@ -17,6 +17,8 @@ if TYPE_CHECKING:
 
     from ingest_assets.runtime.execute import LoadDecision
 
+PUBLISHED_FILES = "ingest/published_files"  # the final names of the files a load published
+
 
 def column_schema(schema: "pa.Schema", keys: tuple[str, ...]) -> dg.TableSchema:
     return dg.TableSchema(columns=[
@@ -59,7 +61,7 @@ def materialization_metadata(
     if commit.rows_after is not None:
         metadata["dagster/row_count"] = commit.rows_after
     if commit.files is not None:
-        metadata["ingest/published_files"] = dg.MetadataValue.json(list(commit.files.names))
+        metadata[PUBLISHED_FILES] = dg.MetadataValue.json(list(commit.files.names))
         metadata["ingest/last_file_number"] = commit.files.last_number
     if commit.window_rows is not None:
         metadata["dagster/partition_row_count"] = commit.window_rows
