@@ -15,13 +15,14 @@ Blob copy-then-delete rename stopped between the two.
 
 The scenario, on one table `customers` (key `id`), files of 10 rows so a load has several files:
 1. initial: a replace into an empty landing zone (50 rows, 5 files);
-2. merge with delete_missing (updates, inserts and 4 deletes: 6 files and a delete file);
+2. merge with delete_missing (updates, inserts and 4 deletes: only the changed rows, in one file, and a
+   delete file);
 3. rebuild: a replace of the existing table (full_drop: delete the folder, wait 0 s, recreate);
 4. upsert (updates and inserts, 3 files).
 Every load is first run once without a crash to count its operations K (that run also gives the
 state the next load starts from); then the load is crashed at points N in 1..K, each on its own copy
 of the state before it (another mirror name): every operation except the middle ones of a run of
-uploads or of data renames (54 points in all, 34 of them after the commit point). A short version
+uploads or of data renames (at least 40 points in all, 20 of them after the commit point). A short version
 runs the replace of an existing table on Blob storage (Azurite), where a rename is copy + delete.
 Not covered: a kill inside one storage call beyond the simulated torn upload and torn rename. The
 two such cases this test once found are fixed in the store: LocalStorage's temporary files are

@@ -162,30 +162,33 @@ def test_six_runs_of_inserts_updates_and_deletes_mirror_the_source(project: Proj
     partner = _json(storage, "_partnerEvents.json")
     assert partner == {"partnerName": "ingest_assets", "sourceInfo": {"sourceType": "SQL", "additionalInformation": {}}}
 
-    # 2. Updates and inserts: the snapshot's rows as upserts, the new orders only.
+    # 2. Updates and inserts: upserts for the changed and new customers only, and the new orders.
     source.execute("UPDATE customers SET name = 'renamed' WHERE id IN (3, 4)")
     source.execute("INSERT INTO customers VALUES (31, 'c31', 7.75)")
     source.execute("UPDATE orders SET amount = 999, updated_at = '2026-01-02 00:00' WHERE id = 5")
     source.execute("INSERT INTO orders VALUES (21, 210, '2026-01-02 00:01')")
     source.commit()
     run_and_compare()
-    assert set(_markers(storage, "customers", "00000000000000000002.parquet")) == {4}
+    upserts = _file(storage, "customers", "00000000000000000002.parquet").to_pylist()
+    assert sorted((r["id"], r["name"], r[ROW_MARKER]) for r in upserts) == [
+        (3, "renamed", 4), (4, "renamed", 4), (31, "c31", 4)]
     assert _markers(storage, "sales.schema/orders", "00000000000000000002.parquet") == [4, 4]
 
     # 3. Deletes: a delete row (marker 2, key columns only) for each key gone from the snapshot.
     source.execute("DELETE FROM customers WHERE id IN (7, 8, 9)")
     source.commit()
     result = run_and_compare()
-    deleted = _file(storage, "customers", "00000000000000000004.parquet")
+    assert _data_files(storage, "customers")[-1] == "00000000000000000003.parquet"  # no unchanged upserts
+    deleted = _file(storage, "customers", "00000000000000000003.parquet")
     assert deleted.column_names == ["id", ROW_MARKER]
     assert sorted(deleted.to_pylist(), key=lambda r: r["id"]) == [{"id": i, ROW_MARKER: 2} for i in (7, 8, 9)]
     assert project.latest_metadata("shop/customers")["ingest/rows_deleted"] == 3
     assert _checks(result)[("customers", checks.SEQUENCE_WITHOUT_GAPS)]
 
-    # 4. Nothing changed at the source: orders publish no file (no sequence number is used).
-    before = _data_files(storage, "sales.schema/orders")
+    # 4. Nothing changed at the source: neither table publishes a file (no sequence number is used).
+    before = [_data_files(storage, table) for table in ("customers", "sales.schema/orders")]
     run_and_compare()
-    assert _data_files(storage, "sales.schema/orders") == before
+    assert [_data_files(storage, table) for table in ("customers", "sales.schema/orders")] == before
 
     # 5. A deliberate rebuild: the folder is deleted and recreated with one initial load.
     source.execute("INSERT INTO customers VALUES (40, 'c40', 1.0)")
@@ -201,6 +204,7 @@ def test_six_runs_of_inserts_updates_and_deletes_mirror_the_source(project: Proj
     run_and_compare()
     assert _data_files(storage, "customers") == ["00000000000000000001.parquet", "00000000000000000002.parquet",
                                                  "00000000000000000003.parquet"]
+    assert [(r["id"], r["score"]) for r in _file(storage, "customers", "00000000000000000002.parquet").to_pylist()] == [(2, -1.0)]
 
 
 def test_a_changed_key_is_refused_before_anything_is_published_until_a_rebuild(project: Project) -> None:

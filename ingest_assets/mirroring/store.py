@@ -15,7 +15,7 @@ that the next run completes: never a gap, a reused number, or a partial file und
 Row markers: a first load (or a replace) is published without markers, so every row is an insert;
 later loads mark rows as upserts (merge, upsert) or inserts (append), or take each row's marker from
 the entity's `row_marker_column`. A merge with `delete_missing` adds delete rows for keys that left
-the snapshot (see `deletes.py`).
+the snapshot (see `snapshots.py`).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ingest_assets.errors import TerminalError
-from ingest_assets.mirroring import deletes, markers
+from ingest_assets.mirroring import markers, snapshots
 from ingest_assets.mirroring.pickup import Pickup, pickup
 from ingest_assets.mirroring.layout import (
     METADATA_FILE,
@@ -90,6 +90,7 @@ class PreparedPublish:
     files: tuple[StagedFile, ...]
     rows_written: int
     rows_deleted: int
+    rows_unchanged: int  # rows of a snapshot equal to the last one's: staged, not published again
     replaces: bool
     location: str
 
@@ -222,11 +223,12 @@ class OpenMirroringStore(StorageBacked):
             rows_deleted=prepared.rows_deleted,
             files=FilesPublished(
                 names=tuple(f.name for f in prepared.files),
-                rows_expected=prepared.rows_written + prepared.rows_deleted,
+                rows_expected=prepared.rows_written - prepared.rows_unchanged + prepared.rows_deleted,
                 rows_found=sum(f.rows for f in published),
                 missing=tuple(f.name for f in prepared.files if f not in published),
                 sequence_gaps=tuple(missing_numbers(numbers)),
                 last_number=numbers[-1] if numbers else 0,
+                rows_unchanged=prepared.rows_unchanged,
             ),
         )
 
@@ -277,10 +279,10 @@ class MirrorWriter(StagedWriter):
         # a load that only adds keys makes it stale, so it is removed and delete detection refuses
         # until the next snapshot.
         snapshot = bool(mode.keys) and (self.replaces or mode.delete_missing)
-        old_key_files = [] if self.replaces else deletes.key_files(storage, table.folder)
-        rows_deleted, keys_snapshot = 0, None
+        old_key_files = [] if self.replaces else snapshots.key_files(storage, table.folder)
+        rows_deleted, rows_unchanged, keys_snapshot = 0, 0, None
         if snapshot:
-            keys_snapshot = deletes.snapshot_keys(self.staged_files, mode.keys, self._workdir / "keys.parquet")
+            keys_snapshot = snapshots.snapshot_keys(self.staged_files, mode.keys, self._workdir / "keys.parquet")
         if mode.delete_missing and not self.replaces:
             if not old_key_files:
                 raise TerminalError(
@@ -291,7 +293,12 @@ class MirrorWriter(StagedWriter):
             storage.download(old_key_files[-1], previous)
             deleted_file = self._workdir / "deletes.parquet"
             assert keys_snapshot is not None
-            rows_deleted = deletes.deletions(previous, keys_snapshot, mode.keys, deleted_file)
+            rows_deleted = snapshots.deletions(previous, keys_snapshot, mode.keys, deleted_file)
+            if snapshots.has_row_hashes(previous) and data:
+                changed = self._workdir / "changed.parquet"
+                rows_changed = snapshots.changed_rows(data, previous, mode.keys, changed)
+                rows_unchanged = rows - rows_changed
+                data = [changed] if rows_changed else []
             if rows_deleted:
                 data.append(deleted_file)
 
@@ -308,7 +315,7 @@ class MirrorWriter(StagedWriter):
         if writes_keys:
             storage.upload(join(table.scratch, self._token, "keys.parquet"), keys_snapshot)
         JournalFile(storage, table.journal).begin(Journal(self._token, steps))
-        return PreparedPublish(table, self._token, files, rows, rows_deleted, self.replaces,
+        return PreparedPublish(table, self._token, files, rows, rows_deleted, rows_unchanged, self.replaces,
                                storage.describe(table.folder))
 
     def _staged_name(self, name: str) -> str:
@@ -336,7 +343,7 @@ class MirrorWriter(StagedWriter):
         steps += [Step("rename", self._staged_name(name), join(table.folder, name)) for name in names]
         if writes_keys:
             steps.append(Step("rename", join(table.scratch, self._token, "keys.parquet"),
-                              join(table.folder, deletes.keys_file_name(last))))
+                              join(table.folder, snapshots.keys_file_name(last))))
         steps += [Step("delete", path) for path in old_key_files]
         if self.replaces:
             steps.append(Step("delete_folder", join(table.scratch, self._token)))

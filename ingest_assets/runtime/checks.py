@@ -147,7 +147,7 @@ def _files_results(key: dg.AssetKey, files: FilesPublished) -> Iterator[dg.Asset
         asset_key=key, check_name=FILES_MATCH_ROWS,
         passed=not files.missing and files.rows_found == files.rows_expected,
         metadata={"files": dg.MetadataValue.json(list(files.names)), "rows_expected": files.rows_expected,
-                  "rows_in_published_files": files.rows_found,
+                  "rows_in_published_files": files.rows_found, "rows_unchanged_not_republished": files.rows_unchanged,
                   "missing_or_wrong_size": dg.MetadataValue.json(list(files.missing))},
     )
     yield dg.AssetCheckResult(

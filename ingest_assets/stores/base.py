@@ -82,11 +82,12 @@ class FilesPublished:
     """What a store that publishes files (Open Mirroring) found after publishing them."""
 
     names: tuple[str, ...]  # the files of this load, in order
-    rows_expected: int  # rows in them as staged (written and deleted)
+    rows_expected: int  # rows in them as staged (written, less unchanged ones, and deleted)
     rows_found: int  # rows of the files found under their names with their staged sizes
     missing: tuple[str, ...]  # files not found, or found with another size
     sequence_gaps: tuple[int, ...]  # numbers missing from the table's sequence
     last_number: int
+    rows_unchanged: int = 0  # rows written but not published again: equal to the last snapshot's
 
 
 @dataclass(frozen=True)
