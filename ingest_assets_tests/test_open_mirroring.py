@@ -354,3 +354,18 @@ entities:
     assert [pq.read_schema(f).names for f in files] == [["id", "note"], ["id", "note"]]
     rows = sorted(r for f in files for r in map(tuple, (d.values() for d in pq.read_table(f).to_pylist())))
     assert rows == [(1, "a"), (2, "b"), (3, None)]
+
+
+def test_a_load_leaves_no_staging_folder_behind(project: Project) -> None:
+    project.write({"flows/ingest.yml": INGEST_YML, "flows/shop/flow.yml": FLOW_YML})
+    source = _source(project)
+    source.executemany("INSERT INTO customers VALUES (?, ?, ?)", [(i, f"c{i}", 1.0) for i in range(1, 6)])
+    source.commit()
+    project.materialize("shop/customers")
+    source.execute("DELETE FROM customers WHERE id = 2")
+    source.commit()
+    project.materialize("shop/customers")  # a merge that writes a new key set through _scratchPad
+    scratch = project.root / "onelake" / ZONE / "_scratchPad"
+    # The table's own staging folder stays (empty); no load's folder, upload or journal is left.
+    assert sorted(p.relative_to(scratch).as_posix() for p in scratch.rglob("*")) == [
+        "ingest_assets", "ingest_assets/customers"]

@@ -345,6 +345,6 @@ class MirrorWriter(StagedWriter):
             steps.append(Step("rename", join(table.scratch, self._token, "keys.parquet"),
                               join(table.folder, snapshots.keys_file_name(last))))
         steps += [Step("delete", path) for path in old_key_files]
-        if self.replaces:
+        if self.replaces or writes_keys:  # this load's staging folder in _scratchPad is empty now
             steps.append(Step("delete_folder", join(table.scratch, self._token)))
         return steps
