@@ -163,6 +163,20 @@ def dlt_table(args: argparse.Namespace) -> dict[str, Any]:
     return {"phases": phases.seconds}
 
 
+def hygge_mirror(args: argparse.Namespace) -> dict[str, Any]:
+    """BASELINE (open_mirroring.py): the data path of hygge's Open Mirroring store, on a local folder."""
+    import open_mirroring  # stdlib-only at import; the script's folder is sys.path[0]
+
+    return open_mirroring.hygge_style_mirror(args, Phases())
+
+
+def blob_baseline(args: argparse.Namespace) -> dict[str, Any]:
+    """BASELINE (open_mirroring.py): Polars write_parquet per batch + azure-storage-blob upload."""
+    import open_mirroring
+
+    return open_mirroring.blob_baseline(args, Phases())
+
+
 WORKLOADS: dict[str, tuple[Callable[[argparse.Namespace], dict[str, Any]], tuple[str, ...]]] = {
     "load": (load_definitions, ("flows_dir",)),
     "ingest": (ingest, ("flows_dir",)),
@@ -171,6 +185,8 @@ WORKLOADS: dict[str, tuple[Callable[[argparse.Namespace], dict[str, Any]], tuple
     "polars-idle": (polars_idle, ()),
     "postgres-copy": (postgres_copy, ("uri", "table")),
     "connectorx": (connectorx_parquet, ("url", "table", "destination")),
+    "hygge-mirror": (hygge_mirror, ("source", "zone_root", "mirror", "table", "key", "mode")),
+    "blob-baseline": (blob_baseline, ("source", "account_url", "container", "prefix")),
     "dlt": (dlt_table, ("mode", "sqlalchemy_url", "connectorx_url", "table", "destination", "pipelines_dir")),
 }
 

@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 import bulk_load_postgres
 import definitions_load
+import open_mirroring
 import parquet_to_parquet
 import postgres_to_parquet
 import upsert
@@ -42,12 +43,14 @@ def main() -> int:
         row_counts, file_rows, copy_runs, warmup = [100_000, 300_000], 100_000, 1, 0
         table_rows, rounds = 200_000, 1
         store_rows, store_rounds = 200_000, 1
+        mirror_rows = list(open_mirroring.QUICK_ROWS)
     else:
         sizes, load_runs, output = list(definitions_load.DEFAULT_SIZES), 3, RESULTS
         row_counts, file_rows = list(parquet_to_parquet.DEFAULT_ROWS), parquet_to_parquet.DEFAULT_FILE_ROWS
         copy_runs, warmup = 2, 1
         table_rows, rounds = postgres_to_parquet.DEFAULT_ROWS, postgres_to_parquet.DEFAULT_ROUNDS
         store_rows, store_rounds = upsert.DEFAULT_ROWS, upsert.DEFAULT_ROUNDS
+        mirror_rows = list(open_mirroring.DEFAULT_ROWS)
 
     started = time.perf_counter()
     load, load_ok = _section("Definitions load", lambda: definitions_load.run(sizes, load_runs))
@@ -63,6 +66,8 @@ def main() -> int:
     upsert_keys, upsert_keys_ok = _section(upsert.title(keys=True)[3:],
                                            lambda: upsert.run(store_rows, store_rounds, keys=True))
     bulk, bulk_ok = _section(bulk_load_postgres.TITLE[3:], lambda: bulk_load_postgres.run(store_rows, store_rounds))
+    mirror, mirror_ok = _section(open_mirroring.TITLE[3:],
+                                 lambda: open_mirroring.run(mirror_rows, copy_runs, warmup))
     minutes = (time.perf_counter() - started) / 60
 
     summary = "\n".join([
@@ -80,12 +85,13 @@ def main() -> int:
         upserts,
         upsert_keys,
         bulk,
+        mirror,
     ])
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(summary)
     print(summary)
     log(f"written to {output.relative_to(BENCH_DIR.parent)}")
-    return 0 if all((load_ok, copy_ok, one_file_ok, database_ok, upserts_ok, upsert_keys_ok, bulk_ok)) else 1
+    return 0 if all((load_ok, copy_ok, one_file_ok, database_ok, upserts_ok, upsert_keys_ok, bulk_ok, mirror_ok)) else 1
 
 
 if __name__ == "__main__":
