@@ -93,3 +93,187 @@ def test_sql_with_params_filters_and_adds_a_computed_column(shop: Project):
         "rows_read": SOURCE_ROWS, "rows_after_transform": len(expected), "rows_written": len(expected),
         "duplicate_key_rows_dropped": 0,
     }
+
+
+def test_sql_file_next_to_the_yaml(shop: Project):
+    shop.write({
+        "flows/shop/entities/orders.yml": """
+            transform:
+              sql_file: sql/big_orders.sql
+              params: {minimum: 40}
+            """,
+        "flows/shop/entities/sql/big_orders.sql": """
+            -- orders of at least $minimum, with their customer's number
+            SELECT id, CAST(split_part(customer, '-', 2) AS INTEGER) AS customer_number, amount
+            FROM records
+            WHERE amount >= $minimum;
+            """,
+    })
+
+    shop.materialize("shop/orders")
+
+    expected = [(i, int(c.split("-")[1]), a) for i, c, a, _ in source_orders(shop) if a >= 40]
+    assert lake_rows(shop, "orders", ["id", "customer_number", "amount"]) == expected
+    assert shop.latest_metadata("shop/orders")["ingest/transform"] == (
+        "sql transform flows/shop/entities/sql/big_orders.sql")
+
+
+def test_a_param_that_looks_like_sql_stays_a_literal(shop: Project):
+    injection = "customer-1' OR '1'='1"
+    shop.write({"flows/shop/entities/orders.yml": f"""
+        transform:
+          sql: SELECT id, customer, $note AS note FROM records WHERE customer = $name
+          params:
+            name: "{injection}"
+            note: "'); DROP TABLE records; --"
+        """})
+    shop.materialize("shop/orders")
+    assert lake_rows(shop, "orders", ["id"]) == []  # formatted into the SQL, the OR would keep every row
+
+    shop.write({"flows/shop/entities/orders.yml": """
+        transform:
+          sql: SELECT id, customer, $note AS note FROM records WHERE customer = $name
+          params:
+            name: customer-1
+            note: "'); DROP TABLE records; --"
+        """})
+    shop.materialize("shop/orders")
+    expected = [(i, c, "'); DROP TABLE records; --") for i, c, _, _ in source_orders(shop) if c == "customer-1"]
+    assert lake_rows(shop, "orders", ["id", "customer", "note"]) == expected
+
+
+def test_steps_run_in_order(shop: Project):
+    shop.write({
+        "flows/shop/entities/orders.yml": """
+            transform:
+              steps:
+                - sql: SELECT id, amount FROM records WHERE id % $every = 0
+                  params: {every: 2}
+                - python: double.py:double_amount
+                - sql: SELECT id, amount + $plus AS amount FROM records
+                  params: {plus: 1}
+            """,
+        "flows/shop/entities/double.py": """
+            import pyarrow as pa
+            import pyarrow.compute as pc
+
+            def double_amount(batch: pa.RecordBatch) -> pa.RecordBatch:
+                return batch.set_column(1, "amount", pc.multiply(batch.column("amount"), 2))
+            """,
+    })
+    shop.materialize("shop/orders")
+    expected = [(i, a * 2 + 1) for i, _, a, _ in source_orders(shop) if i % 2 == 0]
+    assert lake_rows(shop, "orders", ["id", "amount"]) == expected
+
+
+# ---- Python -------------------------------------------------------------------------------------
+
+
+def test_python_module_function_with_pyarrow(shop: Project, monkeypatch: pytest.MonkeyPatch):
+    write_python(shop.root / "pkg_arrow_transforms/cleaning.py", """
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+
+        def add_tax(batch: pa.RecordBatch, rate: float, currency: str) -> pa.Table:
+            table = pa.Table.from_batches([batch])
+            taxed = pc.multiply(table.column("amount"), rate)
+            return table.append_column("with_tax", taxed).append_column(
+                "currency", pa.array([currency] * table.num_rows, pa.string()))
+        """)
+    (shop.root / "pkg_arrow_transforms/__init__.py").write_text("")
+    monkeypatch.syspath_prepend(str(shop.root))
+    shop.write({"flows/shop/entities/orders.yml": """
+        batch_size: 9
+        transform:
+          python: pkg_arrow_transforms.cleaning:add_tax
+          params: {rate: 2, currency: EUR}
+        """})
+
+    shop.materialize("shop/orders")
+
+    expected = [(i, a, a * 2, "EUR") for i, _, a, _ in source_orders(shop)]
+    assert lake_rows(shop, "orders", ["id", "amount", "with_tax", "currency"]) == expected
+
+
+def test_python_file_function_with_polars(shop: Project):
+    shop.write({
+        "flows/shop/entities/orders.yml": """
+            batch_size: 11
+            transform:
+              python: ../transforms/frames.py:big_spenders
+              params: {threshold: 30}
+            """,
+        "flows/shop/transforms/frames.py": """
+            import polars as pl
+
+
+            def big_spenders(frame: pl.DataFrame, threshold: int) -> pl.DataFrame:
+                return (frame.filter(pl.col("amount") > threshold)
+                        .with_columns(pl.col("customer").str.to_uppercase().alias("customer"),
+                                      (pl.col("id") * 10).alias("id_x10")))
+            """,
+    })
+
+    shop.materialize("shop/orders")
+
+    expected = [(i, c.upper(), a, i * 10) for i, c, a, _ in source_orders(shop) if a > 30]
+    assert lake_rows(shop, "orders", ["id", "customer", "amount", "id_x10"]) == expected
+    metadata = shop.latest_metadata("shop/orders")
+    assert metadata["ingest/transform"] == "python transform flows/shop/transforms/frames.py:big_spenders"
+    assert (metadata["ingest/rows_read"], metadata["ingest/rows_transformed"]) == (SOURCE_ROWS, len(expected))
+
+
+def test_python_with_a_duckdb_relation(shop: Project):
+    shop.write({
+        "flows/shop/entities/orders.yml": """
+            transform:
+              python: relations.py:first_customers
+            """,
+        "flows/shop/entities/relations.py": """
+            import duckdb
+
+
+            def first_customers(records: duckdb.DuckDBPyRelation) -> duckdb.DuckDBPyRelation:
+                return records.filter("customer IN ('customer-1', 'customer-2')").select("id, customer")
+            """,
+    })
+    shop.materialize("shop/orders")
+    expected = [(i, c) for i, c, _, _ in source_orders(shop) if c in ("customer-1", "customer-2")]
+    assert lake_rows(shop, "orders", ["id", "customer"]) == expected
+
+
+@pytest.mark.parametrize("transform", [
+    "sql: SELECT id, customer, amount * 2 AS doubled FROM records WHERE id % 3 <> 0",
+    "python: per_batch.py:doubled",
+])
+def test_many_small_batches_give_the_whole_table_result(shop: Project, transform: str):
+    entity = f"""
+        transform:
+          {transform}
+        """
+    shop.write({
+        "flows/shop/entities/small.yml": "home: {table: orders}\nbatch_size: 4\n" + textwrap.dedent(entity),
+        "flows/shop/entities/whole.yml": "home: {table: orders}\nbatch_size: 100000\n" + textwrap.dedent(entity),
+        "flows/shop/entities/per_batch.py": """
+            import pyarrow as pa
+            import pyarrow.compute as pc
+
+
+            def doubled(batch: pa.RecordBatch) -> pa.RecordBatch:
+                kept = batch.filter(pa.array([i % 3 != 0 for i in batch.column("id").to_pylist()], pa.bool_()))
+                return pa.RecordBatch.from_arrays(
+                    [kept.column("id"), kept.column("customer"), pc.multiply(kept.column("amount"), 2)],
+                    names=["id", "customer", "doubled"])
+            """,
+    })
+
+    shop.materialize("shop/small")
+    shop.materialize("shop/whole")
+
+    expected = [(i, c, a * 2) for i, c, a, _ in source_orders(shop) if i % 3 != 0]
+    assert lake_rows(shop, "small", ["id", "customer", "doubled"]) == expected
+    assert lake_rows(shop, "whole", ["id", "customer", "doubled"]) == expected
+    small = read_parquet_table(shop.root / "lake/shop/small").sort_by("id")
+    assert small.schema == read_parquet_table(shop.root / "lake/shop/whole").sort_by("id").schema
+    assert shop.latest_metadata("shop/small")["ingest/rows_written"] == len(expected)
