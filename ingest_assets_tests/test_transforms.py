@@ -277,3 +277,190 @@ def test_many_small_batches_give_the_whole_table_result(shop: Project, transform
     small = read_parquet_table(shop.root / "lake/shop/small").sort_by("id")
     assert small.schema == read_parquet_table(shop.root / "lake/shop/whole").sort_by("id").schema
     assert shop.latest_metadata("shop/small")["ingest/rows_written"] == len(expected)
+
+
+# ---- errors -------------------------------------------------------------------------------------
+
+
+def test_bad_sql_names_the_file_and_duckdbs_line(shop: Project):
+    shop.write({
+        "flows/shop/entities/orders.yml": "transform: {sql_file: broken.sql}\n",
+        "flows/shop/entities/broken.sql": "SELECT id,\n       amount\nFROM records\nWHER amount > 3\n",
+    })
+    description = failure_description(shop.materialize("shop/orders", raise_on_error=False))
+    assert description == (
+        "shop.orders (declared at flows/shop/entities/orders.yml:1): sql transform "
+        "flows/shop/entities/broken.sql failed: Parser Error: syntax error at or near \"amount\"\n\n"
+        "LINE 4: WHER amount > 3\n             ^^^^^^ -> fix the query; nothing was committed"
+    )
+    assert not (shop.root / "lake/shop/orders").exists()
+
+
+def test_sql_failing_mid_stream_names_the_query(shop: Project):
+    shop.write({"flows/shop/entities/orders.yml": """
+        batch_size: 5
+        transform:
+          sql: SELECT id, CAST(CASE WHEN id < 30 THEN '1' ELSE customer END AS INTEGER) AS n FROM records
+        """})
+    description = failure_description(shop.materialize("shop/orders", raise_on_error=False))
+    assert description.startswith(
+        "shop.orders (declared at flows/shop/entities/orders.yml:1): sql transform at "
+        "flows/shop/entities/orders.yml:3 failed: Conversion Error: Could not convert string 'customer-2' to INT32")
+    assert description.endswith("-> fix the query; nothing was committed")
+
+
+def test_python_exception_names_the_users_line(shop: Project):
+    shop.write({
+        "flows/shop/entities/orders.yml": "batch_size: 10\ntransform: {python: failing.py:ratio}\n",
+        "flows/shop/entities/failing.py": """
+            import pyarrow as pa
+
+
+            def ratio(batch: pa.RecordBatch) -> pa.RecordBatch:
+                ids = batch.column("id").to_pylist()
+                return pa.RecordBatch.from_pydict(
+                    {"id": pa.array(ids, pa.int64()), "r": pa.array([1 / (i - 25) for i in ids], pa.float64())})
+            """,
+    })
+    description = failure_description(shop.materialize("shop/orders", raise_on_error=False))
+    assert description == (
+        "shop.orders (declared at flows/shop/entities/orders.yml:1): python transform "
+        "flows/shop/entities/failing.py:ratio failed on batch 3 at flows/shop/entities/failing.py:7: "
+        "ZeroDivisionError: division by zero -> fix the function; nothing was committed"
+    )
+
+
+def test_python_schema_drift_between_batches(shop: Project):
+    shop.write({
+        "flows/shop/entities/orders.yml": "batch_size: 10\ntransform: {python: drifting.py:label}\n",
+        "flows/shop/entities/drifting.py": """
+            import pyarrow as pa
+
+
+            def label(batch: pa.RecordBatch) -> pa.RecordBatch:
+                ids = batch.column("id").to_pylist()
+                labels = [str(i) if i <= 20 else i for i in ids]  # numbers after id 20
+                return pa.RecordBatch.from_pydict({"id": pa.array(ids, pa.int64()), "label": labels})
+            """,
+    })
+    description = failure_description(shop.materialize("shop/orders", raise_on_error=False))
+    assert description == (
+        "shop.orders (declared at flows/shop/entities/orders.yml:1): python transform "
+        "flows/shop/entities/drifting.py:label returned other columns for batch 1 than for an empty batch: "
+        "label is string, was null -> return the same columns and types for every batch (give computed columns "
+        "an explicit type); nothing was committed"
+    )
+
+
+def test_python_returning_something_else(shop: Project):
+    shop.write({
+        "flows/shop/entities/orders.yml": "transform: {python: rows.py:as_rows}\n",
+        "flows/shop/entities/rows.py": "def as_rows(batch):\n    return batch.to_pylist()\n",
+    })
+    description = failure_description(shop.materialize("shop/orders", raise_on_error=False))
+    assert description == (
+        "shop.orders (declared at flows/shop/entities/orders.yml:1): python transform flows/shop/entities/rows.py:"
+        "as_rows returned list for an empty batch (to learn the output's columns) -> return a pyarrow RecordBatch "
+        "or Table, a polars DataFrame or a DuckDB relation; nothing was committed"
+    )
+
+
+def test_keys_must_be_in_the_transforms_output(shop: Project):
+    shop.write({"flows/shop/entities/orders.yml": """
+        keys: [id]
+        transform:
+          sql: SELECT customer, amount FROM records
+        """})
+    description = failure_description(shop.materialize("shop/orders", raise_on_error=False))
+    assert description == (
+        "shop.orders (declared at flows/shop/entities/orders.yml:1): columns ['id'] named in the entity's settings "
+        "are not in the transform's output -> keep or compute them in the transform (its columns: customer, amount)"
+    )
+
+
+def test_failing_transform_leaves_destination_and_watermark_unchanged(shop: Project):
+    shop.write({
+        "flows/shop/entities/orders.yml": """
+            run_type: incremental
+            keys: [id]
+            watermark: updated_at
+            batch_size: 5
+            transform:
+              python: guarded.py:checked
+              params: {limit: 1000}
+            """,
+        "flows/shop/entities/guarded.py": """
+            import pyarrow as pa
+            import pyarrow.compute as pc
+
+
+            def checked(batch: pa.RecordBatch, limit: int) -> pa.RecordBatch:
+                if batch.num_rows and pc.max(batch.column("id")).as_py() > limit:
+                    raise ValueError(f"id above {limit}")
+                return batch.append_column("doubled", pc.multiply(batch.column("amount"), 2))
+            """,
+    })
+    shop.materialize("shop/orders")
+    folder = shop.root / "lake/shop/orders"
+    files_before = {path.name: path.read_bytes() for path in sorted(folder.rglob("*")) if path.is_file()}
+    metadata_before = shop.latest_metadata("shop/orders")
+    assert lake_rows(shop, "orders", ["id", "doubled"]) == [(i, a * 2) for i, _, a, _ in source_orders(shop)]
+
+    # Run 2 reads 20 new rows in 4 batches; the third one fails after two were staged.
+    with sqlite3.connect(shop.root / "source/shop.sqlite") as connection:
+        insert_orders(connection, range(SOURCE_ROWS + 1, SOURCE_ROWS + 21))
+    shop.write({"flows/shop/entities/orders.yml": """
+        run_type: incremental
+        keys: [id]
+        watermark: updated_at
+        batch_size: 5
+        transform:
+          python: guarded.py:checked
+          params: {limit: 70}
+        """})
+    description = failure_description(shop.materialize("shop/orders", raise_on_error=False))
+
+    assert description == (
+        "shop.orders (declared at flows/shop/entities/orders.yml:1): python transform "
+        "flows/shop/entities/guarded.py:checked failed on batch 3 at flows/shop/entities/guarded.py:7: "
+        "ValueError: id above 70 -> fix the function; nothing was committed"
+    )
+    assert {path.name: path.read_bytes() for path in sorted(folder.rglob("*")) if path.is_file()} == files_before
+    assert shop.materialization_count("shop/orders") == 1
+    assert shop.latest_metadata("shop/orders")["ingest/cursor"] == metadata_before["ingest/cursor"]
+
+    # With the transform fixed, the next run loads exactly the rows the failed one did not.
+    shop.write({"flows/shop/entities/orders.yml": """
+        run_type: incremental
+        keys: [id]
+        watermark: updated_at
+        batch_size: 5
+        transform:
+          python: guarded.py:checked
+          params: {limit: 1000}
+        """})
+    shop.materialize("shop/orders")
+    assert shop.latest_metadata("shop/orders")["ingest/rows_read"] == 20
+    assert lake_rows(shop, "orders", ["id", "doubled"]) == [(i, a * 2) for i, _, a, _ in source_orders(shop)]
+
+
+def test_a_source_failure_under_a_sql_step_stays_the_sources_own_error():
+    """DuckDB reports a failing input stream as its own error; the run must still see the source's
+    TransientError (retried), not a transform failure."""
+    import pyarrow as pa
+
+    from ingest_assets.errors import TransientError
+    from ingest_assets.transforms.spec import SqlStep
+    from ingest_assets.transforms.stream import transformed
+
+    schema = pa.schema([("a", pa.int64())])
+
+    def batches():
+        yield pa.record_batch([pa.array([1, 2])], schema=schema)
+        raise TransientError("the connection dropped")
+
+    step = SqlStep("SELECT a * 2 AS a FROM records", "at test:1")
+    # DuckDB may meet the failure while it prepares the query or while the store reads: either way.
+    with pytest.raises(TransientError, match="^the connection dropped$"):
+        with transformed((step,), pa.RecordBatchReader.from_batches(schema, batches()), 1) as stream:
+            list(stream)

@@ -67,28 +67,30 @@ class TransformedStream:
             except StopIteration:
                 return
             except Exception as error:
-                raise self._cause(error) from None
+                raise _cause(self._guards, self._steps, error) from None
             self.rows_out += batch.num_rows
             yield batch
 
-    def _cause(self, error: Exception) -> BaseException:
-        # The most upstream guard that saw an error is where the failure began: the source (guard 0), or
-        # the step that produced guard i's input (step i - 1); no guard: the last step.
-        for index, guard in enumerate(self._guards):
-            if guard.error is not None:
-                origin, cause = index - 1, guard.error
-                break
-        else:
-            origin, cause = len(self._steps) - 1, error
-        if origin < 0 or isinstance(cause, IngestError):
-            return cause  # the source's own error, or a step's TerminalError already naming it
-        step = self._steps[origin]
-        if isinstance(step, SqlTransform):
-            failure = step.failure(cause)
-        else:
-            failure = TerminalError(f"{step.step.describe()} failed: {cause} -> nothing was committed")
-        failure.__cause__ = cause
-        return failure
+def _cause(guards: list[_Guard], steps: list, error: Exception) -> BaseException:
+    """Where a failure began: the most upstream guard that saw an error, else the last step run.
+
+    Guard i feeds step i, so an error it saw was raised by the source (i = 0) or by step i - 1.
+    """
+    for index, guard in enumerate(guards):
+        if guard.error is not None:
+            origin, cause = index - 1, guard.error
+            break
+    else:
+        origin, cause = len(steps) - 1, error
+    if origin < 0 or isinstance(cause, IngestError):
+        return cause  # the source's own error, or a step's TerminalError that already names it
+    step = steps[origin]
+    if isinstance(step, SqlTransform):
+        failure = step.failure(cause)
+    else:
+        failure = TerminalError(f"{step.step.describe()} failed: {cause} -> nothing was committed")
+    failure.__cause__ = cause
+    return failure
 
 
 @contextmanager
@@ -105,5 +107,9 @@ def transformed(steps: tuple[TransformStep, ...], source: pa.RecordBatchReader, 
             stack.callback(runner.close)
             guards.append(guard)
             runners.append(runner)
-            reader = runner.open(guard.reader, batch_size)
+            try:
+                # DuckDB may read the first batches already while it prepares the query.
+                reader = runner.open(guard.reader, batch_size)
+            except Exception as error:
+                raise _cause(guards, runners, error) from None
         yield TransformedStream(source, guards, runners, reader)
