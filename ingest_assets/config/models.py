@@ -24,6 +24,7 @@ from pydantic import (
 )
 
 from ingest_assets.config.references import reference_syntax_errors, referenced_names
+from ingest_assets.transforms.settings import TransformSettings
 
 RunType = Literal["full_drop", "incremental"]
 WriteStrategy = Literal["append", "replace", "upsert", "merge"]
@@ -579,6 +580,8 @@ class EntitySettings(Model):
     delete_missing: bool | None = None  # merge: delete rows whose keys a full snapshot no longer has
     schema_changes: SchemaPolicy | None = None  # default: evolve
     audit: AuditSettings | None = None
+    # SQL or Python between home and store (see ingest_assets.transforms); an entity's replaces the defaults'.
+    transform: TransformSettings | None = None
 
     @field_validator("write_key", mode="before")
     @classmethod

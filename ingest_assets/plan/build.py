@@ -19,6 +19,7 @@ from ingest_assets.config.loader import LoadedEntity, LoadedFlow, LoadedProject
 from ingest_assets.config.models import AuditSettings, EntitySettings, HomeSettings, StoreSettings
 from ingest_assets.config.yaml_source import LocatedDict, Location
 from ingest_assets.errors import ConfigProblem
+from ingest_assets.transforms.validate import transform_steps
 from ingest_assets.plan.model import (
     AuditPlan,
     ChecksPlan,
@@ -247,15 +248,25 @@ def _entity_plan(
             partition_settings.end, partition_settings.timezone, partition_settings.end_offset,
         )
 
+    transform_settings = mine.transform or defaults.transform
+    transform = None
+    if transform_settings is not None:
+        layer = entity.raw if mine.transform is not None else flow.raw.get("defaults")
+        node = layer.get("transform") if isinstance(layer, LocatedDict) else None
+        transform = transform_steps(transform_settings, node, where("transform"), root, problem)
+
     checks = ChecksPlan(
         min_rows=next((c.min_rows for c in reversed(checks_settings) if c.min_rows is not None), None),
         not_null=tuple(dict.fromkeys(col for c in checks_settings for col in c.not_null)),
         unique=tuple(dict.fromkeys(col for c in checks_settings for col in c.unique)),
     )
     if columns:
-        needed = {"keys": keys, "write_key": write_key if write_key != keys else (), "checks.not_null": checks.not_null,
-                  "checks.unique": checks.unique,
-                  "audit.row_hash.columns": audit.row_hash.columns if audit.row_hash else (),
+        # With a transform, keys, checks and audit columns name the transform's output, not `columns`.
+        output = {} if transform_settings is not None else {
+            "keys": keys, "write_key": write_key if write_key != keys else (), "checks.not_null": checks.not_null,
+            "checks.unique": checks.unique,
+            "audit.row_hash.columns": audit.row_hash.columns if audit.row_hash else ()}
+        needed = {**output,
                   "watermark": (watermark.column,) if watermark else (),
                   "partition": (partition.column,) if partition else (),
                   "parallel": (parallel.column,) if parallel else ()}
@@ -264,7 +275,7 @@ def _entity_plan(
                 if name not in columns:
                     problem(where("columns"), f"{setting} names column {name!r} which 'columns' leaves out "
                             f"-> add it to columns ({', '.join(columns)})")
-        for name in audit.columns:
+        for name in audit.columns if transform_settings is None else ():
             if name in columns:
                 problem(where("audit"), f"audit column {name!r} is also a source column -> give the audit "
                         "column another name")
@@ -295,6 +306,7 @@ def _entity_plan(
         owners=tuple(owners),
         sensor=mine.sensor if mine.sensor is not None else defaults.sensor is not False,
         declared_at=SourceLocation(entity.location.file, entity.location.line),
+        transform=transform or (),
     )
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Literal
 
 from ingest_assets.config.models import AutomationStatus, Connection, Granularity, RunType, SchemaPolicy
+from ingest_assets.transforms.spec import TransformStep
 
 ReadKind = Literal["full", "cursor", "window"]
 WriteKind = Literal["append", "replace", "upsert", "merge"]
@@ -199,6 +200,8 @@ class EntityPlan:
     owners: tuple[str, ...]
     sensor: bool
     declared_at: SourceLocation = field(compare=False)
+    # Applied in order to the home's stream before the store sees it (empty: none).
+    transform: tuple[TransformStep, ...] = ()
 
     @property
     def key_path(self) -> tuple[str, str]:
@@ -230,6 +233,7 @@ class EntityPlan:
         data.pop("declared_at")
         data["home"]["settings"] = self.home.settings.model_dump(mode="json")
         data["store"]["settings"] = self.store.settings.model_dump(mode="json")
+        data["transform"] = [step.fingerprint() for step in self.transform]  # no machine's absolute paths
         text = json.dumps(data, sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 

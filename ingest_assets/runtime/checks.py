@@ -70,15 +70,19 @@ def check_specs(plan: EntityPlan) -> list[dg.AssetCheckSpec]:
 
 
 def rows_read_result(
-    plan: EntityPlan, rows_read: int, rows_written: int, duplicates_dropped: int = 0
+    plan: EntityPlan, rows_read: int, rows_written: int, duplicates_dropped: int = 0,
+    rows_transformed: int | None = None,
 ) -> dg.AssetCheckResult:
-    """Every row read is written, or was an older row of a key that appeared again in the load."""
+    """Every row read (or, with a transform, produced by it) is written, or was an older row of a key that
+    appeared again in the load."""
+    loaded = rows_read if rows_transformed is None else rows_transformed
     return dg.AssetCheckResult(
         asset_key=dg.AssetKey(list(plan.key_path)),
         check_name=ROWS_READ_EQUAL_WRITTEN,
-        passed=rows_read == rows_written + duplicates_dropped,
+        passed=loaded == rows_written + duplicates_dropped,
         metadata={"rows_read": rows_read, "rows_written": rows_written,
-                  "duplicate_key_rows_dropped": duplicates_dropped},
+                  "duplicate_key_rows_dropped": duplicates_dropped,
+                  **({"rows_after_transform": rows_transformed} if rows_transformed is not None else {})},
     )
 
 

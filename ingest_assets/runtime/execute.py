@@ -216,6 +216,7 @@ class StagedLoad:
     rows_read: int
     duplicates_dropped: int
     started_at: float  # time.time(): the report may come from another process
+    rows_transformed: int | None = None  # the rows the entity's transform produced (None: no transform)
 
 
 @dataclass(frozen=True)
@@ -303,6 +304,7 @@ def _stage(context, plan: EntityPlan, overrides, home_resource, store: "Store",
     # pyarrow is imported when a run starts, never when definitions load.
     from ingest_assets import schema_changes
     from ingest_assets.runtime.audit import AuditColumns
+    from ingest_assets.transforms.stream import transformed
 
     started_at = time.time()
     asset_key = dg.AssetKey(list(plan.key_path))
@@ -333,10 +335,10 @@ def _stage(context, plan: EntityPlan, overrides, home_resource, store: "Store",
         not_null=tuple(dict.fromkeys([*plan.keys, *plan.checks.not_null])),
         unique_sets=tuple([plan.keys] if plan.keys else []) + tuple((c,) for c in plan.checks.unique),
     )
-    rows_read = 0
     audit = AuditColumns(plan.audit, context.run.run_id, datetime.fromtimestamp(started_at, timezone.utc))
-    with home.read(ReadRequest(plan.read, decision.row_filter, decision.bucket)) as reader, closing(audit):
-        _require_columns(plan, reader.schema)
+    with home.read(ReadRequest(plan.read, decision.row_filter, decision.bucket)) as source, closing(audit), \
+            transformed(plan.transform, source, plan.read.batch_size) as reader:
+        _require_columns(plan, source.schema, reader.schema)
         source_schema = audit.schema(reader.schema)
         # A rebuild starts the table over: the destination's old columns are no reference for it.
         reference = None if overrides.rebuild else (
@@ -362,43 +364,57 @@ def _stage(context, plan: EntityPlan, overrides, home_resource, store: "Store",
         with store.writer(plan.write, write_mode, schema.layout, token, quality) as writer:
             for batch in reader:
                 writer.write(schema_changes.conform(audit.apply(batch), schema.layout.staged))
-                rows_read += batch.num_rows
+            rows_read, rows_out = reader.rows_read, reader.rows_out
+            rows_transformed = rows_out if plan.transform else None
             rows_staged = writer.finish_staging()
-            if rows_staged != rows_read:
-                yield checks.rows_read_result(plan, rows_read, rows_staged)
+            if rows_staged != rows_out:
+                yield checks.rows_read_result(plan, rows_read, rows_staged, rows_transformed=rows_transformed)
                 raise TerminalError(
-                    f"{rows_read} rows were read but {rows_staged} were staged -> nothing was committed; "
-                    "run again, and report this if it repeats"
+                    f"{rows_out} rows were {'transformed' if plan.transform else 'read'} but {rows_staged} were "
+                    "staged -> nothing was committed; run again, and report this if it repeats"
                 )
             duplicates_dropped = writer.resolve_duplicate_keys()
             result = finish(writer)
-    return StagedLoad(decision, schema, rows_read, duplicates_dropped, started_at), result
+    return StagedLoad(decision, schema, rows_read, duplicates_dropped, started_at, rows_transformed), result
 
 
 def _report(plan: EntityPlan, staged: StagedLoad, commit: CommitResult
             ) -> Iterator[dg.AssetCheckResult | dict[str, object]]:
     """The check results of a committed load, then its materialization metadata (a dict)."""
     write_mode = staged.decision.write_mode
-    yield checks.rows_read_result(plan, staged.rows_read, commit.rows_written, staged.duplicates_dropped)
+    yield checks.rows_read_result(plan, staged.rows_read, commit.rows_written, staged.duplicates_dropped,
+                                  staged.rows_transformed)
     yield checks.schema_result(plan, staged.schema)
     yield from checks.post_commit_results(plan, write_mode, commit, staged.rows_read)
     yield reporting.materialization_metadata(
         plan, staged.decision, commit, staged.schema, staged.rows_read, staged.duplicates_dropped,
-        time.time() - staged.started_at,
+        time.time() - staged.started_at, staged.rows_transformed,
     )
 
 
-def _require_columns(plan: EntityPlan, schema) -> None:
-    needed = {*plan.keys, *plan.write_key, *plan.checks.not_null, *plan.checks.unique}
-    if plan.watermark:
-        needed.add(plan.watermark.column)
-    if plan.partition:
-        needed.add(plan.partition.column)
-    if plan.key_partitions:
-        needed.add(plan.key_partitions.column)
-    missing = sorted(needed - set(schema.names))
+def _require_columns(plan: EntityPlan, source, output) -> None:
+    # The home selects rows by these on the source; they are also written (a store replaces a window, or
+    # keeps the latest row of a key, by them), so a transform passes them through.
+    selecting = {c for c in (plan.watermark and plan.watermark.column, plan.partition and plan.partition.column,
+                             plan.key_partitions and plan.key_partitions.column) if c}
+    needed = {*plan.keys, *plan.write_key, *plan.checks.not_null, *plan.checks.unique, *selecting}
+    if plan.transform:
+        missing = sorted(selecting - set(source.names))
+        if missing:
+            raise TerminalError(
+                f"columns {missing} select the rows to read but are not in the source -> source columns: "
+                f"{', '.join(source.names)}"
+            )
+        missing = sorted(needed - set(output.names))
+        if missing:
+            raise TerminalError(
+                f"columns {missing} named in the entity's settings are not in the transform's output -> keep or "
+                f"compute them in the transform (its columns: {', '.join(output.names)})"
+            )
+        return
+    missing = sorted(needed - set(output.names))
     if missing:
         raise TerminalError(
             f"columns {missing} named in the entity's settings are not in the source -> source columns: "
-            f"{', '.join(schema.names)}"
+            f"{', '.join(output.names)}"
         )

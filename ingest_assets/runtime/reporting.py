@@ -40,6 +40,7 @@ def materialization_metadata(
     rows_read: int,
     duplicates_dropped: int,
     duration_seconds: float,
+    rows_transformed: int | None = None,
 ) -> dict[str, Any]:
     from ingest_assets import schema_changes
 
@@ -48,6 +49,7 @@ def materialization_metadata(
         "dagster/column_schema": column_schema(table, plan.keys),
         schema_changes.SCHEMA_METADATA_KEY: schema_changes.serialize(table),
         "ingest/rows_read": rows_read,
+        **({"ingest/rows_transformed": rows_transformed} if rows_transformed is not None else {}),
         "ingest/rows_written": commit.rows_written,
         "ingest/rows_replaced": commit.rows_replaced,
         "ingest/rows_deleted": commit.rows_deleted,
@@ -58,6 +60,8 @@ def materialization_metadata(
         "ingest/destination": commit.location,
         "ingest/duration_seconds": round(duration_seconds, 3),
     }
+    if plan.transform:
+        metadata["ingest/transform"] = " -> ".join(step.describe() for step in plan.transform)
     if commit.rows_after is not None:
         metadata["dagster/row_count"] = commit.rows_after
     if commit.files is not None:
