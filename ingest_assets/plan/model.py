@@ -199,6 +199,7 @@ class EntityPlan:
     owners: tuple[str, ...]
     sensor: bool
     declared_at: SourceLocation = field(compare=False)
+    sample_rows: int | None = None  # options.sample_rows of the project's environment
 
     @property
     def key_path(self) -> tuple[str, str]:
@@ -228,6 +229,8 @@ class EntityPlan:
         """A hash of everything that decides what the asset writes (secrets are references only)."""
         data = asdict(self)
         data.pop("declared_at")
+        if data["sample_rows"] is None:
+            data.pop("sample_rows")  # unsampled plans keep the code versions they had before sampling existed
         data["home"]["settings"] = self.home.settings.model_dump(mode="json")
         data["store"]["settings"] = self.store.settings.model_dump(mode="json")
         text = json.dumps(data, sort_keys=True, default=str)

@@ -56,6 +56,8 @@ def materialization_metadata(
         "ingest/destination": commit.location,
         "ingest/duration_seconds": round(duration_seconds, 3),
     }
+    if decision.sample_rows is not None:
+        metadata["ingest/sample_rows"] = decision.sample_rows  # a development sample, not the full source
     if commit.rows_after is not None:
         metadata["dagster/row_count"] = commit.rows_after
     if commit.files is not None:
