@@ -142,6 +142,8 @@ class PostgresHome:
                 return f"CAST(${positions[name]} AS {quote(column_types.get(column, 'text'))})"
 
             query = build_read_query(spec, request.conditions, quote, parameter)
+            # EXPLAIN cannot run inside the COPY that ADBC wraps a parameterless statement in.
+            cursor.adbc_statement.set_options(**{"adbc.postgresql.use_copy": "false"})
             cursor.execute(f"EXPLAIN (FORMAT JSON) {query.sql}",
                            parameters=[_setting_text(v) for v in query.values.values()] or None)
             plan = cursor.fetchone()[0]
