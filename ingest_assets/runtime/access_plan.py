@@ -11,6 +11,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from ingest_assets.errors import IngestError
 from ingest_assets.homes.explain import RowEstimate, SourceQuery, estimate_rows, source_query
 
 if TYPE_CHECKING:
@@ -102,8 +103,16 @@ def build_access_plan(
 def explain(plan: "EntityPlan", decision: "LoadDecision", home: object, request: "ReadRequest",
             destination: str, committed: "Cursor | None", source_max: object | None,
             run_type: str | None = None) -> AccessPlan:
-    """The access plan of a decided load, with the home's statement and estimate (no rows read)."""
-    return build_access_plan(plan, decision, source_query(home, request), estimate_rows(home, request),
+    """The access plan of a run's decided load, with the home's statement and estimate (no rows read).
+
+    The estimate only informs: a statistics query the database refuses (a missing permission on SQL
+    Server's catalog, say) is shown as the reason the estimate is unknown, and the load goes on.
+    """
+    try:
+        estimate = estimate_rows(home, request)
+    except IngestError as error:
+        estimate = RowEstimate.unknown(f"the statistics query failed: {error}")
+    return build_access_plan(plan, decision, source_query(home, request), estimate,
                              destination, committed, source_max, run_type=run_type)
 
 
@@ -118,7 +127,7 @@ def render_text(access: AccessPlan) -> str:
     if access.source.parameters:
         row("parameters", ", ".join(f"{n} = {_shown(v)}" for n, v in access.source.parameters.items()))
     for note in access.source.notes:
-        row("scan", note)
+        row("note", note)
     row("window", access.window)
     row("load", access.load)
     row("run type", f"{access.run_type} ({access.read} read, {access.write})")
