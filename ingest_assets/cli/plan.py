@@ -1,14 +1,145 @@
-"""`ingest plan`: scaffolding until the command lands (it is built on its own branch)."""
+"""`ingest plan`: the dry run. Per selected entity, what its next run would read, which rows, how it
+would write and how many rows to expect; no rows are read and nothing is written (neither the store
+nor the Dagster instance).
+
+Selection is Dagster's own (`dagster asset materialize --select`), resolved against the project's
+definitions. Committed cursors come from the Dagster instance at $DAGSTER_HOME, when there is one.
+
+Exit codes: 0 planned; 1 a source (or store) could not be reached for some entity; 2 the project or
+the selection is invalid.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import sys
+import warnings
+from contextlib import ExitStack
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ingest_assets.cli.project import add_project_arguments, flows_dir
+
+if TYPE_CHECKING:
+    import dagster as dg
+
+    from ingest_assets.plan.model import ProjectPlan
+
+EXIT_UNREACHABLE = 1
+EXIT_INVALID = 2
 
 
 def register(commands: argparse._SubParsersAction) -> None:
-    parser = commands.add_parser("plan", help="not built yet")
+    parser = commands.add_parser(
+        "plan", help="dry run: show what each entity's next run would read, write and cost",
+        description="Show, per selected entity, the source query, the load window (from the committed cursor "
+                    "and the source's maximum), run type, write strategy, destination and a row estimate. "
+                    "Reads no rows and writes nothing.",
+    )
+    add_project_arguments(parser)
+    parser.add_argument("--select", default="*",
+                        help="Dagster asset selection, as in `dagster asset materialize --select` (e.g. "
+                             "'tag:nightly', 'group:shop_sales', 'key:shop_sales/*', 'shop_sales/orders'); "
+                             "default: every entity")
+    parser.add_argument("--offline", action="store_true",
+                        help="do not contact sources or stores: the window comes from the committed cursor alone "
+                             "and estimates are unknown")
+    parser.add_argument("--json", action="store_true", help="print one JSON document instead of text")
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    raise NotImplementedError("ingest plan")
+    from ingest_assets.errors import ConfigError, MissingEnvironmentVariable
+    from ingest_assets.factory import build_definitions
+    from ingest_assets.plan import load_plan
+
+    folder = flows_dir(args)
+    try:
+        project = load_plan(folder, args.environment)
+        definitions = build_definitions(folder, args.environment)
+    except (ConfigError, MissingEnvironmentVariable) as error:
+        print(f"ingest plan: {error}", file=sys.stderr)
+        return EXIT_INVALID
+    try:
+        selected = _select(definitions, args.select)
+    except ValueError as error:
+        print(f"ingest plan: {error}", file=sys.stderr)
+        return EXIT_INVALID
+    entities = [entity for entity in project.entities if entity.key_path in selected]
+
+    with ExitStack() as stack:
+        instance, instance_note = _instance(stack)
+        plans, failures = _plan_all(project, entities, instance, args.offline)
+
+    if args.json:
+        print(json.dumps({
+            "flows_dir": str(folder),
+            "environment": project.environment,
+            "instance": instance_note,
+            "offline": args.offline,
+            "entities": [plan.as_json() for plan in plans],
+            "errors": [{"asset_key": key, "error": message} for key, message in failures],
+        }, indent=2))
+    else:
+        from ingest_assets.runtime.access_plan import render_text
+
+        print(f"ingest plan: {len(entities)} entit{'y' if len(entities) == 1 else 'ies'} of {folder}"
+              f"{f' (environment {project.environment})' if project.environment else ''}; {instance_note}"
+              f"{'; offline' if args.offline else ''}. No rows are read and nothing is written.\n")
+        for plan in plans:
+            print(render_text(plan) + "\n")
+        for key, message in failures:
+            print(f"{key}: cannot plan: {message}\n", file=sys.stderr)
+    return EXIT_UNREACHABLE if failures else 0
+
+
+def _select(definitions: "dg.Definitions", selection: str) -> set[tuple[str, ...]]:
+    """Asset keys of `selection`, parsed and resolved exactly as `dagster asset materialize --select` does."""
+    import dagster as dg
+    from dagster._core.errors import DagsterInvalidSubsetError
+
+    try:
+        with warnings.catch_warnings():
+            # Dagster's parser warns about its own beta parameters (`include_sources` of a tag).
+            warnings.simplefilter("ignore", dg.BetaWarning)
+            keys = dg.AssetSelection.from_coercible(selection.split(",")).resolve(definitions.resolve_asset_graph())
+    except (DagsterInvalidSubsetError, dg.DagsterError) as error:
+        raise ValueError(
+            f"--select {selection!r}: {error} -> a flow is 'group:<flow>' or 'key:<flow>/*' ('<flow>/*' is Dagster's "
+            "syntax for the asset <flow>/ and its downstream assets); an entity is '<flow>/<entity>'"
+        ) from error
+    if not keys:
+        raise ValueError(f"--select {selection!r} selects no entity -> check the tags, groups or keys it names")
+    return {tuple(key.path) for key in keys}
+
+
+def _instance(stack: ExitStack) -> tuple["dg.DagsterInstance | None", str]:
+    """The instance at $DAGSTER_HOME, only when it exists already (opening a new one would create it)."""
+    import dagster as dg
+
+    home = os.environ.get("DAGSTER_HOME")
+    if not home:
+        return None, "no $DAGSTER_HOME: no committed cursors, every incremental entity is planned as a first load"
+    if not (Path(home) / "history").is_dir() and not (Path(home) / "dagster.yaml").is_file():
+        return None, f"no Dagster instance at $DAGSTER_HOME ({home}) yet: every incremental entity is planned as a first load"
+    instance = stack.enter_context(dg.DagsterInstance.get())
+    return instance, f"committed cursors from the Dagster instance at {home}"
+
+
+def _plan_all(project: "ProjectPlan", entities, instance, offline: bool):
+    from ingest_assets import registry
+    from ingest_assets.errors import IngestError
+    from ingest_assets.runtime.planning import plan_entity
+
+    resources = {c.name: registry.connector(c.type).make_resource(c.settings, project.root)
+                 for c in project.connections}
+    plans, failures = [], []
+    for entity in entities:
+        try:
+            plans.append(plan_entity(entity, resources[entity.home.name], resources[entity.store.name],
+                                     instance, offline))
+        except IngestError as error:
+            failures.append(("/".join(entity.key_path), f"{entity.label} (declared at {entity.declared_at}): {error}"))
+    return plans, failures

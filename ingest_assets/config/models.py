@@ -389,6 +389,9 @@ class Options(Model):
     retries: Annotated[int, Field(ge=0, le=10)] = 2
     schedule_status: AutomationStatus = "stopped"
     sensor_status: AutomationStatus = "stopped"
+    # Sample mode (development): every entity reads at most this many rows, replaces its destination
+    # with them and records no watermark (see runtime/execute.py, `_sample`). Usually set per environment.
+    sample_rows: PositiveInt | None = None
 
 
 class ProjectFile(Model):

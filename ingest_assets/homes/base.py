@@ -62,6 +62,8 @@ class ReadRequest:
     spec: ReadSpec
     row_filter: RowFilter | None = None
     bucket: KeyBucket | None = None
+    # Sample mode: the source returns at most this many rows (LIMIT/TOP, or a scan that stops).
+    limit: int | None = None
 
     @property
     def conditions(self) -> list[RowFilter | KeyBucket]:
@@ -74,3 +76,6 @@ class Home(Protocol):
 
     def max_value(self, spec: ReadSpec, column: str) -> object | None:
         """The largest value of `column` (None for an empty source); cheap enough for a sensor."""
+
+    # Optional (see `homes.explain.ExplainsReads`): `source_query(request)` and `estimate_rows(request)`
+    # state the statement a read runs and its expected rows; homes without them plan as "unknown".

@@ -19,6 +19,7 @@ import pyarrow.dataset as ds
 from ingest_assets.errors import TerminalError
 from ingest_assets.homes.arrow_filters import filter_expression
 from ingest_assets.homes.base import ReadRequest
+from ingest_assets.homes.explain import RowEstimate, SourceQuery
 from ingest_assets.plan.model import ReadSpec
 from ingest_assets.resources import CsvFolderResource, FolderResource
 
@@ -64,7 +65,31 @@ class FileDatasetHome:
         batches = _scan_one_file_at_a_time(
             dataset, columns, filter_expression(request.row_filter, dataset.schema, source), spec.batch_size
         )
+        if request.limit is not None:
+            batches = _first_rows(batches, request.limit)
         yield pa.RecordBatchReader.from_batches(columns_schema, _translated(batches, source))
+
+    def source_query(self, request: ReadRequest) -> SourceQuery:
+        spec = request.spec
+        assert spec.path is not None
+        notes = [f"{self._format_name} files, one file and row group at a time"]
+        if spec.columns:
+            notes.append(f"columns {', '.join(spec.columns)}")
+        if request.row_filter is not None:
+            notes.append(f"filter pushed into the scan: {request.row_filter.describe()}")
+        if request.limit is not None:
+            notes.append(f"the scan stops after {request.limit:,} rows")
+        return SourceQuery("files", str(self._resource.folder() / spec.path), notes=tuple(notes))
+
+    def estimate_rows(self, request: ReadRequest) -> RowEstimate:
+        dataset = self._dataset(request.spec)
+        filtered = request.row_filter is not None
+        if isinstance(self._format, ds.ParquetFileFormat):
+            rows = sum(fragment.metadata.num_rows for fragment in dataset.get_fragments())
+            if filtered:
+                return RowEstimate(rows, "parquet footers, before the window", upper_bound=True)
+            return RowEstimate(rows, "parquet footers", exact=True)
+        return _csv_estimate(dataset.files, filtered, getattr(self._resource, "header", False))
 
     def max_value(self, spec: ReadSpec, column: str) -> object | None:
         dataset = self._dataset(spec)
@@ -125,6 +150,38 @@ def _scan_one_file_at_a_time(
             schema=dataset.schema, columns=columns, filter=row_filter, batch_size=batch_size,
             batch_readahead=1, use_threads=False, **options,
         )
+
+
+def _first_rows(batches: Iterator[pa.RecordBatch], limit: int) -> Iterator[pa.RecordBatch]:
+    """The first `limit` rows; leaving the scan's generator stops reading the files."""
+    remaining = limit
+    try:
+        for batch in batches:
+            if remaining <= 0:
+                return
+            yield batch if batch.num_rows <= remaining else batch.slice(0, remaining)
+            remaining -= batch.num_rows
+    finally:
+        close = getattr(batches, "close", None)
+        if close is not None:
+            close()
+
+
+_CSV_PROBE_BYTES = 1 << 16
+
+
+def _csv_estimate(files: list[str], filtered: bool, header: bool) -> RowEstimate:
+    """Rows from the files' sizes and the line length of the first file's first 64 KiB (CSV keeps no
+    count): an estimate, of the rows before the window when one filters them."""
+    total = sum(Path(name).stat().st_size for name in files)
+    if not files or total == 0:
+        return RowEstimate(0, "CSV file sizes", exact=True)
+    with open(files[0], "rb") as handle:
+        probe = handle.read(_CSV_PROBE_BYTES)
+    lines = probe.count(b"\n") or 1
+    rows = max(round(total * lines / len(probe)) - (len(files) if header else 0), 0)
+    method = f"CSV file sizes ({total:,} bytes) / average line length of the first {len(probe):,} bytes"
+    return RowEstimate(rows, method + (", before the window" if filtered else ""))
 
 
 def _translated(batches: Iterator[pa.RecordBatch], source: str) -> Iterator[pa.RecordBatch]:

@@ -24,7 +24,9 @@ import pyarrow.compute as pc
 
 from ingest_assets.database_resources import PostgresResource
 from ingest_assets.errors import TerminalError, TransientError, first_line
+from ingest_assets.homes import statistics
 from ingest_assets.homes.base import ReadRequest
+from ingest_assets.homes.explain import RowEstimate, SourceQuery
 from ingest_assets.homes.read_query import (
     Condition,
     ReadQuery,
@@ -90,7 +92,9 @@ class PostgresHome:
             cursor = stack.enter_context(first.cursor())
             _begin(cursor)
             column_types = _column_types(cursor, spec)
-            ranges = self._ranges(cursor, request, column_types) if spec.parallel is not None else []
+            # A sample is one read that stops early: no key ranges.
+            parallel = spec.parallel is not None and request.limit is None
+            ranges = self._ranges(cursor, request, column_types) if parallel else []
             # Other connections join this one's snapshot, so every range sees the same rows.
             snapshot = _fetch_value(cursor, "SELECT pg_export_snapshot()") if len(ranges) > 1 else None
             groups = range_groups(ranges, self._resource.pool_size)
@@ -107,6 +111,43 @@ class PostgresHome:
             require_column(spec, column_types, column)
             query = _query(spec, [], column_types, f"max({quote(column)})")
             return _fetch_value(cursor, query.sql)
+
+    # ---- ExplainsReads --------------------------------------------------------------------------
+
+    def source_query(self, request: ReadRequest) -> SourceQuery:
+        with self._connect() as connection, connection.cursor() as cursor:
+            column_types = _column_types(cursor, request.spec)
+        query = _query(request.spec, request.conditions, column_types, limit=request.limit)
+        notes = ("values are bound with set_config('ingest.<name>', $n) in the read's transaction",) if query.values else ()
+        if request.spec.parallel is not None and request.limit is None:
+            notes += (f"run once per key range of {request.spec.parallel.column} "
+                      f"({request.spec.parallel.partitions} ranges), in one snapshot",)
+        return SourceQuery("sql", query.sql, dict(query.values), notes)
+
+    def estimate_rows(self, request: ReadRequest) -> RowEstimate:
+        spec = request.spec
+        with self._connect() as connection, connection.cursor() as cursor:
+            if spec.table is not None and not request.conditions:
+                cursor.execute(statistics.POSTGRES_RELTUPLES.format(name="$1"),
+                               parameters=[statistics.postgres_table_name(spec)])
+                found = cursor.fetchone()
+                if found is not None and found[0] is not None and found[0] >= 0:  # -1: never analyzed
+                    return RowEstimate(int(found[0]), "pg_class.reltuples")
+            column_types = _column_types(cursor, spec)
+            # Values as typed parameters (not the read's settings), so the planner estimates with them.
+            positions: dict[str, int] = {}
+
+            def parameter(name: str, column: str) -> str:
+                positions[name] = len(positions) + 1
+                return f"CAST(${positions[name]} AS {quote(column_types.get(column, 'text'))})"
+
+            query = build_read_query(spec, request.conditions, quote, parameter)
+            # EXPLAIN cannot run inside the COPY that ADBC wraps a parameterless statement in.
+            cursor.adbc_statement.set_options(**{"adbc.postgresql.use_copy": "false"})
+            cursor.execute(f"EXPLAIN (FORMAT JSON) {query.sql}",
+                           parameters=[_setting_text(v) for v in query.values.values()] or None)
+            plan = cursor.fetchone()[0]
+        return RowEstimate(statistics.postgres_plan_rows(plan), "EXPLAIN (FORMAT JSON) plan rows")
 
     # ---- reading -------------------------------------------------------------------------------
 
@@ -139,7 +180,7 @@ class PostgresHome:
 def _range_batches(cursor, request: ReadRequest, ranges, column_types) -> Iterator[pa.RecordBatch]:
     for key_range in ranges:
         conditions = request.conditions + ([key_range] if key_range is not None else [])
-        query = _query(request.spec, conditions, column_types)
+        query = _query(request.spec, conditions, column_types, limit=request.limit)
         _set_values(cursor, query)
         cursor.execute(query.sql)
         reader = cursor.fetch_record_batch()
@@ -170,13 +211,18 @@ def _column_types(cursor, spec: ReadSpec) -> dict[str, str]:
     return {field.name: (field.metadata or {}).get(b"POSTGRESQL:type", b"text").decode() for field in schema}
 
 
-def _query(spec: ReadSpec, conditions: list, column_types: dict[str, str], select: str | None = None) -> ReadQuery:
+def _query(spec: ReadSpec, conditions: list, column_types: dict[str, str], select: str | None = None,
+           limit: int | None = None) -> ReadQuery:
     def read_setting(name: str, column: str) -> str:
         # A scalar subquery is evaluated once per query (an InitPlan), and an index on the column
         # still applies; a bare current_setting() call would run for every row.
         return f"(SELECT CAST(current_setting('ingest.{name}') AS {quote(column_types.get(column, 'text'))}))"
 
-    return build_read_query(spec, conditions, quote, read_setting, select)
+    query = build_read_query(spec, conditions, quote, read_setting, select)
+    if limit is not None:
+        # An integer (validated positive), not a value of the data: a literal keeps the COPY fast path.
+        query.sql = f"SELECT * FROM ({query.sql}) AS ingest_sample LIMIT {int(limit)}"
+    return query
 
 
 def _set_values(cursor, query: ReadQuery) -> None:

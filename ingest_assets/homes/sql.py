@@ -18,6 +18,8 @@ import sqlalchemy as sa
 from ingest_assets.database_resources import DatabaseResource
 from ingest_assets.errors import TerminalError, TransientError, first_line
 from ingest_assets.homes.base import ReadRequest
+from ingest_assets.homes.explain import RowEstimate, SourceQuery
+from ingest_assets.homes import statistics
 from ingest_assets.homes.read_query import (
     QUERY_FILTER,
     Condition,
@@ -73,22 +75,26 @@ class SqlAlchemyHome:
         assert spec.query is not None
         return describe_query_types(connection, spec.query.replace(QUERY_FILTER, "1=1"))
 
-    def _query(self, spec: ReadSpec, conditions: list[Condition], types, select: str | None = None):
+    def _query(self, spec: ReadSpec, conditions: list[Condition], types, select: str | None = None,
+               limit: int | None = None, explain: str | None = None):
+        """The read's statement; with `explain` ("EXPLAIN ..."), that statement of it, untyped."""
         dialect = self.engine.dialect
         query: ReadQuery = build_read_query(
             spec, conditions, dialect.identifier_preparer.quote,
             lambda name, column: value_sql(dialect, types.get(column), f":{name}"), select,
         )
-        clause = sa.text(query.sql).bindparams(*(
+        clause = sa.text(query.sql if explain is None else f"{explain} {query.sql}").bindparams(*(
             sa.bindparam(name, value, type_=bind_type(types.get(query.value_columns[name]), value))
             for name, value in query.values.items()
         ))
+        if explain is not None:
+            return clause
         if select is None and spec.table is not None:
             # Typed result columns, in the order selected: the dialect converts values as it would
             # for a Core select of the table (e.g. SQLite's NUMERIC to Decimal).
             names = spec.columns or tuple(types)
-            return clause.columns(*(sa.column(name, types[name]) for name in names))
-        return clause
+            clause = clause.columns(*(sa.column(name, types[name]) for name in names))
+        return clause if limit is None else _limited(clause, limit)
 
     # ---- Home protocol -------------------------------------------------------------------------
 
@@ -125,11 +131,41 @@ class SqlAlchemyHome:
         finally:
             self.engine.dispose()
 
+    # ---- ExplainsReads --------------------------------------------------------------------------
+
+    def source_query(self, request: ReadRequest) -> SourceQuery:
+        """The statement of a read as this dialect compiles it (of the whole read: a parallel read runs
+        it once per key range, with the range added to its conditions)."""
+        try:
+            with self._connect() as connection:
+                types = self._column_types(connection, request.spec)
+            compiled = self._query(request.spec, request.conditions, types, limit=request.limit).compile(
+                dialect=self.engine.dialect, compile_kwargs={"render_postcompile": True})
+        finally:
+            if self._engine is not None:
+                self._engine.dispose()
+        notes = ()
+        if request.spec.parallel is not None and request.limit is None:
+            notes = (f"run once per key range of {request.spec.parallel.column} "
+                     f"({request.spec.parallel.partitions} ranges)",)
+        return SourceQuery("sql", str(compiled), dict(compiled.params), notes)
+
+    def estimate_rows(self, request: ReadRequest) -> RowEstimate:
+        try:
+            with self._connect() as connection:
+                types = self._column_types(connection, request.spec)
+                return statistics.estimate(
+                    connection, request.spec, bool(request.conditions),
+                    lambda prefix: self._query(request.spec, request.conditions, types, explain=prefix))
+        finally:
+            if self._engine is not None:
+                self._engine.dispose()
+
     # ---- parallel ranges -----------------------------------------------------------------------
 
     def _ranges(self, connection: sa.Connection, request: ReadRequest, types) -> list:
         parallel = request.spec.parallel
-        if parallel is None:
+        if parallel is None or request.limit is not None:  # a sample is one read that stops early
             return []
         quoted = self.engine.dialect.identifier_preparer.quote(parallel.column)
         query = self._query(request.spec, request.conditions, types, f"min({quoted}), max({quoted})")
@@ -154,7 +190,7 @@ class SqlAlchemyHome:
         for key_range in ranges:
             conditions = request.conditions + ([key_range] if key_range is not None else [])
             result = connection.execution_options(stream_results=True, yield_per=spec.batch_size).execute(
-                self._query(spec, conditions, types)
+                self._query(spec, conditions, types, limit=request.limit)
             )
             try:
                 names = list(result.keys())
@@ -169,6 +205,14 @@ class SqlAlchemyHome:
             finally:
                 # An unfinished cursor keeps SQLite's read lock (and a server cursor elsewhere).
                 result.close()
+
+
+def _limited(clause, limit: int) -> sa.Select:
+    """The read with a row limit the dialect compiles (LIMIT, TOP, FETCH FIRST): the read becomes a
+    subquery, so the limit applies to whatever statement the read is."""
+    textual = clause if isinstance(clause, sa.TextualSelect) else clause.columns()
+    sample = textual.subquery("ingest_sample")
+    return sa.select(*(list(sample.c) or [sa.literal_column("*")])).select_from(sample).limit(limit)
 
 
 def _schema(names: list[str], declared: dict[str, pa.DataType | None], first_rows) -> pa.Schema:

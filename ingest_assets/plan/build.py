@@ -111,7 +111,7 @@ def build_project_plan(project: LoadedProject) -> tuple[ProjectPlan, list[Config
         for entity in flow.entities:
             plan = _entity_plan(project.root, flow, entity, connections, options.batch_size, problems)
             if plan is not None:
-                entities.append(plan)
+                entities.append(dataclasses.replace(plan, sample_rows=options.sample_rows))
         flows.append(_flow_plan(flow, tuple(entities), options, problems))
 
     _check_unique(flows, problems)

@@ -202,6 +202,7 @@ class EntityPlan:
     declared_at: SourceLocation = field(compare=False)
     # Applied in order to the home's stream before the store sees it (empty: none).
     transform: tuple[TransformStep, ...] = ()
+    sample_rows: int | None = None  # options.sample_rows of the project's environment
 
     @property
     def key_path(self) -> tuple[str, str]:
@@ -231,6 +232,8 @@ class EntityPlan:
         """A hash of everything that decides what the asset writes (secrets are references only)."""
         data = asdict(self)
         data.pop("declared_at")
+        if data["sample_rows"] is None:
+            data.pop("sample_rows")  # unsampled plans keep the code versions they had before sampling existed
         data["home"]["settings"] = self.home.settings.model_dump(mode="json")
         data["store"]["settings"] = self.store.settings.model_dump(mode="json")
         data["transform"] = [step.fingerprint() for step in self.transform]  # no machine's absolute paths

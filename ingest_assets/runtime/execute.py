@@ -26,7 +26,7 @@ from ingest_assets.homes.base import KeyBucket, ReadRequest, RowFilter
 from ingest_assets.plan.build import parse_duration_seconds
 from ingest_assets.config.models import RunType
 from ingest_assets.plan.model import EntityPlan, LoadMode, WriteKind
-from ingest_assets.runtime import checks, reporting
+from ingest_assets.runtime import access_plan, checks, reporting
 from ingest_assets.stores.base import CommitResult, QualityRequest, WriteMode
 from ingest_assets.watermarks import CURSOR_METADATA_KEY, Cursor, subtract_lookback
 
@@ -59,6 +59,12 @@ class RunOverrides(dg.Config):
                     "cursor): for changes a store cannot follow, such as a new key or a type change in an Open "
                     "Mirroring table.",
     )
+    sample_rows: Optional[int] = Field(
+        default=None, ge=0,
+        description="Sample mode: read at most this many rows, replace the destination with them and record no "
+                    "watermark (the next normal run reloads everything). 0 turns off the environment's "
+                    "options.sample_rows for this run.",
+    )
 
     @property
     def run_type_name(self) -> RunType | None:
@@ -73,6 +79,7 @@ class LoadDecision:
     cursor_after: Cursor | None  # what to record if the commit succeeds
     note: str
     bucket: KeyBucket | None = None  # the key partition read and replaced
+    sample_rows: int | None = None  # sample mode: the most rows read (and no cursor recorded)
 
 
 @dataclass(frozen=True)
@@ -131,6 +138,12 @@ def _write_mode(plan: EntityPlan, mode: LoadMode, kind: WriteKind, window: RowFi
     )
 
 
+def sample_rows(plan: EntityPlan, overrides: RunOverrides) -> int | None:
+    """The run's sample size: the run config's, else the environment's (0 in the run config: none)."""
+    rows = overrides.sample_rows if overrides.sample_rows is not None else plan.sample_rows
+    return rows or None
+
+
 def decide_load(
     plan: EntityPlan,
     overrides: RunOverrides,
@@ -139,6 +152,9 @@ def decide_load(
     partition_window: tuple[object, object] | KeyBucket | None,
 ) -> LoadDecision:
     """Pure: the rows to read and how to write them, from the plan, the run config and the state."""
+    sample = sample_rows(plan, overrides)
+    if sample is not None:
+        return _sample(plan, overrides, sample, partition_window)
     if overrides.rebuild:
         return _rebuild(plan, source_max, partition_window)
     mode = plan.mode(overrides.run_type_name)
@@ -201,6 +217,39 @@ def _rebuild(plan: EntityPlan, source_max: object | None, partition_window) -> L
         cursor_after = Cursor(watermark.column, source_max)
     return LoadDecision(full, window, _write_mode(plan, full, "replace"), cursor_after,
                         "rebuild: drop the table and load everything up to the source's maximum")
+
+
+def _sample(plan: EntityPlan, overrides: RunOverrides, rows: int,
+            partition_window: tuple[object, object] | KeyBucket | None) -> LoadDecision:
+    """Sample mode: whichever `rows` rows the source returns first replace the destination (or the
+    partition's rows), and no cursor is recorded, so the next normal run is a first load again."""
+    if registry.connector(plan.store.type).publish_step:
+        raise TerminalError(
+            f"sample_rows: {rows} would replace the mirrored table {plan.write.describe()} with a sample, which "
+            f"Fabric replicates (dropping the table first) -> sample into a development store, or run with run "
+            "config {sample_rows: 0}"
+        )
+    if overrides.rebuild:
+        raise TerminalError(f"run config sets both rebuild (load everything) and sample_rows: {rows} -> keep one")
+    if overrides.run_type is RunTypeOverride.incremental:
+        raise TerminalError(
+            f"run config sets both run_type: incremental (rows past the watermark) and sample_rows: {rows} (a "
+            "sample that replaces the destination and records no watermark) -> keep one"
+        )
+    full = LoadMode("full", "replace")
+    if isinstance(partition_window, KeyBucket):
+        return LoadDecision(full, None, _write_mode(plan, full, "replace", partition_window), None,
+                            f"sample of at most {rows} rows of key partition {partition_window.describe()}",
+                            bucket=partition_window, sample_rows=rows)
+    if partition_window is not None:
+        assert plan.partition is not None
+        window = RowFilter(plan.partition.column, partition_window[0], True, partition_window[1], False)
+        return LoadDecision(full, window, _write_mode(plan, full, "replace", window), None,
+                            f"sample of at most {rows} rows of partition window {window.describe()}",
+                            sample_rows=rows)
+    return LoadDecision(full, None, _write_mode(plan, full, "replace"), None,
+                        f"sample of at most {rows} rows, replacing the destination; no watermark recorded",
+                        sample_rows=rows)
 
 
 def _seconds(lookback: str | int) -> int | None:
@@ -312,7 +361,9 @@ def _stage(context, plan: EntityPlan, overrides, home_resource, store: "Store",
 
     previous = previous_load(context.instance, asset_key)
     committed = previous.cursor if plan.watermark else None
-    source_max = home.max_value(plan.read, plan.watermark.column) if plan.watermark else None
+    # A sample records no cursor, so it needs no upper bound (and skips the max() query).
+    needs_max = plan.watermark is not None and sample_rows(plan, overrides) is None
+    source_max = home.max_value(plan.read, plan.watermark.column) if needs_max else None
     window: tuple[object, object] | KeyBucket | None = None
     if plan.key_partitions is not None:
         window = KeyBucket(plan.key_partitions.column, plan.key_partitions.partitions, int(context.partition_key))
@@ -329,14 +380,16 @@ def _stage(context, plan: EntityPlan, overrides, home_resource, store: "Store",
             f"rows up to {committed.value} were loaded -> run once with run config {{reset_watermark: true}} "
             "to reload everything"
         )
-    context.log.info(f"{plan.label}: {decision.note}; writing to {store.describe(plan.write)} ({write_mode.kind})")
+    request = ReadRequest(plan.read, decision.row_filter, decision.bucket, decision.sample_rows)
+    context.log.info(access_plan.render_text(access_plan.explain(
+        plan, decision, home, request, store.describe(plan.write), committed, source_max)))
 
     quality = QualityRequest(
         not_null=tuple(dict.fromkeys([*plan.keys, *plan.checks.not_null])),
         unique_sets=tuple([plan.keys] if plan.keys else []) + tuple((c,) for c in plan.checks.unique),
     )
     audit = AuditColumns(plan.audit, context.run.run_id, datetime.fromtimestamp(started_at, timezone.utc))
-    with home.read(ReadRequest(plan.read, decision.row_filter, decision.bucket)) as source, closing(audit), \
+    with home.read(request) as source, closing(audit), \
             transformed(plan.transform, source, plan.read.batch_size) as reader:
         _require_columns(plan, source.schema, reader.schema)
         source_schema = audit.schema(reader.schema)

@@ -62,6 +62,8 @@ def materialization_metadata(
     }
     if plan.transform:
         metadata["ingest/transform"] = " -> ".join(step.describe() for step in plan.transform)
+    if decision.sample_rows is not None:
+        metadata["ingest/sample_rows"] = decision.sample_rows  # a development sample, not the full source
     if commit.rows_after is not None:
         metadata["dagster/row_count"] = commit.rows_after
     if commit.files is not None:
