@@ -16,6 +16,7 @@ import dagster as dg
 from ingest_assets import registry
 from ingest_assets.automation import build_automation
 from ingest_assets.config.loader import FLOWS_DIR_VARIABLE
+from ingest_assets.derived.asset import automation_sensors, derived_asset
 from ingest_assets.plan import EntityPlan, ProjectPlan, load_plan
 from ingest_assets.pools import POOL_TAG, pool_limits
 from ingest_assets.runtime import checks
@@ -64,10 +65,11 @@ def build_definitions(
     translator = translator or IngestTranslator()
     automation = build_automation(project)
     return dg.Definitions(
-        assets=[entity_asset(entity, translator, project.retries) for entity in project.entities],
+        assets=[entity_asset(entity, translator, project.retries) for entity in project.entities]
+        + [derived_asset(derived, translator, project.retries) for derived in project.derived],
         jobs=automation.jobs,
         schedules=automation.schedules,
-        sensors=automation.sensors,
+        sensors=automation.sensors + automation_sensors(project),
         resources={
             connection.name: registry.connector(connection.type).make_resource(connection.settings, project.root)
             for connection in project.connections

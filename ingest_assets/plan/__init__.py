@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ingest_assets.config.loader import load_project
+from ingest_assets.derived.plan import plan_derived
 from ingest_assets.errors import ConfigError
 from ingest_assets.plan.build import build_project_plan
 from ingest_assets.plan.model import EntityPlan, FlowPlan, LoadMode, ProjectPlan
@@ -19,6 +20,8 @@ def load_plan(flows_dir: Path | str, environment: str | None = None) -> ProjectP
         raise ConfigError(problems)
     plan, plan_problems = build_project_plan(project)
     problems.extend(plan_problems)
+    plan, derived_problems = plan_derived(project, plan)
+    problems.extend(derived_problems)
     if problems:
         raise ConfigError(problems)
     return plan

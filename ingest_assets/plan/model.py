@@ -7,9 +7,12 @@ import json
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from ingest_assets.config.models import AutomationStatus, Connection, Granularity, RunType, SchemaPolicy
+
+if TYPE_CHECKING:
+    from ingest_assets.derived.model import DerivedPlan
 
 ReadKind = Literal["full", "cursor", "window"]
 WriteKind = Literal["append", "replace", "upsert", "merge"]
@@ -264,6 +267,8 @@ class ProjectPlan:
     concurrency: int
     retries: int
     flows: tuple[FlowPlan, ...]
+    # SQL over other assets (ingest_assets.derived), planned after the entities they read.
+    derived: tuple["DerivedPlan", ...] = ()
 
     @property
     def entities(self) -> tuple[EntityPlan, ...]:
