@@ -64,12 +64,12 @@ def build_definitions(
     project = load_plan(Path(flows_dir or os.environ.get(FLOWS_DIR_VARIABLE, "flows")), environment)
     translator = translator or IngestTranslator()
     automation = build_automation(project)
+    derived = [derived_asset(plan, translator, project.retries) for plan in project.derived]
     return dg.Definitions(
-        assets=[entity_asset(entity, translator, project.retries) for entity in project.entities]
-        + [derived_asset(derived, translator, project.retries) for derived in project.derived],
+        assets=[entity_asset(entity, translator, project.retries) for entity in project.entities] + derived,
         jobs=automation.jobs,
         schedules=automation.schedules,
-        sensors=automation.sensors + automation_sensors(project),
+        sensors=automation.sensors + automation_sensors(project, derived),
         resources={
             connection.name: registry.connector(connection.type).make_resource(connection.settings, project.root)
             for connection in project.connections

@@ -213,12 +213,15 @@ def test_derived_asset_is_recomputed_in_full_on_each_run(shop: Project):
     ("SELECT customer, CAST(region AS INTEGER) AS region FROM catalog.customers",
      "Conversion Error: Could not convert string"),
     ("SELECT nothing FROM catalog.customers", 'Binder Error: Referenced column "nothing" not found'),
+    # Fails while streaming, after three batches were staged.
+    ("SELECT CASE WHEN i > 300000 THEN CAST('x' || i AS INTEGER) ELSE i END AS v FROM range(400000) AS t(i)",
+     "Conversion Error: Could not convert string 'x300001' to INT32"),
 ])
 def test_a_failing_query_leaves_the_destination_unchanged(shop: Project, sql: str, message: str):
     shop.write(shop_project())
     shop.materialize("*")
     before = duckdb_rows(shop.root / "warehouse.duckdb", "SELECT * FROM reports.revenue ORDER BY customer")
-    shop.write({"flows/reports/derived/revenue.yml": f"inputs: [sales.orders, catalog.customers]\nsql: {sql}\n"})
+    shop.write({"flows/reports/derived/revenue.yml": f"inputs: [sales.orders, catalog.customers]\nsql: \"{sql}\"\n"})
 
     result = shop.materialize("reports/revenue", raise_on_error=False)
 

@@ -66,19 +66,19 @@ def derived_asset(derived: DerivedPlan, translator: IngestTranslator, retries: i
     return _derived
 
 
-def automation_sensors(project: ProjectPlan) -> list[dg.SensorDefinition]:
+def automation_sensors(project: ProjectPlan, assets: list[dg.AssetsDefinition]) -> list[dg.SensorDefinition]:
     """One sensor evaluates the derived assets' automation conditions, started per options.sensor_status.
 
     Dagster would add its `default_automation_condition_sensor` otherwise, always stopped at first;
     naming one here lets the project's setting decide (and keeps other conditions on Dagster's sensor).
     """
-    automated = [d for d in project.derived if d.automation.kind != "none"]
+    automated = [a for a in assets if any(spec.automation_condition is not None for spec in a.specs)]
     if not automated:
         return []
     return [dg.AutomationConditionSensorDefinition(
         AUTOMATION_SENSOR,
-        target=dg.AssetSelection.assets(*(dg.AssetKey(list(d.entity.key_path)) for d in automated)),
-        default_status=_SENSOR_STATUS[automated[0].automation.sensor_status],
+        target=dg.AssetSelection.assets(*automated),
+        default_status=_SENSOR_STATUS[project.derived[0].automation.sensor_status],
         description="Evaluates the automation conditions of the derived assets: eager ones refresh after an "
                     "input was updated, on_cron ones on their cron tick.",
     )]

@@ -81,8 +81,9 @@ class DerivedQueryHome:
                     batch = result.read_next_batch()
                 except StopIteration:
                     break
-                except (duckdb.Error, pa.ArrowException) as error:
-                    # Errors found while the query runs (a failed cast, ...) come through the stream.
+                except (duckdb.Error, pa.ArrowException, OSError) as error:
+                    # Errors found while the query runs (a failed cast, ...) come through the Arrow
+                    # stream, which raises DuckDB's message as an OSError.
                     raise self._query_failed(error) from error
                 yield batch
         finally:
