@@ -22,7 +22,15 @@ import pytest
 from ingest_assets.errors import ConfigError
 from ingest_assets.plan import load_plan
 from ingest_assets.runtime import checks
-from ingest_assets_tests.conftest import Project, create_orders_db, duckdb_rows, read_parquet_table, sqlite_rows, write_project, yaml_text
+from ingest_assets_tests.conftest import (
+    Project,
+    create_orders_db,
+    duckdb_rows,
+    read_parquet_table,
+    sqlite_rows,
+    write_project,
+    yaml_text,
+)
 
 CUSTOMERS = [(f"customer-{i}", ("north", "south", "east")[i % 3]) for i in range(7)]
 CONNECTIONS = yaml_text("""
@@ -167,7 +175,8 @@ def test_derived_over_derived_through_sqlite_and_parquet_stores(shop: Project):
             store: {connection: lake, path: reports/by_region}
             keys: [region]
             """,
-        "flows/reports/derived/regions.sql": "SELECT region, CAST(sum(revenue) AS DECIMAL(12, 2)) AS revenue FROM reports.revenue GROUP BY region;\n",
+        "flows/reports/derived/regions.sql": "SELECT region, CAST(sum(revenue) AS DECIMAL(12, 2)) AS revenue\n"
+                                             "FROM reports.revenue GROUP BY region;\n",
     })
 
     shop.materialize("*")
@@ -356,7 +365,8 @@ def test_missing_sql_bad_automation_and_unknown_keys(tmp_path: Path):
         "flows/reports/derived/daily.yml": "inputs: [sales.orders]\nsql: SELECT 1\nautomation: daily\nquery: x\n",
         "flows/reports/derived/both.yml": "inputs: [sales.orders]\nsql: SELECT 1\nsql_file: x.sql\n",
         "flows/reports/derived/cron.yml": "inputs: [orders]\nsql: SELECT 1\nautomation:\n  on_cron: every day\n",
-        "flows/reports/derived/store.yml": "inputs: [sales.orders]\nsql: SELECT 1\nstore: {connection: lake, table: t}\n",
+        "flows/reports/derived/store.yml": "inputs: [sales.orders]\nsql: SELECT 1\n"
+                                           "store: {connection: lake, table: t}\n",
     }
     assert load_problems(tmp_path, files) == [
         "flows/reports/derived/both.yml:3: reports.both: both 'sql:' and 'sql_file:' are set -> keep one of them",
@@ -387,4 +397,14 @@ def test_cron_and_clashes_with_entities(tmp_path: Path):
         "five fields 'minute hour day-of-month month day-of-week', e.g. '0 6 * * *' for 06:00 daily",
         "flows/sales/derived/orders.yml:1: sales.orders: asset key sales/orders is also declared at "
         "flows/sales/flow.yml:4 -> rename this derived asset (name: or the file name)",
+    ]
+
+
+def test_a_store_that_publishes_in_a_step_of_its_own_cannot_hold_a_derived_asset(tmp_path: Path):
+    files = shop_project(revenue_store="fabric", connections=CONNECTIONS
+                         + "  fabric: {type: open_mirroring, local_path: onelake, mirror_name: m}\n")
+    assert load_problems(tmp_path, files) == [
+        "flows/reports/derived/revenue.yml:1: reports.revenue: connection 'fabric' of type 'open_mirroring' cannot "
+        "store a derived asset -> store types: adls, duckdb, mariadb, mssql, mysql, onelake, parquet, postgres, "
+        "postgresql, sqlalchemy, sqlite, sqlserver",
     ]

@@ -236,8 +236,8 @@ def materialize_entity(
     retries: int,
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
     """Read, stage, commit and report in one step."""
-    yield from materialize_from_home(context, plan, overrides, lambda: registry.open_home(plan.home.type, home_resource),
-                                     store_resource, retries)
+    yield from materialize_from_home(context, plan, overrides,
+                                     lambda: registry.open_home(plan.home.type, home_resource), store_resource, retries)
 
 
 def materialize_from_home(
