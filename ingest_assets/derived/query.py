@@ -19,7 +19,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import dagster as dg
 
@@ -34,6 +34,8 @@ from ingest_assets.stores.read_back import ArrowStream, DuckDBTable, ParquetFile
 if TYPE_CHECKING:
     import duckdb
     import pyarrow as pa
+
+    from ingest_assets.stores.read_back import ReadableStore
 
 SCRATCH_DATABASE = "_ingest_derived"  # the scratch file's catalog name; never a flow's schema name
 
@@ -116,8 +118,9 @@ class DerivedQueryHome:
                 _copy_stream(connection, source, view)
 
     def _source(self, asset: EntityPlan) -> TableSource:
-        store = registry.open_store(asset.store.type, self._stores(asset.store.name))
-        source = store.read_back(asset.write)  # type: ignore[attr-defined]  # reads_back, checked at load
+        # Only stores whose type `reads_back` are inputs (checked when the project loads).
+        store = cast("ReadableStore", registry.open_store(asset.store.type, self._stores(asset.store.name)))
+        source = store.read_back(asset.write)
         if source is None:
             raise TerminalError(f"input {asset.label} has not been written yet ({store.describe(asset.write)}) -> "
                                 "materialize it first (select the derived asset with its inputs: +"

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, Union
 
 from ingest_assets.plan.model import WriteSpec
+from ingest_assets.stores.base import Store
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -44,6 +45,6 @@ class ArrowStream:
 TableSource = Union[ParquetFiles, DuckDBTable, ArrowStream]
 
 
-class ReadableStore(Protocol):
+class ReadableStore(Store, Protocol):
     def read_back(self, target: WriteSpec) -> TableSource | None:
         """Where the target's committed rows are (None: the table has not been written yet)."""
