@@ -130,3 +130,26 @@ def new_data_sensor(flow: FlowPlan, entities: list[EntityPlan]) -> dg.SensorDefi
         )
 
     return _sensor
+
+
+AUTOMATION_SENSOR = "ingest_automation_sensor"
+
+
+def automation_condition_sensors(project: ProjectPlan, assets: list[dg.AssetsDefinition],
+                                 asset_checks: list[dg.AssetChecksDefinition]) -> list[dg.SensorDefinition]:
+    """One sensor evaluates the project's automation conditions (derived assets, the Fabric pickup check).
+
+    Dagster would add its `default_automation_condition_sensor` otherwise, always stopped at first;
+    naming one here lets `options.sensor_status` decide, like every other sensor of the project.
+    """
+    automated = [a for a in assets if any(spec.automation_condition is not None for spec in a.specs)]
+    checked = [key for check in asset_checks for key in check.check_keys]
+    if not automated and not checked:
+        return []
+    return [dg.AutomationConditionSensorDefinition(
+        AUTOMATION_SENSOR,
+        target=dg.AssetSelection.assets(*automated) | dg.AssetSelection.checks(*checked),
+        default_status=_SENSOR_STATUS[project.sensor_status],
+        description="Evaluates the project's automation conditions: derived assets refresh after an input was "
+                    "updated (eager) or on their cron; the files_applied_by_fabric checks run on their cron.",
+    )]

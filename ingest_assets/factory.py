@@ -14,8 +14,9 @@ from pathlib import Path
 import dagster as dg
 
 from ingest_assets import registry
-from ingest_assets.automation import build_automation
+from ingest_assets.automation import automation_condition_sensors, build_automation
 from ingest_assets.config.loader import FLOWS_DIR_VARIABLE
+from ingest_assets.derived.asset import derived_asset
 from ingest_assets.mirroring.pickup_check import pickup_check
 from ingest_assets.plan import EntityPlan, ProjectPlan, load_plan
 from ingest_assets.pools import POOL_TAG, pool_limits
@@ -64,12 +65,14 @@ def build_definitions(
     project = load_plan(Path(flows_dir or os.environ.get(FLOWS_DIR_VARIABLE, "flows")), environment)
     translator = translator or IngestTranslator()
     automation = build_automation(project)
+    derived = [derived_asset(plan, translator, project.retries) for plan in project.derived]
+    asset_checks = [check for entity in project.entities if (check := pickup_check(entity)) is not None]
     return dg.Definitions(
-        assets=[entity_asset(entity, translator, project.retries) for entity in project.entities],
-        asset_checks=[check for entity in project.entities if (check := pickup_check(entity)) is not None],
+        assets=[entity_asset(entity, translator, project.retries) for entity in project.entities] + derived,
+        asset_checks=asset_checks,
         jobs=automation.jobs,
         schedules=automation.schedules,
-        sensors=automation.sensors,
+        sensors=automation.sensors + automation_condition_sensors(project, derived, asset_checks),
         resources={
             connection.name: registry.connector(connection.type).make_resource(connection.settings, project.root)
             for connection in project.connections

@@ -42,6 +42,9 @@ class ConnectorType:
     # to drop a table, and must not hold an extraction slot meanwhile).
     publish_step: bool = False
     store_settings: frozenset[str] = frozenset()  # entity `store:` settings only this store reads
+    # Its committed tables can be read back (`read_back`, see stores/read_back.py): derived assets
+    # read their inputs this way.
+    reads_back: bool = False
 
 
 def _folder(connection, root: Path) -> dg.ConfigurableResource:
@@ -124,18 +127,20 @@ CONNECTOR_TYPES: dict[str, ConnectorType] = {
     connector.name: connector
     for connector in (
         ConnectorType("parquet", _folder, "ingest_assets.homes.files:parquet_home",
-                      "ingest_assets.stores.parquet:ParquetStore", frozenset({"path"}), "path"),
+                      "ingest_assets.stores.parquet:ParquetStore", frozenset({"path"}), "path", reads_back=True),
         ConnectorType("csv", _csv, "ingest_assets.homes.files:csv_home", None, frozenset({"path"}), None),
         ConnectorType("duckdb", _duckdb, "ingest_assets.homes.duckdb:DuckDBHome",
-                      "ingest_assets.stores.duckdb:DuckDBStore", frozenset({"table", "query"}), "table"),
-        ConnectorType("sqlite", _sqlite, _SQLALCHEMY_HOME, _SQL_STORE, _SQL_READS, "table", True),
-        ConnectorType("sqlalchemy", _sqlalchemy, _SQLALCHEMY_HOME, _SQL_STORE, _SQL_READS, "table", True),
+                      "ingest_assets.stores.duckdb:DuckDBStore", frozenset({"table", "query"}), "table",
+                      reads_back=True),
+        ConnectorType("sqlite", _sqlite, _SQLALCHEMY_HOME, _SQL_STORE, _SQL_READS, "table", True, reads_back=True),
+        ConnectorType("sqlalchemy", _sqlalchemy, _SQLALCHEMY_HOME, _SQL_STORE, _SQL_READS, "table", True,
+                      reads_back=True),
         *(ConnectorType(name, _postgres, "ingest_assets.homes.postgres:postgres_home", _SQL_STORE, _SQL_READS,
-                        "table", True)
+                        "table", True, reads_back=True)
           for name in ("postgres", "postgresql")),
-        *(ConnectorType(name, _mssql, _SQLALCHEMY_HOME, _SQL_STORE, _SQL_READS, "table", True)
+        *(ConnectorType(name, _mssql, _SQLALCHEMY_HOME, _SQL_STORE, _SQL_READS, "table", True, reads_back=True)
           for name in ("mssql", "sqlserver")),
-        *(ConnectorType(name, _mysql, _SQLALCHEMY_HOME, _SQL_STORE, _SQL_READS, "table", True)
+        *(ConnectorType(name, _mysql, _SQLALCHEMY_HOME, _SQL_STORE, _SQL_READS, "table", True, reads_back=True)
           for name in ("mysql", "mariadb")),
         *(ConnectorType(name, _adls, None, "ingest_assets.stores.adls:AdlsStore", frozenset(), "path",
                         write_strategies=frozenset({"append", "replace"}), partitioned_writes=False,
@@ -158,6 +163,10 @@ def home_types() -> list[str]:
 
 def store_types() -> list[str]:
     return sorted(name for name, c in CONNECTOR_TYPES.items() if c.store)
+
+
+def readable_store_types() -> list[str]:
+    return sorted(name for name, c in CONNECTOR_TYPES.items() if c.store and c.reads_back)
 
 
 def _import(target: str):

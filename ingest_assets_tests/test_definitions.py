@@ -40,6 +40,7 @@ def test_one_asset_per_entity_keyed_by_flow_and_entity(graph):
         "shop_catalog/products", "shop_catalog/stores", "shop_catalog/customers",
         "shop_sales/orders", "shop_sales/order_lines", "web_traffic/page_views",
         "fabric_mirror/customers", "fabric_mirror/orders",
+        "shop_sales/revenue_per_customer",  # a derived asset (flows/shop_sales/derived/)
     }
 
 
@@ -109,7 +110,9 @@ def test_jobs_per_flow_per_partitioned_entity_and_per_tag(defs):
     assert selected("web_traffic_page_views_job") == {"web_traffic/page_views"}
     # Tags shared across flows select across flows.
     assert selected("tag_critical_job") == {"shop_catalog/products", "shop_sales/orders"}
-    assert selected("tag_domain_sales_job") == {"shop_sales/orders", "shop_sales/order_lines"}
+    # The derived asset inherits its flow's tags, so tag selection includes it.
+    assert selected("tag_domain_sales_job") == {"shop_sales/orders", "shop_sales/order_lines",
+                                                "shop_sales/revenue_per_customer"}
 
 
 def test_schedules_and_sensors(defs):
@@ -120,7 +123,7 @@ def test_schedules_and_sensors(defs):
     assert catalog.execution_timezone == "Europe/Amsterdam"
     assert catalog.default_status == dg.DefaultScheduleStatus.STOPPED
     sensors = {s.name: s for s in defs.sensors}
-    assert set(sensors) == {"shop_sales_new_data_sensor", "fabric_mirror_new_data_sensor"}
+    assert set(sensors) == {"shop_sales_new_data_sensor", "fabric_mirror_new_data_sensor", "ingest_automation_sensor"}
     assert sensors["shop_sales_new_data_sensor"].minimum_interval_seconds == 120
 
 

@@ -19,6 +19,11 @@ def load_plan(flows_dir: Path | str, environment: str | None = None) -> ProjectP
         raise ConfigError(problems)
     plan, plan_problems = build_project_plan(project)
     problems.extend(plan_problems)
+    # Imported here: derived plans are built on this package's plan model (a cycle at import time).
+    from ingest_assets.derived.plan import plan_derived
+
+    plan, derived_problems = plan_derived(project, plan)
+    problems.extend(derived_problems)
     if problems:
         raise ConfigError(problems)
     return plan

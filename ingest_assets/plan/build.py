@@ -122,6 +122,7 @@ def build_project_plan(project: LoadedProject) -> tuple[ProjectPlan, list[Config
         concurrency=options.concurrency,
         retries=options.retries,
         flows=tuple(flows),
+        sensor_status=options.sensor_status,
     )
     return plan, problems
 

@@ -7,10 +7,13 @@ import json
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from ingest_assets.config.models import AutomationStatus, Connection, Granularity, RunType, SchemaPolicy
 from ingest_assets.transforms.spec import TransformStep
+
+if TYPE_CHECKING:
+    from ingest_assets.derived.model import DerivedPlan
 
 ReadKind = Literal["full", "cursor", "window"]
 WriteKind = Literal["append", "replace", "upsert", "merge"]
@@ -271,6 +274,9 @@ class ProjectPlan:
     concurrency: int
     retries: int
     flows: tuple[FlowPlan, ...]
+    sensor_status: AutomationStatus = "stopped"  # options.sensor_status: sensors start as this says
+    # SQL over other assets (ingest_assets.derived), planned after the entities they read.
+    derived: tuple["DerivedPlan", ...] = ()
 
     @property
     def entities(self) -> tuple[EntityPlan, ...]:

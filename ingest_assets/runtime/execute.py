@@ -33,6 +33,7 @@ from ingest_assets.watermarks import CURSOR_METADATA_KEY, Cursor, subtract_lookb
 if TYPE_CHECKING:
     import pyarrow as pa
 
+    from ingest_assets.homes.base import Home
     from ingest_assets.schema_changes import SchemaDecision
     from ingest_assets.stores.base import Store, StoreWriter
 
@@ -285,9 +286,22 @@ def materialize_entity(
     retries: int,
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
     """Read, stage, commit and report in one step."""
+    yield from materialize_from_home(context, plan, overrides,
+                                     lambda: registry.open_home(plan.home.type, home_resource), store_resource, retries)
+
+
+def materialize_from_home(
+    context: dg.AssetExecutionContext,
+    plan: EntityPlan,
+    overrides: RunOverrides,
+    open_home: Callable[[], "Home"],
+    store_resource: dg.ConfigurableResource,
+    retries: int,
+) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
+    """`materialize_entity` for any home (a derived asset's query is one)."""
     with _ingest_errors(context, plan, retries):
         store = registry.open_store(plan.store.type, store_resource)
-        staged, commit = yield from _stage(context, plan, overrides, home_resource, store, lambda w: w.commit())
+        staged, commit = yield from _stage(context, plan, overrides, open_home(), store, lambda w: w.commit())
         for event in _report(plan, staged, commit):
             yield (dg.MaterializeResult(asset_key=dg.AssetKey(list(plan.key_path)), metadata=event)
                    if isinstance(event, dict) else event)
@@ -304,7 +318,8 @@ def extract_for_publish(
     """The first of two steps: read, stage and prepare the publish (the store's commit point)."""
     with _ingest_errors(context, plan, retries):
         store = registry.open_store(plan.store.type, store_resource)
-        stage = _stage(context, plan, overrides, home_resource, store, lambda w: w.prepare())
+        home = registry.open_home(plan.home.type, home_resource)
+        stage = _stage(context, plan, overrides, home, store, lambda w: w.prepare())
         # Check results of a failed load cannot be reported from this step; the failure says the same.
         while True:
             try:
@@ -347,7 +362,7 @@ def _ingest_errors(context, plan: EntityPlan, retries: int) -> Iterator[None]:
         ) from error
 
 
-def _stage(context, plan: EntityPlan, overrides, home_resource, store: "Store",
+def _stage(context, plan: EntityPlan, overrides, home: "Home", store: "Store",
            finish: Callable[["StoreWriter"], T]) -> Generator[dg.AssetCheckResult, None, tuple[StagedLoad, T]]:
     """Decide the load, read and stage it, and `finish` the writer (commit or prepare)."""
     # pyarrow is imported when a run starts, never when definitions load.
@@ -357,7 +372,6 @@ def _stage(context, plan: EntityPlan, overrides, home_resource, store: "Store",
 
     started_at = time.time()
     asset_key = dg.AssetKey(list(plan.key_path))
-    home = registry.open_home(plan.home.type, home_resource)
 
     previous = previous_load(context.instance, asset_key)
     committed = previous.cursor if plan.watermark else None

@@ -37,6 +37,7 @@ from ingest_assets.sql_text import parquet_files, quote_identifier, quote_qualif
 from ingest_assets.stores.base import CommitResult, FollowsSchemaChanges, QualityRequest, TableLayout, WriteMode
 from ingest_assets.stores.locking import file_lock
 from ingest_assets.stores.measure import count_rows, measure_quality, removal, require_staged_layout, require_table_fits
+from ingest_assets.stores.read_back import DuckDBTable
 from ingest_assets.stores.staging import ParquetStage, StagedWriter
 
 if TYPE_CHECKING:
@@ -66,6 +67,10 @@ class DuckDBStore(FollowsSchemaChanges):
             if not _table_exists(connection, target.table):
                 return None
             return connection.sql(f"SELECT * FROM {quote_qualified(target.table)} LIMIT 0").to_arrow_table().schema
+
+    def read_back(self, target: WriteSpec) -> DuckDBTable | None:
+        assert target.table is not None
+        return DuckDBTable(str(self._resource.database()), target.table) if self.exists(target) else None
 
     @contextmanager
     def writer(

@@ -48,6 +48,7 @@ from ingest_assets.stores.measure import (
     require_table_fits,
     same_columns,
 )
+from ingest_assets.stores.read_back import ParquetFiles
 from ingest_assets.stores.staging import ROW_GROUP_ROWS, ParquetStage, TableSchemaWriter, parquet_rows
 
 if TYPE_CHECKING:
@@ -74,6 +75,12 @@ class ParquetStore(FollowsSchemaChanges):
         version = _TablePaths(self._resource.folder(), target.path).current_version()
         files = _version_files(version) if version else []
         return pq.read_schema(files[0]).remove_metadata() if files else None
+
+    def read_back(self, target: WriteSpec) -> ParquetFiles | None:
+        """The current version's files: fixed, so a commit during the read changes nothing read."""
+        assert target.path is not None
+        version = _TablePaths(self._resource.folder(), target.path).current_version()
+        return ParquetFiles(tuple(str(path) for path in _version_files(version))) if version else None
 
     @contextmanager
     def writer(

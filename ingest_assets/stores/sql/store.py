@@ -25,8 +25,9 @@ import pyarrow as pa
 import sqlalchemy as sa
 
 from ingest_assets.database_resources import DatabaseResource
-from ingest_assets.plan.model import WriteSpec
+from ingest_assets.plan.model import ReadSpec, WriteSpec
 from ingest_assets.stores.base import CommitResult, FollowsSchemaChanges, QualityRequest, TableLayout, WriteMode
+from ingest_assets.stores.read_back import ArrowStream
 from ingest_assets.stores.sql import ddl, statements
 from ingest_assets.stores.sql.dialects import DialectTraits, traits_of
 from ingest_assets.stores.sql.errors import database_error
@@ -75,6 +76,18 @@ class SqlStore(FollowsSchemaChanges):
             columns = sa.inspect(connection).get_columns(name.name, schema=name.schema)
             return pa.schema([pa.field(c["name"], reflected_arrow_type(c["type"], c["name"], str(name)))
                               for c in columns])
+
+    def read_back(self, target: WriteSpec) -> ArrowStream | None:
+        """The table streamed through the SQL home's reader (typed as a home reads it)."""
+        from ingest_assets.homes.base import ReadRequest
+        from ingest_assets.homes.sql import SqlAlchemyHome
+
+        if not self.exists(target):
+            return None
+        with self._engine() as engine:
+            name = self._name(engine, target)
+        request = ReadRequest(ReadSpec(table=str(name)))
+        return ArrowStream(lambda: SqlAlchemyHome(self._resource).read(request), self.describe(target))
 
     @contextmanager
     def writer(self, target: WriteSpec, mode: WriteMode, layout: TableLayout, run_token: str,

@@ -1,0 +1,63 @@
+"""Derived plans -> Dagster assets (deps = inputs, group = flow) and the sensor that runs their automation."""
+
+# No `from __future__ import annotations`: Dagster reads the asset function's annotations.
+
+import dagster as dg
+
+from ingest_assets.derived.model import AutomationPlan, DerivedPlan
+from ingest_assets.runtime import checks
+from ingest_assets.runtime.execute import RunOverrides, materialize_from_home
+from ingest_assets.translate import IngestTranslator
+from ingest_assets.two_step import STEP_TAG
+
+
+
+def automation_condition(automation: AutomationPlan) -> dg.AutomationCondition | None:
+    if automation.kind == "eager":
+        return dg.AutomationCondition.eager()
+    if automation.kind == "on_cron":
+        assert automation.cron is not None
+        return dg.AutomationCondition.on_cron(automation.cron, automation.timezone)
+    return None
+
+
+def derived_spec(derived: DerivedPlan, translator: IngestTranslator) -> dg.AssetSpec:
+    """The translator's spec of the write side, with the inputs as deps and the automation condition."""
+    plan = derived.entity
+    spec = translator.get_asset_spec(plan)
+    inputs = ", ".join(i.label for i in derived.inputs)
+    description = "\n\n".join(filter(None, [
+        plan.description,
+        f"Derived with SQL over {inputs}, recomputed in full and written to `{plan.write.describe()}` in "
+        f"`{plan.store.name}` ({plan.store.type}). Automation: {derived.automation.describe()}.",
+        f"```sql\n{derived.sql}\n```",
+    ]))
+    metadata = {k: v for k, v in spec.metadata.items() if k != "ingest/home"}
+    return spec.replace_attributes(
+        deps=[translator.get_asset_key(i) for i in derived.inputs],
+        description=description,
+        code_version=derived.code_version(),
+        automation_condition=automation_condition(derived.automation),
+        metadata={**metadata, "ingest/inputs": inputs, "ingest/sql": derived.sql,
+                  "ingest/automation": derived.automation.describe()},
+    )
+
+
+def derived_asset(derived: DerivedPlan, translator: IngestTranslator, retries: int) -> dg.AssetsDefinition:
+    plan = derived.entity
+
+    @dg.multi_asset(
+        name=plan.op_name,
+        specs=[derived_spec(derived, translator)],
+        check_specs=checks.check_specs(plan),
+        required_resource_keys={plan.store.name, *(i.store.name for i in derived.inputs)},
+        op_tags={STEP_TAG: "extract"},
+    )
+    def _derived(context: dg.AssetExecutionContext):
+        from ingest_assets.derived.query import DerivedQueryHome
+
+        home = DerivedQueryHome(derived, lambda name: getattr(context.resources, name))
+        yield from materialize_from_home(context, plan, RunOverrides(), lambda: home,
+                                         getattr(context.resources, plan.store.name), retries)
+
+    return _derived
