@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 import dagster as dg
+from pydantic import BaseModel
 
 from ingest_assets import database_resources, resources
 from ingest_assets.storage import resource as storage_resource
@@ -42,6 +43,9 @@ class ConnectorType:
     # to drop a table, and must not hold an extraction slot meanwhile).
     publish_step: bool = False
     store_settings: frozenset[str] = frozenset()  # entity `store:` settings only this store reads
+    # A plugin's connection settings model (see `ingest_assets.plugins`); built-in types leave it None,
+    # their models are the members of `config.models.Connection`.
+    model: type[BaseModel] | None = None
 
 
 def _folder(connection, root: Path) -> dg.ConfigurableResource:
@@ -148,16 +152,23 @@ CONNECTOR_TYPES: dict[str, ConnectorType] = {
 }
 
 
+def connector_types() -> dict[str, ConnectorType]:
+    """Every connection type: the built-in ones, then the installed plugins' (discovered once)."""
+    from ingest_assets.connector_plugins import plugin_connector_types
+
+    return {**CONNECTOR_TYPES, **plugin_connector_types()}
+
+
 def connector(type_name: str) -> ConnectorType:
-    return CONNECTOR_TYPES[type_name]
+    return connector_types()[type_name]
 
 
 def home_types() -> list[str]:
-    return sorted(name for name, c in CONNECTOR_TYPES.items() if c.home)
+    return sorted(name for name, c in connector_types().items() if c.home)
 
 
 def store_types() -> list[str]:
-    return sorted(name for name, c in CONNECTOR_TYPES.items() if c.store)
+    return sorted(name for name, c in connector_types().items() if c.store)
 
 
 def _import(target: str):
