@@ -40,7 +40,7 @@ def check_project(args: argparse.Namespace, say: Callable[[str], None]) -> int:
         return 1
     entities = [entity for flow in plan.flows for entity in flow.entities]
     environment = f", environment {plan.environment}" if plan.environment else ""
-    say(f"project is valid: {len(plan.flows)} flows, {len(entities)} entities{environment}")
+    say(f"project is valid: {_count(len(plan.flows), 'flow')}, {_count(len(entities), 'entity')}{environment}")
     failed = checked = 0
     for connection in plan.connections:
         reads = tuple(e.read for e in entities if e.home.name == connection.name)
@@ -48,7 +48,7 @@ def check_project(args: argparse.Namespace, say: Callable[[str], None]) -> int:
         if not reads and not writes:
             say(f"{connection.name} ({connection.type}): not used by any entity, not checked")
             continue
-        roles = [f"{role} of {count} entit{'y' if count == 1 else 'ies'}"
+        roles = [f"{role} of {_count(count, 'entity')}"
                  for role, count in (("home", len(reads)), ("store", len(writes))) if count]
         say(f"{connection.name} ({connection.type}): {', '.join(roles)}")
         lines = _check_connection(plan.root, connection, reads, writes)
@@ -56,8 +56,13 @@ def check_project(args: argparse.Namespace, say: Callable[[str], None]) -> int:
         failed += any(status == "fail" for status, _ in lines)
         for status, text in lines:
             say(f"  {_LABELS[status]}  {text}")
-    say(f"{checked} connection{'s' if checked != 1 else ''} checked, {failed} failed")
+    say(f"{_count(checked, 'connection')} checked, {failed} failed")
     return 1 if failed else 0
+
+
+def _count(number: int, noun: str) -> str:
+    plural = noun[:-1] + "ies" if noun.endswith("y") else noun + "s"
+    return f"{number} {noun if number == 1 else plural}"
 
 
 def _check_connection(root, connection, reads, writes) -> list[tuple[str, str]]:
