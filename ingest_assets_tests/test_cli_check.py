@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -24,17 +25,19 @@ def check(project: Project, capsys, *arguments: str) -> tuple[int, list[str]]:
 
 
 @pytest.fixture
-def checker_role(postgres_server, pg_database) -> str:
+def checker_role(postgres_server) -> Iterator[str]:
     """A role that must log in with a password (the test server trusts every other local login)."""
     server = postgres_server
     server.execute("postgres", "DROP ROLE IF EXISTS checker")
     server.execute("postgres", "CREATE ROLE checker LOGIN PASSWORD 'right-secret'")
     hba = Path(server.execute("postgres", "SHOW hba_file")[0][0])
-    rule = "local all checker scram-sha-256\n"
-    if not hba.read_text().startswith(rule):
-        hba.write_text(rule + hba.read_text())
-        server.execute("postgres", "SELECT pg_reload_conf()")
-    return "checker"
+    original = hba.read_text()
+    hba.write_text("local all checker scram-sha-256\n" + original)
+    server.execute("postgres", "SELECT pg_reload_conf()")
+    yield "checker"
+    hba.write_text(original)  # the server is shared by the session: leave it as it was
+    server.execute("postgres", "SELECT pg_reload_conf()")
+    server.execute("postgres", "DROP ROLE checker")
 
 
 def _version(server, database: str) -> str:
