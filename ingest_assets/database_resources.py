@@ -6,7 +6,7 @@ resolved only inside the methods below, during a run. Drivers are imported only 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Optional
 
@@ -17,6 +17,8 @@ from ingest_assets.config.references import resolve_references
 
 if TYPE_CHECKING:
     import sqlalchemy
+
+    from ingest_assets.probes.base import CheckLine, ConnectionUse
 
 
 def _resolved(value: Optional[str]) -> Optional[str]:
@@ -49,6 +51,11 @@ class DatabaseResource(dg.ConfigurableResource):
     def bulk_engine(self) -> "sqlalchemy.Engine":
         """An engine for the stores' bulk inserts (executemany of many rows)."""
         return self.engine()
+
+    def check_connection(self, use: "ConnectionUse") -> Iterator["CheckLine"]:
+        from ingest_assets.probes.databases import check_database
+
+        return check_database(self, use)
 
 
 def _cuts_datetime_fractions(dialect: "sqlalchemy.Dialect") -> bool:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 import dagster as dg
+from pydantic import BaseModel
 
 from ingest_assets import database_resources, resources
 from ingest_assets.storage import resource as storage_resource
@@ -45,6 +46,9 @@ class ConnectorType:
     # Its committed tables can be read back (`read_back`, see stores/read_back.py): derived assets
     # read their inputs this way.
     reads_back: bool = False
+    # A plugin's connection settings model (see `ingest_assets.plugins`); built-in types leave it None,
+    # their models are the members of `config.models.Connection`.
+    model: type[BaseModel] | None = None
 
 
 def _folder(connection, root: Path) -> dg.ConfigurableResource:
@@ -153,20 +157,27 @@ CONNECTOR_TYPES: dict[str, ConnectorType] = {
 }
 
 
+def connector_types() -> dict[str, ConnectorType]:
+    """Every connection type: the built-in ones, then the installed plugins' (discovered once)."""
+    from ingest_assets.connector_plugins import plugin_connector_types
+
+    return {**CONNECTOR_TYPES, **plugin_connector_types()}
+
+
 def connector(type_name: str) -> ConnectorType:
-    return CONNECTOR_TYPES[type_name]
+    return connector_types()[type_name]
 
 
 def home_types() -> list[str]:
-    return sorted(name for name, c in CONNECTOR_TYPES.items() if c.home)
+    return sorted(name for name, c in connector_types().items() if c.home)
 
 
 def store_types() -> list[str]:
-    return sorted(name for name, c in CONNECTOR_TYPES.items() if c.store)
+    return sorted(name for name, c in connector_types().items() if c.store)
 
 
 def readable_store_types() -> list[str]:
-    return sorted(name for name, c in CONNECTOR_TYPES.items() if c.store and c.reads_back)
+    return sorted(name for name, c in connector_types().items() if c.store and c.reads_back)
 
 
 def _import(target: str):

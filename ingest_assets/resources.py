@@ -19,6 +19,8 @@ from ingest_assets.database_resources import DatabaseResource
 if TYPE_CHECKING:
     import duckdb
 
+    from ingest_assets.probes.base import CheckLine, ConnectionUse
+
 
 class _ProjectRelative(dg.ConfigurableResource):
     project_root: str = Field(
@@ -38,6 +40,11 @@ class FolderResource(_ProjectRelative):
     def folder(self) -> Path:
         return self._resolve_path(self.path)
 
+    def check_connection(self, use: "ConnectionUse") -> Iterator["CheckLine"]:
+        from ingest_assets.probes.files import check_folder
+
+        return check_folder(self.folder(), use)
+
 
 class CsvFolderResource(FolderResource):
     delimiter: str = ","
@@ -51,6 +58,11 @@ class DuckDBFileResource(_ProjectRelative):
 
     def database(self) -> Path:
         return self._resolve_path(self.path)
+
+    def check_connection(self, use: "ConnectionUse") -> Iterator["CheckLine"]:
+        from ingest_assets.probes.duckdb import check_duckdb
+
+        return check_duckdb(self, use)
 
     @contextmanager
     def connect(self, read_only: bool = False) -> Iterator["duckdb.DuckDBPyConnection"]:
@@ -74,3 +86,12 @@ class SqliteFileResource(_ProjectRelative, DatabaseResource):
 
     def sqlalchemy_url(self) -> str:
         return f"sqlite:///{self._resolve_path(self.path)}"
+
+    def check_connection(self, use: "ConnectionUse") -> Iterator["CheckLine"]:
+        from ingest_assets.probes.base import fail
+
+        # Connecting would create a missing file: say it is missing instead.
+        if not self._resolve_path(self.path).is_file():
+            return iter([fail(f"database file {self._resolve_path(self.path)} does not exist -> fix the "
+                              "connection's 'path:'")])
+        return super().check_connection(use)

@@ -1,14 +1,110 @@
-"""`ingest check`: scaffolding until the command lands (it is built on its own branch)."""
+"""`ingest check`: validate the project, then test every connection an entity reads or writes.
+
+Each connection's resource checks itself (`probes.base.Checkable`), so this command knows no type.
+The exit status is 1 when the project is invalid or any check fails.
+"""
 
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable, Iterable
+from urllib.parse import urlsplit
+
+from ingest_assets.cli.project import add_project_arguments, flows_dir
+
+_SECRET_SETTINGS = ("password", "client_secret", "account_key", "sas_token", "connection_string")
+_LABELS = {"ok": "ok  ", "fail": "FAIL", "note": "note"}
 
 
 def register(commands: argparse._SubParsersAction) -> None:
-    parser = commands.add_parser("check", help="not built yet")
+    parser = commands.add_parser(
+        "check", help="validate the project and test every connection it reads or writes",
+        description="Validate the project, then connect to every home and store its entities use: what works, "
+                    "and for what fails, how to fix it. Stores are left as they were.")
+    add_project_arguments(parser)
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    raise NotImplementedError("ingest check")
+    return check_project(args, print)
+
+
+def check_project(args: argparse.Namespace, say: Callable[[str], None]) -> int:
+    from ingest_assets.errors import IngestError
+    from ingest_assets.plan import load_plan
+
+    try:
+        plan = load_plan(flows_dir(args), args.environment)
+    except IngestError as error:  # a ConfigError lists every problem; a PluginError names the plugin
+        say(str(error))
+        return 1
+    entities = [entity for flow in plan.flows for entity in flow.entities]
+    environment = f", environment {plan.environment}" if plan.environment else ""
+    say(f"project is valid: {_count(len(plan.flows), 'flow')}, {_count(len(entities), 'entity')}{environment}")
+    failed = checked = 0
+    for connection in plan.connections:
+        reads = tuple(e.read for e in entities if e.home.name == connection.name)
+        writes = tuple(e.write for e in entities if e.store.name == connection.name)
+        if not reads and not writes:
+            say(f"{connection.name} ({connection.type}): not used by any entity, not checked")
+            continue
+        roles = [f"{role} of {_count(count, 'entity')}"
+                 for role, count in (("home", len(reads)), ("store", len(writes))) if count]
+        say(f"{connection.name} ({connection.type}): {', '.join(roles)}")
+        lines = _check_connection(plan.root, connection, reads, writes)
+        checked += 1
+        failed += any(status == "fail" for status, _ in lines)
+        for status, text in lines:
+            say(f"  {_LABELS[status]}  {text}")
+    say(f"{_count(checked, 'connection')} checked, {failed} failed")
+    return 1 if failed else 0
+
+
+def _count(number: int, noun: str) -> str:
+    plural = noun[:-1] + "ies" if noun.endswith("y") else noun + "s"
+    return f"{number} {noun if number == 1 else plural}"
+
+
+def _check_connection(root, connection, reads, writes) -> list[tuple[str, str]]:
+    from ingest_assets import registry
+    from ingest_assets.errors import IngestError, first_line
+    from ingest_assets.probes.base import Checkable, ConnectionUse
+
+    resource = registry.connector(connection.type).make_resource(connection.settings, root)
+    if not isinstance(resource, Checkable):
+        return [("note", f"type {connection.type} offers no connection check (its resource has no "
+                         "check_connection); it is tested when an asset runs")]
+    try:
+        lines = [(line.status, line.text) for line in resource.check_connection(ConnectionUse(reads, writes))]
+    except IngestError as error:  # a missing environment variable, a translated driver error
+        lines = [("fail", str(error))]
+    except ImportError as error:
+        lines = [("fail", f"a driver is missing ({error.name}) -> install the extra for {connection.type}, "
+                          "e.g. pip install 'ingest_assets[postgres]'")]
+    except Exception as error:  # anything else still ends as one failed check, not a traceback
+        lines = [("fail", f"{type(error).__name__}: {first_line(error)}")]
+    return [(status, _redacted(text, _secrets(resource))) for status, text in lines]
+
+
+def _secrets(resource: object) -> list[str]:
+    """The resolved secrets of a resource's settings, so no message can print them."""
+    from ingest_assets.config.references import resolve_references
+    from ingest_assets.errors import IngestError
+
+    values = []
+    for name in (*_SECRET_SETTINGS, "url"):
+        template = getattr(resource, name, None)
+        if not isinstance(template, str):
+            continue
+        try:
+            value = resolve_references(template)
+        except IngestError:
+            continue
+        values.append(urlsplit(value).password or "" if name == "url" else value)
+    return [v for v in values if v]
+
+
+def _redacted(text: str, secrets: Iterable[str]) -> str:
+    for secret in sorted(secrets, key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return text

@@ -22,6 +22,7 @@ from ingest_assets.config.yaml_source import (
     YamlSyntaxError,
     load_yaml,
 )
+from ingest_assets.connector_plugins import project_file_model
 from ingest_assets.errors import ConfigProblem
 
 ENVIRONMENT_VARIABLE = "INGEST_ENV"
@@ -94,7 +95,8 @@ def load_project(
         else:
             selected, source = os.environ.get(ENVIRONMENT_VARIABLE), ENVIRONMENT_VARIABLE
         raw_project, selected = _apply_environment(raw_project, selected, source, problems)
-        settings = _validate(ProjectFile, raw_project, raw_project.location, "project", problems)
+        # With connector plugins installed, `connections` accept their types too.
+        settings = _validate(project_file_model(), raw_project, raw_project.location, "project", problems)
 
     flows = []
     for flow_path in sorted(p for p in flows_dir.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))):

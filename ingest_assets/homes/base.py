@@ -71,6 +71,16 @@ class ReadRequest:
 
 
 class Home(Protocol):
+    """Where an entity's rows come from (built in, or a plugin's: see `ingest_assets.plugins`).
+
+    Created per run by the factory its `ConnectorType.home` names, with the connection's resource.
+    Rows travel only as Arrow record batches, streamed: never the whole table in memory.
+    - `read` honours `request.spec` (one of path / table / query, as the type's `read_kinds` allow,
+      and `columns`, all when empty) and `request.conditions` (the incremental window, a key bucket);
+      errors are `TransientError` (a retry may pass) or `TerminalError`.
+    - `max_value` is called by the new-data sensor, so it must be cheap.
+    """
+
     def read(self, request: ReadRequest) -> AbstractContextManager["pa.RecordBatchReader"]:
         """A stream of the requested rows and columns; the reader is valid inside the context."""
 

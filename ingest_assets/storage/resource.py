@@ -7,6 +7,7 @@ Azure SDK only during a run, so loading definitions stays free of both.
 from __future__ import annotations
 
 from pathlib import Path
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Optional
 
 import dagster as dg
@@ -15,6 +16,7 @@ from pydantic import Field
 from ingest_assets.config.references import resolve_references
 
 if TYPE_CHECKING:
+    from ingest_assets.probes.base import CheckLine, ConnectionUse
     from ingest_assets.storage.base import Storage
 
 
@@ -36,12 +38,16 @@ class StorageResource(dg.ConfigurableResource):
     client_id: Optional[str] = None
     client_secret: Optional[str] = None
 
+    def local_folder(self) -> Path:
+        assert self.local_path is not None
+        path = Path(resolve_references(self.local_path)).expanduser()
+        return path if path.is_absolute() else Path(self.project_root) / path
+
     def open(self) -> "Storage":
         if self.local_path is not None:
             from ingest_assets.storage.local import LocalStorage
 
-            path = Path(resolve_references(self.local_path)).expanduser()
-            return LocalStorage(path if path.is_absolute() else Path(self.project_root) / path)
+            return LocalStorage(self.local_folder())
         from ingest_assets.storage.azure import AzureLocation, open_azure_storage
 
         assert self.filesystem is not None and self.credential is not None and self.api is not None
@@ -54,8 +60,20 @@ class StorageResource(dg.ConfigurableResource):
         ))
 
 
+    def check_connection(self, use: "ConnectionUse") -> Iterator["CheckLine"]:
+        from ingest_assets.probes.storage import check_storage
+
+        return check_storage(self, use, self._check_folder())
+
+    def _check_folder(self) -> str:
+        return ""
+
+
 class AdlsResource(StorageResource):
     base_path: str = Field(default="", description="The folder below the file system that entity paths are in.")
+
+    def _check_folder(self) -> str:
+        return resolve_references(self.base_path).strip("/")
 
 
 class OpenMirroringResource(StorageResource):
@@ -66,6 +84,11 @@ class OpenMirroringResource(StorageResource):
     partner_name: str = "ingest_assets"
     source_type: str = Field(default="SQL", description="_partnerEvents.json: the kind of source database.")
     source_version: Optional[str] = None
+
+    def _check_folder(self) -> str:
+        from ingest_assets.mirroring.layout import landing_zone
+
+        return landing_zone(resolve_references(self.mirror_name))
 
 
 class StorageBacked:

@@ -123,6 +123,16 @@ class StoreWriter(Protocol):
 
 
 class Store(Protocol):
+    """Where an entity's rows go (built in, or a plugin's: see `ingest_assets.plugins`).
+
+    Created per run by the factory its `ConnectorType.store` names, with the connection's resource.
+    `writer()` stages the batches of one load under `run_token`; `commit()` makes them visible in one
+    step and returns what changed. Leaving the writer without commit (any exception) must discard
+    what was staged, so the destination stays exactly as it was. A store that cannot upsert, replace
+    a partition or count its table says so in its `ConnectorType` capabilities, and the project refuses
+    entities that need them when it loads.
+    """
+
     def writer(
         self, target: WriteSpec, mode: WriteMode, layout: TableLayout, run_token: str, quality: QualityRequest
     ) -> AbstractContextManager[StoreWriter]: ...

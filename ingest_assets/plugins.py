@@ -1,0 +1,56 @@
+"""The public API for connector plugins: a home, a store, or both, for a new connection `type`.
+
+A plugin is a distribution with an entry point in the group `ingest_assets.connectors`, named like
+its type and pointing at a `ConnectorType`:
+
+    [project.entry-points."ingest_assets.connectors"]
+    jsonl = "my_plugin.connector:JSONL"
+
+The module it names is imported when a project loads, so it must stay light: it defines the
+settings model (a `ConnectionSettings` with `type: Literal["jsonl"]`), the Dagster resource that
+holds those settings, and the `ConnectorType`, whose `home` / `store` name their factories by
+import path ("module:callable", called with the resource). Those modules, and any driver, are
+imported only when an asset runs.
+
+- A home implements `Home`: `read(request)` is a context manager yielding a `pyarrow.RecordBatchReader`
+  of `request.spec` (its `path`, `table` or `query`, as the type's `read_kinds` allow), honouring
+  `request.row_filter` for incremental reads; `max_value` serves the new-data sensor.
+- A store implements `Store`: `writer(...)` stages batches and `commit()` makes them visible at once;
+  leaving the writer without commit must leave the destination as it was.
+- The resource may offer `check_connection(use)` (see `Checkable`) for `ingest check`.
+- Secrets are `${VAR}` references in the YAML; resolve them inside resource methods with
+  `resolve_references`, never when the project loads.
+"""
+
+from __future__ import annotations
+
+from ingest_assets.config.models import _Connection
+from ingest_assets.config.references import resolve_references
+from ingest_assets.errors import IngestError, TerminalError, TransientError
+from ingest_assets.homes.base import Home, ReadRequest, RowFilter
+from ingest_assets.plan.model import ReadSpec, WriteSpec
+from ingest_assets.probes.base import Checkable, CheckLine, ConnectionUse, fail, note, ok, probe_name
+from ingest_assets.registry import ConnectorType
+from ingest_assets.stores.base import (
+    CommitResult,
+    FollowsSchemaChanges,
+    QualityRequest,
+    Store,
+    StoreWriter,
+    TableLayout,
+    WriteMode,
+)
+from ingest_assets.connector_plugins import ENTRY_POINT_GROUP, PluginError
+
+
+class ConnectionSettings(_Connection):
+    """Base of a plugin's connection settings: unknown keys are refused, values are frozen, and string
+    values are checked for `${VAR}` reference syntax, as for the built-in types. Add `type: Literal[...]`."""
+
+
+__all__ = [
+    "ENTRY_POINT_GROUP", "Checkable", "CheckLine", "CommitResult", "ConnectionSettings", "ConnectionUse",
+    "ConnectorType", "FollowsSchemaChanges", "Home", "IngestError", "PluginError", "QualityRequest", "ReadRequest",
+    "ReadSpec", "RowFilter", "Store", "StoreWriter", "TableLayout", "TerminalError", "TransientError",
+    "WriteMode", "WriteSpec", "fail", "note", "ok", "probe_name", "resolve_references",
+]

@@ -1,0 +1,175 @@
+"""`ingest check`: a real PostgreSQL reached and refused, Parquet folders present and missing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ingest_assets.cli.main import main
+from ingest_assets_tests.conftest import Project
+from ingest_assets_tests.servers.processes import free_port
+
+FLOW = """
+    home: db
+    store: lake
+    entities:
+      - name: orders
+"""
+
+
+def check(project: Project, capsys, *arguments: str) -> tuple[int, list[str]]:
+    code = main(["check", "--flows-dir", str(project.flows), *arguments])
+    return code, capsys.readouterr().out.splitlines()
+
+
+@pytest.fixture
+def checker_role(postgres_server) -> Iterator[str]:
+    """A role that must log in with a password (the test server trusts every other local login)."""
+    server = postgres_server
+    server.execute("postgres", "DROP ROLE IF EXISTS checker")
+    server.execute("postgres", "CREATE ROLE checker LOGIN PASSWORD 'right-secret'")
+    hba = Path(server.execute("postgres", "SHOW hba_file")[0][0])
+    original = hba.read_text()
+    hba.write_text("local all checker scram-sha-256\n" + original)
+    server.execute("postgres", "SELECT pg_reload_conf()")
+    yield "checker"
+    hba.write_text(original)  # the server is shared by the session: leave it as it was
+    server.execute("postgres", "SELECT pg_reload_conf()")
+    server.execute("postgres", "DROP ROLE checker")
+
+
+def _version(server, database: str) -> str:
+    number = int(server.execute(database, "SHOW server_version_num")[0][0])
+    return f"{number // 10000}.{number % 10000}"
+
+
+def test_check_passes_on_a_reachable_postgres_home_and_a_parquet_store(project: Project, postgres_server,
+                                                                       pg_database, capsys):
+    postgres_server.execute(pg_database, "CREATE TABLE orders (id integer)")
+    (project.root / "lake").mkdir()
+    project.write({
+        "flows/ingest.yml": "connections:\n  db:\n" + postgres_server.connection_yaml(pg_database)
+                            + "\n  lake: {type: parquet, path: lake}\n  spare: {type: parquet, path: nowhere}\n",
+        "flows/sales/flow.yml": FLOW,
+    })
+    code, lines = check(project, capsys)
+    assert lines == [
+        "project is valid: 1 flow, 1 entity",
+        "db (postgres): home of 1 entity",
+        f"  ok    connected (postgresql {_version(postgres_server, pg_database)})",
+        "  ok    can read table orders",
+        "lake (parquet): store of 1 entity",
+        f"  ok    folder {project.root / 'lake'} exists and is writable",
+        "spare (parquet): not used by any entity, not checked",
+        "2 connections checked, 0 failed",
+    ]
+    assert code == 0
+    assert list((project.root / "lake").iterdir()) == []  # the probe file is gone
+
+
+def test_check_probes_a_postgres_store_and_leaves_no_table(project: Project, postgres_server, pg_database, capsys):
+    (project.root / "source").mkdir()
+    (project.root / "source/orders.csv").write_text("id\n1\n")
+    project.write({
+        "flows/ingest.yml": "connections:\n  files: {type: csv, path: source}\n  db:\n"
+                            + postgres_server.connection_yaml(pg_database) + "\n",
+        "flows/sales/flow.yml": "home: files\nstore: db\nentities:\n  - name: orders\n    home: {path: orders.csv}\n",
+    })
+    code, lines = check(project, capsys)
+    assert lines[1:] == [
+        "files (csv): home of 1 entity",
+        "  ok    can read 'orders.csv'",
+        "db (postgres): store of 1 entity",
+        f"  ok    connected (postgresql {_version(postgres_server, pg_database)})",
+        "  ok    can create tables (created and dropped a probe table)",
+        "2 connections checked, 0 failed",
+    ]
+    assert code == 0
+    assert postgres_server.execute(pg_database, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'") == [(0,)]
+
+
+def test_check_reports_a_closed_port_a_wrong_password_and_a_missing_folder(project: Project, postgres_server,
+                                                                            checker_role, capsys, monkeypatch):
+    port = free_port()
+    monkeypatch.setenv("CHECK_PASSWORD", "wrong-secret-value")
+    socket = next(Path(postgres_server.socket_dir).glob(".s.PGSQL.*"))
+    project.write({
+        "flows/ingest.yml": f"""
+            connections:
+              closed: {{type: postgres, host: 127.0.0.1, port: {port}, database: shop, user: u}}
+              refused:
+                type: postgres
+                host: {postgres_server.socket_dir}
+                database: postgres
+                user: {checker_role}
+                password: ${{CHECK_PASSWORD}}
+              files: {{type: parquet, path: missing}}
+              lake: {{type: parquet, path: lake}}
+            """,
+        "flows/a/flow.yml": "home: closed\nstore: lake\nentities: [{name: orders}]\n",
+        "flows/b/flow.yml": "home: refused\nstore: lake\nentities: [{name: orders}]\n",
+        "flows/c/flow.yml": "home: files\nstore: lake\nentities: [{name: events, home: {path: events}}]\n",
+    })
+    code, lines = check(project, capsys)
+    reach_fix = ("check 'host:' and 'port:' (or 'url:'), that the server runs and accepts connections from here, "
+                 "then the database, user and password")
+    assert lines == [
+        "project is valid: 3 flows, 3 entities",
+        "closed (postgres): home of 1 entity",
+        f'  FAIL  cannot connect: connection failed: connection to server at "127.0.0.1", port {port} failed: '
+        f"Connection refused -> {reach_fix}",
+        "refused (postgres): home of 1 entity",
+        f'  FAIL  cannot connect: connection failed: connection to server on socket "{socket}" failed: FATAL:  '
+        f'password authentication failed for user "checker" -> {reach_fix}',
+        "files (parquet): home of 1 entity",
+        f"  FAIL  folder {project.root / 'missing'} does not exist -> create it, or fix the connection's 'path:'",
+        "lake (parquet): store of 3 entities",
+        f"  note  folder {project.root / 'lake'} does not exist yet; {project.root} is writable, so the first "
+        "load creates it",
+        "4 connections checked, 3 failed",
+    ]
+    assert code == 1
+    assert not (project.root / "lake").exists()
+
+
+def test_check_reports_a_missing_environment_variable(project: Project, capsys, monkeypatch):
+    monkeypatch.delenv("LAKE_DIR", raising=False)
+    project.write({
+        "flows/ingest.yml": """
+            connections:
+              src: {type: csv, path: src}
+              lake: {type: parquet, path: "${LAKE_DIR}/lake"}
+            """,
+        "flows/f/flow.yml": "home: src\nstore: lake\nentities: [{name: t, home: {path: t.csv}}]\n",
+    })
+    code, lines = check(project, capsys)
+    assert code == 1
+    assert lines[-3:-1] == ["lake (parquet): store of 1 entity",
+                            "  FAIL  " + _missing_variable_text("LAKE_DIR")]
+
+
+def _missing_variable_text(name: str) -> str:
+    from ingest_assets.config.references import resolve_references
+    from ingest_assets.errors import MissingEnvironmentVariable
+
+    with pytest.raises(MissingEnvironmentVariable) as raised:
+        resolve_references(f"${{{name}}}/lake")
+    return str(raised.value)
+
+
+def test_check_prints_the_config_problems_as_they_are(project: Project, capsys):
+    project.write({
+        "flows/ingest.yml": "connections:\n  lake: {type: parquet, pth: lake}\n",
+        "flows/f/flow.yml": "home: lake\nstore: lake\nentities: [{name: t, home: {path: t}}]\n",
+    })
+    code, lines = check(project, capsys)
+    assert code == 1
+    assert lines == [
+        "the ingest project has 2 problems:",
+        "  flows/ingest.yml:2: project: missing required setting 'connections.lake.path' "
+        "-> add 'path:' here",
+        "  flows/ingest.yml:2: project: unknown key 'pth' in connections.lake -> did you mean 'path'? "
+        "valid keys: description, path, type",
+    ]
