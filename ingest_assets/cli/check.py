@@ -44,7 +44,9 @@ def check_project(args: argparse.Namespace, say: Callable[[str], None]) -> int:
     failed = checked = 0
     for connection in plan.connections:
         reads = tuple(e.read for e in entities if e.home.name == connection.name)
-        writes = tuple(e.write for e in entities if e.store.name == connection.name)
+        # Derived assets write through their store like entities (and read their inputs back from them).
+        writers = (*entities, *(derived.entity for derived in plan.derived))
+        writes = tuple(e.write for e in writers if e.store.name == connection.name)
         if not reads and not writes:
             say(f"{connection.name} ({connection.type}): not used by any entity, not checked")
             continue
