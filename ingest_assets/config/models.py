@@ -642,7 +642,29 @@ class SensorSettings(Model):
     interval_seconds: PositiveInt = 60
 
 
-class FlowFile(Model):
+class LabelledFile(Model):
+    """A file that gives its assets `tags` and `owners` (a flow, a derived asset): one way to validate them.
+
+    The fields are declared by each file, where they belong in its order of keys.
+    """
+
+    @field_validator("tags", mode="before", check_fields=False)
+    @classmethod
+    def _tags_list(cls, value: object) -> object:
+        return _normalize_tags(value)
+
+    @field_validator("tags", check_fields=False)
+    @classmethod
+    def _tags_valid(cls, value: Tags) -> Tags:
+        return _check_tags(value) or {}
+
+    @field_validator("owners", check_fields=False)
+    @classmethod
+    def _owners_valid(cls, value: list[str]) -> list[str]:
+        return _check_owners(value) or []
+
+
+class FlowFile(LabelledFile):
     name: str | None = None  # defaults to the flow's folder name
     description: str | None = None
     home: HomeSettings | None = None
@@ -674,21 +696,6 @@ class FlowFile(Model):
     @classmethod
     def _sensor_shorthand(cls, value: object) -> object:
         return {"enabled": value} if isinstance(value, bool) else value
-
-    @field_validator("tags", mode="before")
-    @classmethod
-    def _tags_list(cls, value: object) -> object:
-        return _normalize_tags(value)
-
-    @field_validator("tags")
-    @classmethod
-    def _tags_valid(cls, value: Tags) -> Tags:
-        return _check_tags(value) or {}
-
-    @field_validator("owners")
-    @classmethod
-    def _owners_valid(cls, value: list[str]) -> list[str]:
-        return _check_owners(value) or []
 
 
 ProjectFile.model_rebuild()

@@ -8,15 +8,7 @@ from typing import Literal, Union
 
 from pydantic import Field, PositiveInt, field_validator
 
-from ingest_assets.config.models import (
-    ChecksSettings,
-    Model,
-    Tags,
-    _check_name,
-    _check_owners,
-    _check_tags,
-    _normalize_tags,
-)
+from ingest_assets.config.models import ChecksSettings, LabelledFile, Model, Tags, _check_name
 
 INPUT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\.[A-Za-z_][A-Za-z0-9_]*$")
 ParamValue = Union[bool, int, float, str, date, datetime, None]
@@ -37,7 +29,7 @@ class CronAutomation(Model):
     timezone: str = "UTC"
 
 
-class DerivedFile(Model):
+class DerivedFile(LabelledFile):
     name: str | None = None  # defaults to the file name without extension
     description: str | None = None
     # Assets of the project as `flow.entity` (entities or other derived assets).
@@ -92,18 +84,3 @@ class DerivedFile(Model):
             raise ValueError(f"{value!r} is not valid -> eager (the default: refresh when an input was "
                              "updated), none, or {on_cron: '0 6 * * *'}")
         return value
-
-    @field_validator("tags", mode="before")
-    @classmethod
-    def _tags_list(cls, value: object) -> object:
-        return _normalize_tags(value)
-
-    @field_validator("tags")
-    @classmethod
-    def _tags_valid(cls, value: Tags) -> Tags:
-        return _check_tags(value) or {}
-
-    @field_validator("owners")
-    @classmethod
-    def _owners_valid(cls, value: list[str]) -> list[str]:
-        return _check_owners(value) or []
