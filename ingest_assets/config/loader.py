@@ -87,7 +87,7 @@ def load_project(
         )
         return None, problems
 
-    raw_project = _parse(project_path, display(project_path), problems)
+    raw_project = parse_file(project_path, display(project_path), problems)
     settings = selected = None
     if raw_project is not None:
         if environment is not None:
@@ -96,7 +96,7 @@ def load_project(
             selected, source = os.environ.get(ENVIRONMENT_VARIABLE), ENVIRONMENT_VARIABLE
         raw_project, selected = _apply_environment(raw_project, selected, source, problems)
         # With connector plugins installed, `connections` accept their types too.
-        settings = _validate(project_file_model(), raw_project, raw_project.location, "project", problems)
+        settings = validate_file(project_file_model(), raw_project, raw_project.location, "project", problems)
 
     flows = []
     for flow_path in sorted(p for p in flows_dir.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))):
@@ -122,15 +122,15 @@ def load_project(
 
 
 def _load_flow(flow_path: Path, flow_file: Path, display, problems: list[ConfigProblem]) -> LoadedFlow | None:
-    raw_flow = _parse(flow_file, display(flow_file), problems)
+    raw_flow = parse_file(flow_file, display(flow_file), problems)
     if raw_flow is None:
         flow_name = flow_path.name
         settings = None
     else:
         flow_name = str(raw_flow.get("name") or flow_path.name)
         if not raw_flow.get("name"):
-            _check_derived_name(flow_name, "folder", raw_flow.location, flow_name, problems)
-        settings = _validate(FlowFile, raw_flow, raw_flow.location, flow_name, problems)
+            check_name_from_path(flow_name, "folder", raw_flow.location, flow_name, problems)
+        settings = validate_file(FlowFile, raw_flow, raw_flow.location, flow_name, problems)
 
     entities: list[LoadedEntity] = []
     if settings is not None:
@@ -152,13 +152,13 @@ def _load_flow(flow_path: Path, flow_file: Path, display, problems: list[ConfigP
         for entity_path in sorted(entities_dir.iterdir()):
             if entity_path.suffix not in (".yml", ".yaml") or not entity_path.is_file():
                 continue
-            raw_entity = _parse(entity_path, display(entity_path), problems)
+            raw_entity = parse_file(entity_path, display(entity_path), problems)
             if raw_entity is None:
                 continue
             label = f"{flow_name}.{raw_entity.get('name') or entity_path.stem}"
             if not raw_entity.get("name"):
-                _check_derived_name(entity_path.stem, "file", raw_entity.location, label, problems)
-            entity_settings = _validate(EntityFile, raw_entity, raw_entity.location, label, problems)
+                check_name_from_path(entity_path.stem, "file", raw_entity.location, label, problems)
+            entity_settings = validate_file(EntityFile, raw_entity, raw_entity.location, label, problems)
             if entity_settings is None:
                 continue
             name = entity_settings.name or entity_path.stem
@@ -169,7 +169,7 @@ def _load_flow(flow_path: Path, flow_file: Path, display, problems: list[ConfigP
     return LoadedFlow(flow_name, settings, raw_flow, raw_flow.location, tuple(entities))
 
 
-def _check_derived_name(
+def check_name_from_path(
     name: str, source: str, location: Location, label: str, problems: list[ConfigProblem]
 ) -> None:
     """A flow named by its folder, or an entity by its file, follows the same rules as `name:`."""
@@ -181,7 +181,8 @@ def _check_derived_name(
         ))
 
 
-def _parse(path: Path, name: str, problems: list[ConfigProblem]) -> LocatedDict | None:
+def parse_file(path: Path, name: str, problems: list[ConfigProblem]) -> LocatedDict | None:
+    """A YAML file as a located mapping, or None with its problem recorded."""
     try:
         data = load_yaml(path, name)
     except YamlSyntaxError as error:
@@ -208,9 +209,10 @@ def _kind(data: Any) -> str:
     return f"a {type(data).__name__}"
 
 
-def _validate(
+def validate_file(
     model: type[ModelT], raw: LocatedDict, location: Location, entity: str, problems: list[ConfigProblem]
 ) -> ModelT | None:
+    """`raw` as `model`, or None with every problem recorded at its file and line."""
     try:
         return model.model_validate(raw)
     except ValidationError as error:

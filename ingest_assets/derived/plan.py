@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ingest_assets import registry
-from ingest_assets.config.loader import LoadedFlow, LoadedProject, _check_derived_name, _parse, _validate
+from ingest_assets.config.loader import LoadedFlow, LoadedProject, check_name_from_path, parse_file, validate_file
 from ingest_assets.config.models import DuckDBConnection
 from ingest_assets.config.yaml_source import LocatedDict, Location
 from ingest_assets.derived.model import AutomationPlan, DerivedPlan
@@ -100,13 +100,13 @@ def _load(project: LoadedProject, problems: list[ConfigProblem]) -> list[_Declar
             if path.suffix not in (".yml", ".yaml") or not path.is_file():
                 continue
             display = path.relative_to(project.root).as_posix()
-            raw = _parse(path, display, problems)
+            raw = parse_file(path, display, problems)
             if raw is None:
                 continue
             label = f"{flow.name}.{raw.get('name') or path.stem}"
             if not raw.get("name"):
-                _check_derived_name(path.stem, "file", raw.location, label, problems)
-            settings = _validate(DerivedFile, raw, raw.location, label, problems)
+                check_name_from_path(path.stem, "file", raw.location, label, problems)
+            settings = validate_file(DerivedFile, raw, raw.location, label, problems)
             if settings is not None:
                 declared.append(_Declared(flow, settings.name or path.stem, settings, raw))
     return declared
