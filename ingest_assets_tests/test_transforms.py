@@ -300,12 +300,12 @@ def test_sql_failing_mid_stream_names_the_query(shop: Project):
     shop.write({"flows/shop/entities/orders.yml": """
         batch_size: 5
         transform:
-          sql: SELECT id, CAST(CASE WHEN id < 30 THEN '1' ELSE customer END AS INTEGER) AS n FROM records
+          sql: SELECT id, CAST(CASE WHEN id = 30 THEN 'not a number' ELSE '1' END AS INTEGER) AS n FROM records
         """})
     description = failure_description(shop.materialize("shop/orders", raise_on_error=False))
     assert description.startswith(
         "shop.orders (declared at flows/shop/entities/orders.yml:1): sql transform at "
-        "flows/shop/entities/orders.yml:3 failed: Conversion Error: Could not convert string 'customer-2' to INT32")
+        "flows/shop/entities/orders.yml:3 failed: Conversion Error: Could not convert string 'not a number' to INT32")
     assert description.endswith("-> fix the query; nothing was committed")
 
 
