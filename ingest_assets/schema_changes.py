@@ -173,7 +173,15 @@ def decide(
 def _plain(schema: pa.Schema) -> pa.Schema:
     # Nullability and field metadata are drivers' details (a NOT NULL column, a Parquet field id):
     # every destination column is nullable except the keys, which the checks guard.
-    return pa.schema([pa.field(f.name, f.type) for f in schema])
+    return pa.schema([pa.field(f.name, _storable(f.type)) for f in schema])
+
+
+def _storable(data_type: pa.DataType) -> pa.DataType:
+    # Parquet, which every load is staged in, has no seconds unit: a timestamp[s] (CSV inference,
+    # DuckDB's TIMESTAMP_S) is staged as milliseconds, a lossless cast.
+    if pa.types.is_timestamp(data_type) and data_type.unit == "s":
+        return pa.timestamp("ms", tz=data_type.tz)
+    return data_type
 
 
 def _rebuild_changes(reference: pa.Schema, source: pa.Schema) -> tuple[ColumnChange, ...]:

@@ -382,6 +382,37 @@ def test_csv_and_duckdb_query_homes_with_column_selection(project: Project):
     assert sorted(expensive.column("product_id").to_pylist()) == [5, 6, 7, 8, 9]
 
 
+@pytest.mark.parametrize("store", ["duckdb", "parquet"])
+def test_csv_timestamps_inferred_in_seconds_load_into_every_store(project: Project, store: str):
+    """pyarrow infers `timestamp[s]` from CSV; Parquet (the staging format) has no seconds unit."""
+    project.write({
+        "flows/ingest.yml": f"""
+            connections:
+              exports: {{type: csv, path: exports}}
+              target: {{type: {store}, path: target{'.duckdb' if store == 'duckdb' else ''}}}
+            """,
+        "flows/ref/flow.yml": """
+            home: exports
+            store: target
+            entities:
+              - {name: visits, home: {path: "visits.csv"}, keys: [id], watermark: seen_at, run_type: incremental}
+            """,
+    })
+    (project.root / "exports").mkdir()
+    (project.root / "exports/visits.csv").write_text("id,seen_at\n1,2026-03-01 08:00:05\n2,2026-03-01 09:30:00\n")
+    project.materialize("ref/visits")
+    (project.root / "exports/visits.csv").write_text(
+        "id,seen_at\n1,2026-03-01 08:00:05\n2,2026-03-01 09:30:00\n3,2026-03-02 10:15:59\n")
+    project.materialize("ref/visits")
+
+    if store == "duckdb":
+        rows = duckdb_rows(project.root / "target.duckdb", "SELECT id, seen_at FROM ref.visits ORDER BY id")
+    else:
+        rows = sorted((r["id"], r["seen_at"]) for r in read_parquet_table(project.root / "target/ref/visits").to_pylist())
+    assert rows == [(1, datetime(2026, 3, 1, 8, 0, 5)), (2, datetime(2026, 3, 1, 9, 30)),
+                    (3, datetime(2026, 3, 2, 10, 15, 59))]
+
+
 def test_a_destination_removed_by_hand_is_not_silently_appended_to(sales: Project):
     import shutil
 
