@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
 from typing import Literal, Union
 
 from pydantic import Field, PositiveInt, field_validator
 
 from ingest_assets.config.models import ChecksSettings, LabelledFile, Model, Tags, _check_name
+from ingest_assets.transforms.settings import PARAM_NAME, ParamValue
 
 INPUT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\.[A-Za-z_][A-Za-z0-9_]*$")
-ParamValue = Union[bool, int, float, str, date, datetime, None]
 
 
 class DerivedStoreSettings(Model):
@@ -67,7 +66,7 @@ class DerivedFile(LabelledFile):
     @classmethod
     def _param_names(cls, value: dict[str, ParamValue]) -> dict[str, ParamValue]:
         for name in value:
-            if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", name):
+            if not PARAM_NAME.match(name):
                 raise ValueError(f"param name {name!r} is not valid -> letters, digits and underscores "
                                  "(written $name in the SQL)")
         return value

@@ -32,6 +32,7 @@ OUTPUT_TYPES = "a pyarrow RecordBatch or Table, a polars DataFrame or a DuckDB r
 class PythonTransform:
     def __init__(self, step: PythonStep):
         self.step = step
+        self._params = dict(step.params)  # the keyword arguments of every call
         self._function: Callable[..., object] | None = None
         self._user_file: str | None = None
         self._to_input: Callable[[pa.RecordBatch], object] = lambda batch: batch
@@ -42,7 +43,7 @@ class PythonTransform:
         self._function = self._load()
         self._to_input = self._input_conversion(self._function)
         empty = pa.RecordBatch.from_pylist([], schema=source.schema)
-        self.schema = _schema_of(self._call(empty, "an empty batch (to learn the output's columns)"))
+        self.schema = self._call(empty, "an empty batch (to learn the output's columns)").schema
         return pa.RecordBatchReader.from_batches(self.schema, self._batches(source))
 
     def close(self) -> None:
@@ -79,7 +80,7 @@ class PythonTransform:
     def _check_params(self, function: Callable[..., object]) -> None:
         names = [name for name, _ in self.step.params]
         try:
-            inspect.signature(function).bind(None, **dict(self.step.params))
+            inspect.signature(function).bind(None, **self._params)
         except TypeError as error:
             given = f"params {', '.join(names)}" if names else "no params"
             raise TerminalError(f"{self.step.describe()} cannot be called with one batch and {given} ({error}) -> "
@@ -120,7 +121,7 @@ class PythonTransform:
     def _call(self, batch: pa.RecordBatch, what: str) -> object:
         assert self._function is not None
         try:
-            result = self._function(self._to_input(batch), **dict(self.step.params))
+            result = self._function(self._to_input(batch), **self._params)
             return _as_arrow(result)
         except _WrongResult as wrong:
             raise TerminalError(f"{self.step.describe()} returned {wrong.kind} for {what} -> return "
@@ -171,10 +172,6 @@ def _as_arrow(result: object) -> pa.RecordBatch | pa.Table:
     if duckdb is not None and isinstance(result, duckdb.DuckDBPyRelation):
         return result.to_arrow_table()
     raise _WrongResult("None" if result is None else type(result).__qualname__)
-
-
-def _schema_of(result: pa.RecordBatch | pa.Table) -> pa.Schema:
-    return result.schema
 
 
 def _batches_of(result: pa.RecordBatch | pa.Table) -> list[pa.RecordBatch]:

@@ -14,7 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 # A parameter is one scalar value, bound by DuckDB (or passed to a Python function) as it is.
 ParamValue = bool | int | float | str | datetime | date | None
 
-_PARAM_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# Written `$name` in SQL, or passed as a keyword argument: an identifier. Derived assets share both.
+PARAM_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 KINDS = ("sql", "sql_file", "python")
 
 
@@ -36,7 +37,7 @@ class TransformStepSettings(_Model):
         if not isinstance(value, dict):
             return value  # pydantic reports what a mapping should look like
         for name, item in value.items():
-            if not isinstance(name, str) or not _PARAM_NAME.match(name):
+            if not isinstance(name, str) or not PARAM_NAME.match(name):
                 raise ValueError(f"{name!r} is not a parameter name -> letters, digits and underscores, "
                                  "starting with a letter (written $name in the query)")
             if isinstance(item, (dict, list)):

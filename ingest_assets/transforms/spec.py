@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
 from typing import Union
 
-Param = Union[bool, int, float, str, datetime, date, None]
-Params = tuple[tuple[str, Param], ...]
+from ingest_assets.transforms.settings import ParamValue
+
+Params = tuple[tuple[str, ParamValue], ...]
 
 
 @dataclass(frozen=True)
