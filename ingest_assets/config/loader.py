@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -147,26 +148,38 @@ def _load_flow(flow_path: Path, flow_file: Path, display, problems: list[ConfigP
             entities.append(LoadedEntity(entity_settings.name, entity_settings, raw_entity, location))
 
     # Entity files are checked even when flow.yml is invalid, so one run reports every problem.
-    entities_dir = flow_path / "entities"
-    if entities_dir.is_dir():
-        for entity_path in sorted(entities_dir.iterdir()):
-            if entity_path.suffix not in (".yml", ".yaml") or not entity_path.is_file():
-                continue
-            raw_entity = parse_file(entity_path, display(entity_path), problems)
-            if raw_entity is None:
-                continue
-            label = f"{flow_name}.{raw_entity.get('name') or entity_path.stem}"
-            if not raw_entity.get("name"):
-                check_name_from_path(entity_path.stem, "file", raw_entity.location, label, problems)
-            entity_settings = validate_file(EntityFile, raw_entity, raw_entity.location, label, problems)
-            if entity_settings is None:
-                continue
-            name = entity_settings.name or entity_path.stem
-            entities.append(LoadedEntity(name, entity_settings, raw_entity, raw_entity.location))
+    for path, entity_settings, raw_entity in load_named_files(flow_path / "entities", EntityFile, flow_name,
+                                                              display, problems):
+        name = entity_settings.name or path.stem
+        entities.append(LoadedEntity(name, entity_settings, raw_entity, raw_entity.location))
 
     if settings is None:
         return None
     return LoadedFlow(flow_name, settings, raw_flow, raw_flow.location, tuple(entities))
+
+
+def load_named_files(
+    folder: Path, model: type[ModelT], flow_name: str, display: Callable[[Path], str], problems: list[ConfigProblem]
+) -> Iterator[tuple[Path, ModelT, LocatedDict]]:
+    """Each valid `*.yml`/`*.yaml` file of `folder` as (path, settings, raw); one without `name:` is named
+    by its file, which must then be a valid name.
+
+    Entity files and derived-asset files share these rules; a file with problems records them and is skipped.
+    """
+    if not folder.is_dir():
+        return
+    for path in sorted(folder.iterdir()):
+        if path.suffix not in (".yml", ".yaml") or not path.is_file():
+            continue
+        raw = parse_file(path, display(path), problems)
+        if raw is None:
+            continue
+        label = f"{flow_name}.{raw.get('name') or path.stem}"
+        if not raw.get("name"):
+            check_name_from_path(path.stem, "file", raw.location, label, problems)
+        settings = validate_file(model, raw, raw.location, label, problems)
+        if settings is not None:
+            yield path, settings, raw
 
 
 def check_name_from_path(

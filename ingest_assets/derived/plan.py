@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ingest_assets import registry
-from ingest_assets.config.loader import LoadedFlow, LoadedProject, check_name_from_path, parse_file, validate_file
+from ingest_assets.config.loader import LoadedFlow, LoadedProject, load_named_files
 from ingest_assets.config.models import DuckDBConnection
 from ingest_assets.config.yaml_source import LocatedDict, Location
 from ingest_assets.derived.model import AutomationPlan, DerivedPlan
@@ -91,24 +91,14 @@ def plan_derived(project: LoadedProject, plan: ProjectPlan) -> tuple[ProjectPlan
 
 
 def _load(project: LoadedProject, problems: list[ConfigProblem]) -> list[_Declared]:
+    def display(path: Path) -> str:
+        return path.relative_to(project.root).as_posix()
+
     declared = []
     for flow in project.flows:
         folder = project.root / Path(flow.location.file).parent / DERIVED_FOLDER
-        if not folder.is_dir():
-            continue
-        for path in sorted(folder.iterdir()):
-            if path.suffix not in (".yml", ".yaml") or not path.is_file():
-                continue
-            display = path.relative_to(project.root).as_posix()
-            raw = parse_file(path, display, problems)
-            if raw is None:
-                continue
-            label = f"{flow.name}.{raw.get('name') or path.stem}"
-            if not raw.get("name"):
-                check_name_from_path(path.stem, "file", raw.location, label, problems)
-            settings = validate_file(DerivedFile, raw, raw.location, label, problems)
-            if settings is not None:
-                declared.append(_Declared(flow, settings.name or path.stem, settings, raw))
+        for path, settings, raw in load_named_files(folder, DerivedFile, flow.name, display, problems):
+            declared.append(_Declared(flow, settings.name or path.stem, settings, raw))
     return declared
 
 
