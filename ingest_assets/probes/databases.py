@@ -49,7 +49,9 @@ def check_database(resource: "DatabaseResource", use: ConnectionUse) -> Iterator
 
 
 def _connect_fix(error: BaseException) -> str:
-    state = getattr(error, "sqlstate", None) or _odbc_sqlstate(error) or ""
+    from ingest_assets.stores.sql.errors import sqlstate
+
+    state = sqlstate(error) or ""
     for prefix, fix in _SQLSTATE_FIXES.items():
         if state.startswith(prefix):
             return fix
@@ -57,11 +59,6 @@ def _connect_fix(error: BaseException) -> str:
     if args and isinstance(args[0], int) and args[0] in _MYSQL_FIXES:
         return _MYSQL_FIXES[args[0]]
     return _REACH_FIX
-
-
-def _odbc_sqlstate(error: BaseException) -> str | None:
-    args = getattr(error, "args", ())
-    return args[0] if args and isinstance(args[0], str) and len(args[0]) == 5 else None
 
 
 def _check_read(connection: "sa.Connection", table: str | None, query: str | None) -> CheckLine:

@@ -24,7 +24,8 @@ _TRANSIENT_MYSQL_ERRORS = frozenset({1205, 1213, 1040, 2002, 2003, 2006, 2013})
 _TRANSIENT_SQLITE_CODES = frozenset({5, 6})  # SQLITE_BUSY, SQLITE_LOCKED (primary codes)
 
 
-def _sqlstate(error: BaseException) -> str | None:
+def sqlstate(error: BaseException) -> str | None:
+    """The driver error's SQLSTATE, where the driver reports one."""
     state = getattr(error, "sqlstate", None)  # psycopg, ADBC
     if state:
         return state
@@ -38,7 +39,7 @@ def is_transient(error: BaseException) -> bool:
     if isinstance(error, sa.exc.DBAPIError) and error.connection_invalidated:
         return True
     driver_error = error.orig if isinstance(error, sa.exc.DBAPIError) else error
-    state = _sqlstate(driver_error)
+    state = sqlstate(driver_error)
     if state is not None:
         return state.startswith(_TRANSIENT_SQLSTATES)
     code = getattr(driver_error, "sqlite_errorcode", None)
@@ -49,7 +50,7 @@ def is_transient(error: BaseException) -> bool:
 
 
 def _fix(error: BaseException) -> str:
-    state = _sqlstate(error.orig if isinstance(error, sa.exc.DBAPIError) else error) or ""
+    state = sqlstate(error.orig if isinstance(error, sa.exc.DBAPIError) else error) or ""
     if isinstance(error, sa.exc.IntegrityError) or state.startswith("23"):
         return ("a row breaks a constraint of the table (a duplicate key, a NULL in a NOT NULL column) -> "
                 "fix those rows at the source, or the table's constraints")
