@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import sqlite3
 import textwrap
-from decimal import Decimal
 from pathlib import Path
 
 import pytest

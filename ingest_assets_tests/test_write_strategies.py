@@ -30,7 +30,7 @@ def _sorted(rows) -> list[tuple]:
 def _parquet_rows(project: Project, columns: str) -> list[tuple]:
     import duckdb
 
-    orders = read_parquet_table(project.root / "lake/sales/orders")
+    orders = read_parquet_table(project.root / "lake/sales/orders")  # DuckDB finds the table by its name
     return _sorted(duckdb.connect().sql(f"SELECT {columns} FROM orders").fetchall())
 
 
