@@ -24,7 +24,7 @@ test: install
 	$(BIN)/python -m pytest
 
 ui: install
-	$(BIN)/python -m ingest_assets.pools
+	$(BIN)/python -m ingest_assets.defs.pools
 	$(BIN)/dagster-webserver -w workspace.yaml -h 127.0.0.1 -p 3000
 
 bench: install

@@ -35,7 +35,7 @@ def load_definitions(args: argparse.Namespace) -> dict[str, Any]:
     phases = Phases()
     import dagster as dg
 
-    from ingest_assets.factory import build_definitions
+    from ingest_assets.defs.factory import build_definitions
 
     phases.mark("import")
     defs = build_definitions(args.flows_dir)
@@ -56,7 +56,7 @@ def ingest(args: argparse.Namespace, execute: bool = True) -> dict[str, Any]:
     phases = Phases()
     import dagster as dg
 
-    from ingest_assets.factory import build_definitions
+    from ingest_assets.defs.factory import build_definitions
 
     phases.mark("import")
     defs = build_definitions(args.flows_dir)

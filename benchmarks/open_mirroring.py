@@ -9,7 +9,7 @@ azure-storage-blob upload. A B A B, one warm-up, medians; peak RSS per child; me
 the small to the large N with PASS/FAIL (x1.25 at most for x5 rows, as parquet_to_parquet.py).
 
 Every output is checked: each run's landing zone by the Parquet footers of its data files; after the
-last measured run, ingest_assets' landing zone is replayed with `ingest_assets.mirroring.replay` (the
+last measured run, ingest_assets' landing zone is replayed with `ingest_assets.stores.open_mirroring.replay` (the
 table Fabric would show) and must hold N rows (initial) and N + N/20 rows with N/20 changed notes
 (upsert); the baseline's too at the smallest N (the replay holds the whole table in Python: ~35 s and
 ~4 GB at 5M rows).
@@ -252,7 +252,7 @@ def replay(zone: Path) -> tuple[int, int, float]:
     """(rows, rows with the changed note, seconds) of the table Fabric would show."""
     import pyarrow.compute as pc
 
-    from ingest_assets.mirroring.replay import replay_table
+    from ingest_assets.stores.open_mirroring.replay import replay_table
     from ingest_assets.storage.local import LocalStorage
 
     started = time.perf_counter()
@@ -436,7 +436,7 @@ def report(initial: list[Measured], upsert: list[Measured], adls: list[Measured]
         "",
         "ingest_assets: stage, key-set snapshot for later delete detection, journal, rename, published-file and "
         "sequence checks. Every run's new files are counted from their footers; the last run's landing zone is "
-        "replayed with `ingest_assets.mirroring.replay` (the table Fabric would show; the baseline's at the "
+        "replayed with `ingest_assets.stores.open_mirroring.replay` (the table Fabric would show; the baseline's at the "
         "smallest N only, the replay holds the whole table in Python).",
         "",
         *_tables(initial, "ingest_assets", "hygge-style baseline", "N"),

@@ -526,7 +526,7 @@ def profile_child(selection: str, flows: str, output: str) -> None:
 
     import dagster as dg
 
-    from ingest_assets.factory import build_definitions
+    from ingest_assets.defs.factory import build_definitions
 
     defs = build_definitions(Path(flows))
     job = defs.resolve_implicit_global_asset_job_def()

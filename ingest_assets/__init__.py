@@ -10,6 +10,6 @@ __all__ = ["ConfigError", "IngestError", "build_definitions"]
 
 
 def build_definitions(*args, **kwargs):
-    from ingest_assets.factory import build_definitions as build
+    from ingest_assets.defs.factory import build_definitions as build
 
     return build(*args, **kwargs)

@@ -29,8 +29,8 @@ from ingest_assets.config.references import resolve_references
 from ingest_assets.errors import IngestError, TerminalError, TransientError
 from ingest_assets.homes.base import Home, ReadRequest, RowFilter
 from ingest_assets.plan.model import ReadSpec, WriteSpec
-from ingest_assets.probes.base import Checkable, CheckLine, ConnectionUse, fail, note, ok, probe_name
-from ingest_assets.registry import ConnectorType
+from ingest_assets.connectors.probes.base import Checkable, CheckLine, ConnectionUse, fail, note, ok, probe_name
+from ingest_assets.connectors.registry import ConnectorType
 from ingest_assets.stores.base import (
     CommitResult,
     FollowsSchemaChanges,
@@ -40,7 +40,7 @@ from ingest_assets.stores.base import (
     TableLayout,
     WriteMode,
 )
-from ingest_assets.connector_plugins import ENTRY_POINT_GROUP, PluginError
+from ingest_assets.connectors.plugins import ENTRY_POINT_GROUP, PluginError
 
 
 class ConnectionSettings(_Connection):

@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from ingest_assets.factory import build_definitions
+from ingest_assets.defs.factory import build_definitions
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 

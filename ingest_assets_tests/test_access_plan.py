@@ -25,7 +25,7 @@ from ingest_assets.homes.base import ReadRequest, RowFilter
 from ingest_assets.homes.sql import _limited
 from ingest_assets.plan import load_plan
 from ingest_assets.runtime.execute import RunOverrides, decide_load
-from ingest_assets.watermarks import CURSOR_METADATA_KEY, Cursor
+from ingest_assets.plan.cursor import CURSOR_METADATA_KEY, Cursor
 from ingest_assets_tests.conftest import (
     REPOSITORY,
     Project,
@@ -113,7 +113,7 @@ def test_postgres_plan_estimates_from_statistics_and_moves_nothing(project: Proj
 
 def test_postgres_whole_table_estimate_is_reltuples(postgres_server, pg_database):
     """Without a window, a table's estimate is pg_class.reltuples (after ANALYZE), on both engines."""
-    from ingest_assets.database_resources import PostgresResource
+    from ingest_assets.connectors.database_resources import PostgresResource
     from ingest_assets.homes.postgres import PostgresHome
     from ingest_assets.homes.sql import SqlAlchemyHome
     from ingest_assets.plan.model import ReadSpec
@@ -229,7 +229,7 @@ def test_parquet_plan_counts_rows_from_footers_exactly(project: Project, capsys)
 def test_parquet_whole_dataset_estimate_is_exact(project: Project):
     from ingest_assets.homes.files import parquet_home
     from ingest_assets.plan.model import ReadSpec
-    from ingest_assets.resources import FolderResource
+    from ingest_assets.connectors.file_resources import FolderResource
 
     _files_project(project)
     home = parquet_home(FolderResource(path="source", project_root=str(project.root)))
@@ -242,13 +242,13 @@ def test_sample_per_environment_on_files_and_duckdb(project: Project, entity: st
     _files_project(project, sample_rows=150)
     flows = project.flows
 
-    project.definitions = lambda: __import__("ingest_assets.factory").factory.build_definitions(flows, "dev")
+    project.definitions = lambda: __import__("ingest_assets.defs.factory").defs.factory.build_definitions(flows, "dev")
     project.materialize(f"raw/{entity}")
     assert read_parquet_table(project.root / f"lake/raw/{entity}").num_rows == 150
     metadata = project.latest_metadata(f"raw/{entity}")
     assert metadata["ingest/sample_rows"] == 150 and CURSOR_METADATA_KEY not in metadata
 
-    project.definitions = lambda: __import__("ingest_assets.factory").factory.build_definitions(flows)
+    project.definitions = lambda: __import__("ingest_assets.defs.factory").defs.factory.build_definitions(flows)
     project.materialize(f"raw/{entity}")
     assert read_parquet_table(project.root / f"lake/raw/{entity}").num_rows == rows
 

@@ -9,8 +9,8 @@ import sys
 import dagster as dg
 import pytest
 
-from ingest_assets.factory import build_definitions
-from ingest_assets.resources import DuckDBFileResource, SqliteFileResource
+from ingest_assets.defs.factory import build_definitions
+from ingest_assets.connectors.file_resources import DuckDBFileResource, SqliteFileResource
 from ingest_assets.runtime import checks
 from ingest_assets_tests.conftest import REPOSITORY
 
@@ -147,7 +147,7 @@ def test_loading_imports_no_driver_and_opens_nothing(tmp_path):
     (flows / "f/flow.yml").write_text("home: db\nstore: wh\nentities: [{name: t}]\n")
     script = (
         "import sys, json\n"
-        "from ingest_assets.factory import build_definitions\n"
+        "from ingest_assets.defs.factory import build_definitions\n"
         f"defs = build_definitions({str(flows)!r})\n"
         "import dagster as dg; dg.Definitions.validate_loadable(defs)\n"
         "heavy = ['duckdb', 'pyarrow', 'polars', 'sqlalchemy', 'pyodbc', 'psycopg', 'azure', 'adbc_driver_manager']\n"

@@ -138,7 +138,7 @@ def test_loading_a_derived_asset_imports_no_engine(tmp_path: Path):
     flows = write_project(tmp_path, shop_project())
     script = (
         "import sys, json\n"
-        "from ingest_assets.factory import build_definitions\n"
+        "from ingest_assets.defs.factory import build_definitions\n"
         f"defs = build_definitions({str(flows)!r})\n"
         "heavy = ['duckdb', 'pyarrow', 'polars', 'sqlalchemy', 'sqlglot']\n"
         "print(json.dumps(sorted(m for m in heavy if m in sys.modules)))\n"

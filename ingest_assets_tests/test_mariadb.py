@@ -22,7 +22,7 @@ import pyodbc
 import pytest
 import sqlalchemy as sa
 
-from ingest_assets.database_resources import MysqlResource, SqlAlchemyResource, odbc_value
+from ingest_assets.connectors.database_resources import MysqlResource, SqlAlchemyResource, odbc_value
 from ingest_assets.homes.base import ReadRequest, RowFilter
 from ingest_assets.homes.sql import SqlAlchemyHome
 from ingest_assets.plan.model import ParallelPlan, ReadSpec

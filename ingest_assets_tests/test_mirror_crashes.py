@@ -68,13 +68,13 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ingest_assets.mirroring.layout import METADATA_FILE, PARTNER_EVENTS_FILE, ROW_MARKER, RowMarker, sequence_number
-from ingest_assets.mirroring.replay import data_files, replay_table
-from ingest_assets.mirroring.store import OpenMirroringStore
+from ingest_assets.stores.open_mirroring.layout import METADATA_FILE, PARTNER_EVENTS_FILE, ROW_MARKER, RowMarker, sequence_number
+from ingest_assets.stores.open_mirroring.replay import data_files, replay_table
+from ingest_assets.stores.open_mirroring.store import OpenMirroringStore
 from ingest_assets.plan.model import WriteSpec
 from ingest_assets.storage.base import Entry, Storage, join
 from ingest_assets.storage.local import LocalStorage
-from ingest_assets.storage.resource import OpenMirroringResource
+from ingest_assets.connectors.storage_resources import OpenMirroringResource
 from ingest_assets.stores import staging
 from ingest_assets.stores.base import CommitResult, QualityRequest, TableLayout, WriteMode
 

@@ -13,9 +13,9 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from ingest_assets.mirroring.layout import sequence_name
-from ingest_assets.mirroring.pickup import pickup
-from ingest_assets.mirroring.pickup_check import FILES_APPLIED
+from ingest_assets.stores.open_mirroring.layout import sequence_name
+from ingest_assets.stores.open_mirroring.pickup import pickup
+from ingest_assets.defs.pickup_check import FILES_APPLIED
 from ingest_assets.storage.local import LocalStorage
 from ingest_assets_tests.conftest import Project
 

@@ -40,9 +40,9 @@ import sqlalchemy as sa
 from azure.core.credentials import AccessToken
 from sqlalchemy.dialects import mssql
 
-from ingest_assets import azure_auth
+from ingest_assets.connectors import azure_auth
 from ingest_assets.config.models import MssqlConnection
-from ingest_assets.database_resources import MssqlResource
+from ingest_assets.connectors.database_resources import MssqlResource
 from ingest_assets.errors import MissingEnvironmentVariable, TerminalError, TransientError
 from ingest_assets.homes.base import KeyBucket, ReadRequest, RowFilter
 from ingest_assets.homes.read_query import split_range

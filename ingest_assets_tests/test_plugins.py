@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from ingest_assets.cli.main import main
-from ingest_assets.connector_plugins import PluginError, plugin_connector_types, project_file_model
+from ingest_assets.connectors.plugins import PluginError, plugin_connector_types, project_file_model
 from ingest_assets.errors import ConfigError
 from ingest_assets_tests.conftest import Project, duckdb_rows
 from ingest_assets_tests.test_config_errors import CONNECTION_TYPES
@@ -323,7 +323,7 @@ def test_loading_definitions_imports_neither_the_plugins_home_and_store_nor_pyar
     _clicks(project)
     script = (
         "import sys, json\n"
-        "from ingest_assets.factory import build_definitions\n"
+        "from ingest_assets.defs.factory import build_definitions\n"
         f"defs = build_definitions({str(project.flows)!r})\n"
         "print(json.dumps([sorted(k.to_user_string() for k in defs.resolve_all_asset_keys()),\n"
         "                  sorted(m for m in sys.modules if m.startswith(('example_plugin', 'pyarrow', 'duckdb')))]))\n"

@@ -314,7 +314,7 @@ def test_key_partitions_load_and_reload_one_bucket_each(project: Project, postgr
 
 
 def test_a_missing_table_and_an_unreachable_server_fail_with_clear_errors(postgres_server, pg_database):
-    from ingest_assets.database_resources import PostgresResource
+    from ingest_assets.connectors.database_resources import PostgresResource
     from ingest_assets.errors import TerminalError, TransientError
     from ingest_assets.homes.base import ReadRequest
     from ingest_assets.homes.postgres import PostgresHome
@@ -339,7 +339,7 @@ def _closed_port() -> int:
 
 def test_pool_size_becomes_a_dagster_pool_and_its_instance_limit(project: Project, postgres_server, pg_database):
     from ingest_assets.plan import load_plan
-    from ingest_assets.pools import POOL_TAG, apply_pool_limits, pool_limits
+    from ingest_assets.defs.pools import POOL_TAG, apply_pool_limits, pool_limits
 
     _create_orders(postgres_server, pg_database, range(1, 5))
     _project(project, postgres_server, pg_database, connection_settings={"pool_size": 2},
@@ -397,7 +397,7 @@ def test_a_run_of_many_entities_never_opens_more_connections_than_the_pool(proje
 
 @pytest.mark.parametrize("engine", ENGINES)
 def test_a_read_abandoned_half_way_closes_every_connection_and_thread(postgres_server, pg_database, engine):
-    from ingest_assets import registry
+    from ingest_assets.connectors import registry
     from ingest_assets.homes.base import ReadRequest
     from ingest_assets.plan.model import ParallelPlan, ReadSpec
 

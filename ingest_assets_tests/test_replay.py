@@ -14,9 +14,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from ingest_assets.errors import TerminalError
-from ingest_assets.mirroring import replay as replay_module
-from ingest_assets.mirroring.layout import sequence_name
-from ingest_assets.mirroring.replay import (
+from ingest_assets.stores.open_mirroring import replay as replay_module
+from ingest_assets.stores.open_mirroring.layout import sequence_name
+from ingest_assets.stores.open_mirroring.replay import (
     LandingZoneError,
     main,
     replay_landing_zone,
@@ -487,7 +487,7 @@ def test_main_reports_a_broken_table_and_fails(tmp_path: Path, capsys: pytest.Ca
 
 def test_command_line_module(tmp_path: Path) -> None:
     build_zone(tmp_path)
-    result = subprocess.run([sys.executable, "-m", "ingest_assets.mirroring.replay", str(tmp_path / ZONE)],
+    result = subprocess.run([sys.executable, "-m", "ingest_assets.stores.open_mirroring.replay", str(tmp_path / ZONE)],
                             capture_output=True, text=True, cwd=REPOSITORY, check=False)
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == [

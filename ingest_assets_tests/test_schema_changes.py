@@ -7,8 +7,8 @@ from decimal import Decimal
 import pyarrow as pa
 import pytest
 
-from ingest_assets import schema_changes
-from ingest_assets.schema_changes import decide
+from ingest_assets.stores import schema_changes
+from ingest_assets.stores.schema_changes import decide
 
 TABLE = pa.schema([("id", pa.int32()), ("amount", pa.decimal128(10, 2)), ("note", pa.string())])
 

@@ -17,11 +17,11 @@ import pyarrow as pa
 import pytest
 import sqlalchemy as sa
 
-from ingest_assets.database_resources import MysqlResource, PostgresResource, SqlAlchemyResource
+from ingest_assets.connectors.database_resources import MysqlResource, PostgresResource, SqlAlchemyResource
 from ingest_assets.errors import TerminalError
 from ingest_assets.homes.base import KeyBucket, RowFilter
 from ingest_assets.plan.model import WriteSpec
-from ingest_assets.registry import connector
+from ingest_assets.connectors.registry import connector
 from ingest_assets.stores.base import CommitResult, QualityRequest, TableLayout, WriteMode
 from ingest_assets.stores.sql.dialects import traits_of
 from ingest_assets.stores.sql.store import SqlStore, SqlTableWriter

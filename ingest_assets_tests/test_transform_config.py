@@ -208,7 +208,7 @@ def test_definitions_load_imports_no_engine_and_no_user_module(tmp_path: Path) -
     flows = write_project(tmp_path, files)
     code = (
         "import json, sys\n"
-        "from ingest_assets.factory import build_definitions\n"
+        "from ingest_assets.defs.factory import build_definitions\n"
         f"build_definitions({str(flows)!r})\n"
         "heavy = ['duckdb', 'pyarrow', 'polars', 'my_transforms_module']\n"
         "print(json.dumps(sorted(m for m in heavy if m in sys.modules) + "

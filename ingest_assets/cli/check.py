@@ -68,9 +68,9 @@ def _count(number: int, noun: str) -> str:
 
 
 def _check_connection(root, connection, reads, writes) -> list[tuple[str, str]]:
-    from ingest_assets import registry
+    from ingest_assets.connectors import registry
     from ingest_assets.errors import IngestError, first_line
-    from ingest_assets.probes.base import Checkable, ConnectionUse
+    from ingest_assets.connectors.probes.base import Checkable, ConnectionUse
 
     resource = registry.connector(connection.type).make_resource(connection.settings, root)
     if not isinstance(resource, Checkable):

@@ -38,7 +38,7 @@ python_file = "definitions.py"
 
 from pathlib import Path
 
-from ingest_assets.factory import build_definitions
+from ingest_assets.defs.factory import build_definitions
 
 # The flows next to this file, whatever the working directory; INGEST_ENV selects the environment.
 defs = build_definitions(Path(__file__).resolve().parent / "flows")

@@ -52,7 +52,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ingest_assets.errors import ConfigError, MissingEnvironmentVariable
-    from ingest_assets.factory import build_definitions
+    from ingest_assets.defs.factory import build_definitions
     from ingest_assets.plan import load_plan
 
     folder = flows_dir(args)
@@ -129,9 +129,9 @@ def _instance(stack: ExitStack) -> tuple["dg.DagsterInstance | None", str]:
 
 
 def _plan_all(project: "ProjectPlan", entities, instance, offline: bool):
-    from ingest_assets import registry
+    from ingest_assets.connectors import registry
     from ingest_assets.errors import IngestError
-    from ingest_assets.runtime.planning import plan_entity
+    from ingest_assets.runtime.dry_run import plan_entity
 
     resources = {c.name: registry.connector(c.type).make_resource(c.settings, project.root)
                  for c in project.connections}

@@ -23,7 +23,7 @@ from ingest_assets.config.yaml_source import (
     YamlSyntaxError,
     load_yaml,
 )
-from ingest_assets.connector_plugins import project_file_model
+from ingest_assets.connectors.plugins import project_file_model
 from ingest_assets.errors import ConfigProblem
 
 ENVIRONMENT_VARIABLE = "INGEST_ENV"

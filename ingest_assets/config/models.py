@@ -2,7 +2,7 @@
 
 Each file is validated on its own against these models (so every error points at its own file and
 line); merging flow defaults into entities happens later, in `ingest_assets.plan.build`.
-Connections are a discriminated union on `type`; `ingest_assets.registry` maps each type to its code.
+Connections are a discriminated union on `type`; `ingest_assets.connectors.registry` maps each type to its code.
 """
 
 from __future__ import annotations

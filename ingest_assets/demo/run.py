@@ -81,8 +81,8 @@ def _derived_summary(instance: dg.DagsterInstance, flows_dir: Path) -> str:
     """Where each derived asset landed, what it reads, and (in DuckDB) its first rows."""
     import duckdb
 
-    from ingest_assets import registry
-    from ingest_assets.sql_text import quote_qualified
+    from ingest_assets.connectors import registry
+    from ingest_assets.sql.text import quote_qualified
 
     plan = load_plan(flows_dir)
     lines = []
@@ -107,7 +107,7 @@ def _derived_summary(instance: dg.DagsterInstance, flows_dir: Path) -> str:
 
 def _mirror_summary(onelake: Path) -> str:
     """The landing zone's files, and the tables Fabric would show, replayed from them."""
-    from ingest_assets.mirroring.replay import replay_landing_zone
+    from ingest_assets.stores.open_mirroring.replay import replay_landing_zone
     from ingest_assets.storage.local import LocalStorage
 
     zone = next(onelake.glob("*/Files/LandingZone"))

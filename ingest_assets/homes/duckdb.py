@@ -12,8 +12,8 @@ from ingest_assets.errors import TerminalError
 from ingest_assets.homes.base import ReadRequest
 from ingest_assets.homes.explain import RowEstimate, SourceQuery
 from ingest_assets.plan.model import ReadSpec
-from ingest_assets.resources import DuckDBFileResource
-from ingest_assets.sql_text import quote_identifier, quote_qualified, window_sql
+from ingest_assets.connectors.file_resources import DuckDBFileResource
+from ingest_assets.sql.text import quote_identifier, quote_qualified, window_sql
 
 
 def _source_sql(spec: ReadSpec) -> str:

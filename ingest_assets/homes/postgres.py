@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ingest_assets.database_resources import PostgresResource
+from ingest_assets.connectors.database_resources import PostgresResource
 from ingest_assets.errors import TerminalError, TransientError, first_line
 from ingest_assets.homes import statistics
 from ingest_assets.homes.base import ReadRequest

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 import pyarrow as pa
 import sqlalchemy as sa
 
-from ingest_assets.database_resources import DatabaseResource
+from ingest_assets.connectors.database_resources import DatabaseResource
 from ingest_assets.errors import TerminalError, TransientError, first_line
 from ingest_assets.homes.base import ReadRequest
 from ingest_assets.homes.explain import RowEstimate, SourceQuery

@@ -20,7 +20,7 @@ def load_plan(flows_dir: Path | str, environment: str | None = None) -> ProjectP
     plan, plan_problems = build_project_plan(project)
     problems.extend(plan_problems)
     # Imported here: derived plans are built on this package's plan model (a cycle at import time).
-    from ingest_assets.derived.plan import plan_derived
+    from ingest_assets.plan.build_derived import plan_derived
 
     plan, derived_problems = plan_derived(project, plan)
     problems.extend(derived_problems)

@@ -14,7 +14,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from ingest_assets import registry
+from ingest_assets.connectors import registry
 from ingest_assets.config.loader import LoadedEntity, LoadedFlow, LoadedProject
 from ingest_assets.config.models import AuditSettings, EntitySettings, HomeSettings, StoreSettings
 from ingest_assets.config.yaml_source import LocatedDict, Location

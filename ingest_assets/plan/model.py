@@ -13,7 +13,7 @@ from ingest_assets.config.models import AutomationStatus, Connection, Granularit
 from ingest_assets.transforms.spec import TransformStep
 
 if TYPE_CHECKING:
-    from ingest_assets.derived.model import DerivedPlan
+    from ingest_assets.plan.derived import DerivedPlan
 
 ReadKind = Literal["full", "cursor", "window"]
 WriteKind = Literal["append", "replace", "upsert", "merge"]
@@ -275,7 +275,7 @@ class ProjectPlan:
     retries: int
     flows: tuple[FlowPlan, ...]
     sensor_status: AutomationStatus = "stopped"  # options.sensor_status: sensors start as this says
-    # SQL over other assets (ingest_assets.derived), planned after the entities they read.
+    # SQL over other assets (see plan/derived.py), planned after the entities they read.
     derived: tuple["DerivedPlan", ...] = ()
 
     @property

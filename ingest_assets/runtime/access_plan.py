@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from ingest_assets.homes.base import ReadRequest
     from ingest_assets.plan.model import EntityPlan
     from ingest_assets.runtime.execute import LoadDecision
-    from ingest_assets.watermarks import Cursor
+    from ingest_assets.plan.cursor import Cursor
 
 
 @dataclass(frozen=True)

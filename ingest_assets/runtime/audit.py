@@ -14,7 +14,7 @@ import pyarrow as pa
 
 from ingest_assets.errors import TerminalError
 from ingest_assets.plan.model import AuditPlan
-from ingest_assets.sql_text import quote_identifier
+from ingest_assets.sql.text import quote_identifier
 
 
 class AuditColumns:

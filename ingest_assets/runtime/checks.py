@@ -7,12 +7,12 @@ from typing import TYPE_CHECKING
 
 import dagster as dg
 
-from ingest_assets import registry
+from ingest_assets.connectors import registry
 from ingest_assets.plan.model import EntityPlan
 from ingest_assets.stores.base import CommitResult, FilesPublished, WriteMode
 
 if TYPE_CHECKING:
-    from ingest_assets.schema_changes import SchemaDecision
+    from ingest_assets.stores.schema_changes import SchemaDecision
 
 ROWS_READ_EQUAL_WRITTEN = "rows_read_equal_written"
 DESTINATION_ROW_COUNT = "destination_row_count"

@@ -20,21 +20,22 @@ from pydantic import Field
 
 import dagster as dg
 
-from ingest_assets import registry
+from ingest_assets.connectors import registry
 from ingest_assets.errors import IngestError, TerminalError, TransientError, WatermarkSettingsChanged
 from ingest_assets.homes.base import KeyBucket, ReadRequest, RowFilter
 from ingest_assets.plan.build import parse_duration_seconds
 from ingest_assets.config.models import RunType
 from ingest_assets.plan.model import EntityPlan, LoadMode, WriteKind
-from ingest_assets.runtime import access_plan, checks, reporting
+from ingest_assets.runtime import metadata as reporting
+from ingest_assets.runtime import access_plan, checks
 from ingest_assets.stores.base import CommitResult, QualityRequest, WriteMode
-from ingest_assets.watermarks import CURSOR_METADATA_KEY, Cursor, subtract_lookback
+from ingest_assets.plan.cursor import CURSOR_METADATA_KEY, Cursor, subtract_lookback
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
     from ingest_assets.homes.base import Home
-    from ingest_assets.schema_changes import SchemaDecision
+    from ingest_assets.stores.schema_changes import SchemaDecision
     from ingest_assets.stores.base import Store, StoreWriter
 
 T = TypeVar("T")
@@ -99,7 +100,7 @@ def _latest_metadata(instance: dg.DagsterInstance, asset_key: dg.AssetKey) -> di
 
 
 def previous_load(instance: dg.DagsterInstance, asset_key: dg.AssetKey) -> PreviousLoad:
-    from ingest_assets import schema_changes
+    from ingest_assets.stores import schema_changes
 
     metadata = _latest_metadata(instance, asset_key)
     schema = metadata.get(schema_changes.SCHEMA_METADATA_KEY)
@@ -366,7 +367,7 @@ def _stage(context, plan: EntityPlan, overrides, home: "Home", store: "Store",
            finish: Callable[["StoreWriter"], T]) -> Generator[dg.AssetCheckResult, None, tuple[StagedLoad, T]]:
     """Decide the load, read and stage it, and `finish` the writer (commit or prepare)."""
     # pyarrow is imported when a run starts, never when definitions load.
-    from ingest_assets import schema_changes
+    from ingest_assets.stores import schema_changes
     from ingest_assets.runtime.audit import AuditColumns
     from ingest_assets.transforms.stream import transformed
 

@@ -116,7 +116,7 @@ def _credential(location: AzureLocation) -> Any:
 
         assert location.sas_token, "validated when the project loads"
         return AzureSasCredential(location.sas_token.lstrip("?"))
-    from ingest_assets import azure_auth
+    from ingest_assets.connectors import azure_auth
 
     return azure_auth.credential(kind, location.tenant_id, location.client_id, location.client_secret)
 

@@ -28,13 +28,13 @@ from ingest_assets.errors import TerminalError
 from ingest_assets.plan.model import WriteSpec
 from ingest_assets.storage.base import join
 from ingest_assets.storage.journal import Journal, JournalFile, Step
-from ingest_assets.storage.resource import StorageBacked
+from ingest_assets.connectors.storage_resources import StorageBacked
 from ingest_assets.stores.base import CommitResult, QualityRequest, TableLayout, WriteMode
 from ingest_assets.stores.staging import ParquetStage, TableSchemaWriter, parquet_rows
 
 if TYPE_CHECKING:
-    from ingest_assets.schema_changes import SchemaDecision
-    from ingest_assets.storage.resource import AdlsResource
+    from ingest_assets.stores.schema_changes import SchemaDecision
+    from ingest_assets.connectors.storage_resources import AdlsResource
 
 JOURNAL = "_ingest_journal.json"
 _DATA_FILE = re.compile(r"^part-.+\.parquet$")

@@ -16,7 +16,7 @@ from ingest_assets.plan.model import WriteKind, WriteSpec
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from ingest_assets.schema_changes import SchemaDecision
+    from ingest_assets.stores.schema_changes import SchemaDecision
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,7 @@ class TableLayout:
       table columns are NULL in the rows this load writes.
     - `added`: columns an existing table gains (ALTER TABLE ... ADD), in `table`'s order.
     - `widened`: columns of an existing table whose type becomes `table`'s (only safe widenings,
-      decided in `ingest_assets.schema_changes`, reach a store).
+      decided in `ingest_assets.stores.schema_changes`, reach a store).
     """
 
     table: "pa.Schema"

@@ -32,8 +32,8 @@ import pyarrow as pa
 
 from ingest_assets.errors import TerminalError
 from ingest_assets.plan.model import WriteSpec
-from ingest_assets.resources import DuckDBFileResource
-from ingest_assets.sql_text import parquet_files, quote_identifier, quote_qualified
+from ingest_assets.connectors.file_resources import DuckDBFileResource
+from ingest_assets.sql.text import parquet_files, quote_identifier, quote_qualified
 from ingest_assets.stores.base import CommitResult, FollowsSchemaChanges, QualityRequest, TableLayout, WriteMode
 from ingest_assets.stores.locking import file_lock
 from ingest_assets.stores.measure import count_rows, measure_quality, removal, require_staged_layout, require_table_fits

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from ingest_assets.errors import TerminalError, TransientError
 from ingest_assets.homes.base import KeyBucket, RowFilter
-from ingest_assets.sql_text import quote_identifier, window_sql
+from ingest_assets.sql.text import quote_identifier, window_sql
 from ingest_assets.stores.base import QualityRequest, TableLayout, WriteMode
 
 if TYPE_CHECKING:

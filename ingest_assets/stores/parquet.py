@@ -34,9 +34,9 @@ import pyarrow.parquet as pq
 
 from ingest_assets.errors import TerminalError
 from ingest_assets.plan.model import WriteSpec
-from ingest_assets.resources import FolderResource
-from ingest_assets.schema_changes import conform
-from ingest_assets.sql_text import parquet_files, quote_identifier, string_literal
+from ingest_assets.connectors.file_resources import FolderResource
+from ingest_assets.stores.schema_changes import conform
+from ingest_assets.sql.text import parquet_files, quote_identifier, string_literal
 from ingest_assets.stores.base import CommitResult, FollowsSchemaChanges, QualityRequest, TableLayout, WriteMode
 from ingest_assets.stores.locking import file_lock
 from ingest_assets.stores.measure import (

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ingest_assets.errors import TerminalError
-from ingest_assets.sql_text import parquet_files, quote_identifier
+from ingest_assets.sql.text import parquet_files, quote_identifier
 from ingest_assets.stores.staging import ROW_GROUP_ROWS, ParquetStage, parquet_rows
 
 if TYPE_CHECKING:

@@ -146,7 +146,7 @@ class TableSchemaWriter(StagedWriter):
         self._layout = layout
 
     def write(self, batch: pa.RecordBatch) -> None:
-        from ingest_assets.schema_changes import conform
+        from ingest_assets.stores.schema_changes import conform
 
         if batch.schema.names != self._layout.staged.names:
             raise TerminalError(

@@ -24,7 +24,7 @@ from pathlib import Path
 import pyarrow as pa
 import sqlalchemy as sa
 
-from ingest_assets.database_resources import DatabaseResource
+from ingest_assets.connectors.database_resources import DatabaseResource
 from ingest_assets.plan.model import ReadSpec, WriteSpec
 from ingest_assets.stores.base import CommitResult, FollowsSchemaChanges, QualityRequest, TableLayout, WriteMode
 from ingest_assets.stores.read_back import ArrowStream

@@ -8,7 +8,7 @@ numbers are fixed in its publish journal before any of them appears.
 
 from __future__ import annotations
 
-from ingest_assets.mirroring.layout import PROCESSED_FOLDERS, sequence_number
+from ingest_assets.stores.open_mirroring.layout import PROCESSED_FOLDERS, sequence_number
 from ingest_assets.storage.base import Storage, join
 
 

@@ -11,10 +11,10 @@ import time
 
 import dagster as dg
 
-from ingest_assets import registry
+from ingest_assets.connectors import registry
 from ingest_assets.config.models import ProcessedCheckSettings
 from ingest_assets.plan import EntityPlan
-from ingest_assets.runtime.reporting import PUBLISHED_FILES
+from ingest_assets.runtime.metadata import PUBLISHED_FILES
 
 FILES_APPLIED = "files_applied_by_fabric"
 _LOADS_LOOKED_AT = 20  # the latest load that published files is among these materializations

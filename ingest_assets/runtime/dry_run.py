@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from ingest_assets import registry
+from ingest_assets.connectors import registry
 from ingest_assets.errors import IngestError
 from ingest_assets.homes.base import KeyBucket, ReadRequest
 from ingest_assets.homes.explain import RowEstimate, SourceQuery, estimate_rows, source_query

@@ -6,11 +6,11 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from ingest_assets.errors import IngestError
-from ingest_assets.probes.base import CheckLine, ConnectionUse, fail, ok, probe_name
-from ingest_assets.probes.files import writable_folder
+from ingest_assets.connectors.probes.base import CheckLine, ConnectionUse, fail, ok, probe_name
+from ingest_assets.connectors.probes.files import writable_folder
 
 if TYPE_CHECKING:
-    from ingest_assets.storage.resource import StorageResource
+    from ingest_assets.connectors.storage_resources import StorageResource
 
 
 def check_storage(resource: "StorageResource", use: ConnectionUse, folder: str = "") -> Iterator[CheckLine]:

@@ -4,11 +4,11 @@
 
 import dagster as dg
 
-from ingest_assets.derived.model import AutomationPlan, DerivedPlan
+from ingest_assets.plan.derived import AutomationPlan, DerivedPlan
 from ingest_assets.runtime import checks
 from ingest_assets.runtime.execute import RunOverrides, materialize_from_home
-from ingest_assets.translate import IngestTranslator
-from ingest_assets.two_step import STEP_TAG
+from ingest_assets.defs.translator import IngestTranslator
+from ingest_assets.defs.publish_step import STEP_TAG
 
 
 
@@ -54,7 +54,7 @@ def derived_asset(derived: DerivedPlan, translator: IngestTranslator, retries: i
         op_tags={STEP_TAG: "extract"},
     )
     def _derived(context: dg.AssetExecutionContext):
-        from ingest_assets.derived.query import DerivedQueryHome
+        from ingest_assets.homes.derived import DerivedQueryHome
 
         home = DerivedQueryHome(derived, lambda name: getattr(context.resources, name))
         yield from materialize_from_home(context, plan, RunOverrides(), lambda: home,

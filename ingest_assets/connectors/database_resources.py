@@ -18,7 +18,7 @@ from ingest_assets.config.references import resolve_references
 if TYPE_CHECKING:
     import sqlalchemy
 
-    from ingest_assets.probes.base import CheckLine, ConnectionUse
+    from ingest_assets.connectors.probes.base import CheckLine, ConnectionUse
 
 
 def _resolved(value: Optional[str]) -> Optional[str]:
@@ -53,7 +53,7 @@ class DatabaseResource(dg.ConfigurableResource):
         return self.engine()
 
     def check_connection(self, use: "ConnectionUse") -> Iterator["CheckLine"]:
-        from ingest_assets.probes.databases import check_database
+        from ingest_assets.connectors.probes.databases import check_database
 
         return check_database(self, use)
 
@@ -189,7 +189,7 @@ class MssqlResource(ServerResource):
 
         engine = super().engine()
         if self.authentication != "sql":
-            from ingest_assets import azure_auth
+            from ingest_assets.connectors import azure_auth
             from ingest_assets.errors import TerminalError
 
             if self.is_freetds:

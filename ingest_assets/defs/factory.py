@@ -13,17 +13,17 @@ from pathlib import Path
 
 import dagster as dg
 
-from ingest_assets import registry
-from ingest_assets.automation import automation_condition_sensors, build_automation
+from ingest_assets.connectors import registry
+from ingest_assets.defs.automation import automation_condition_sensors, build_automation
 from ingest_assets.config.loader import FLOWS_DIR_VARIABLE
-from ingest_assets.derived.asset import derived_asset
-from ingest_assets.mirroring.pickup_check import pickup_check
+from ingest_assets.defs.derived import derived_asset
+from ingest_assets.defs.pickup_check import pickup_check
 from ingest_assets.plan import EntityPlan, ProjectPlan, load_plan
-from ingest_assets.pools import POOL_TAG, pool_limits
+from ingest_assets.defs.pools import POOL_TAG, pool_limits
 from ingest_assets.runtime import checks
 from ingest_assets.runtime.execute import RunOverrides, materialize_entity
-from ingest_assets.translate import IngestTranslator
-from ingest_assets.two_step import STEP_TAG, two_step_asset
+from ingest_assets.defs.translator import IngestTranslator
+from ingest_assets.defs.publish_step import STEP_TAG, two_step_asset
 
 
 def entity_asset(plan: EntityPlan, translator: IngestTranslator, retries: int) -> dg.AssetsDefinition:

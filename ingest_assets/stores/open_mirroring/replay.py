@@ -49,7 +49,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ingest_assets.errors import TerminalError
-from ingest_assets.mirroring.layout import (
+from ingest_assets.stores.open_mirroring.layout import (
     METADATA_FILE,
     PROCESSED_FOLDERS,
     ROW_MARKER,
@@ -413,11 +413,11 @@ def format_table(name: str, table: pa.Table, rows: int = 5) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m ingest_assets.mirroring.replay <landing zone folder>`: print what Fabric would show."""
+    """`python -m ingest_assets.stores.open_mirroring.replay <landing zone folder>`: print what Fabric would show."""
     from ingest_assets.storage.local import LocalStorage
 
     parser = argparse.ArgumentParser(
-        prog="python -m ingest_assets.mirroring.replay",
+        prog="python -m ingest_assets.stores.open_mirroring.replay",
         description="Replay a local Open Mirroring landing zone and print the tables Fabric would show.")
     parser.add_argument("folder", type=Path, help="the landing zone folder (holding <Table>/ and <Schema>.schema/)")
     parser.add_argument("--rows", type=int, default=5, help="how many rows to show per table (default 5)")

@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING, Literal
 import dagster as dg
 from pydantic import BaseModel
 
-from ingest_assets import database_resources, resources
-from ingest_assets.storage import resource as storage_resource
+from ingest_assets.connectors import database_resources
+from ingest_assets.connectors import file_resources as resources
+from ingest_assets.connectors import storage_resources as storage_resource
 from ingest_assets.config.models import Connection
 
 if TYPE_CHECKING:
@@ -150,7 +151,7 @@ CONNECTOR_TYPES: dict[str, ConnectorType] = {
                         write_strategies=frozenset({"append", "replace"}), partitioned_writes=False,
                         counts_table=False)
           for name in ("adls", "onelake")),
-        ConnectorType("open_mirroring", _open_mirroring, None, "ingest_assets.mirroring.store:OpenMirroringStore",
+        ConnectorType("open_mirroring", _open_mirroring, None, "ingest_assets.stores.open_mirroring.store:OpenMirroringStore",
                       frozenset(), "table", partitioned_writes=False, counts_table=False, publish_step=True,
                       store_settings=frozenset(STORE_ONLY_SETTINGS)),
     )
@@ -159,7 +160,7 @@ CONNECTOR_TYPES: dict[str, ConnectorType] = {
 
 def connector_types() -> dict[str, ConnectorType]:
     """Every connection type: the built-in ones, then the installed plugins' (discovered once)."""
-    from ingest_assets.connector_plugins import plugin_connector_types
+    from ingest_assets.connectors.plugins import plugin_connector_types
 
     return {**CONNECTOR_TYPES, **plugin_connector_types()}
 

@@ -7,11 +7,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ingest_assets.errors import first_line
-from ingest_assets.probes.base import CheckLine, ConnectionUse, fail, note, ok, probe_name
-from ingest_assets.probes.files import writable_folder
+from ingest_assets.connectors.probes.base import CheckLine, ConnectionUse, fail, note, ok, probe_name
+from ingest_assets.connectors.probes.files import writable_folder
 
 if TYPE_CHECKING:
-    from ingest_assets.resources import DuckDBFileResource
+    from ingest_assets.connectors.file_resources import DuckDBFileResource
 
 
 def check_duckdb(resource: "DuckDBFileResource", use: ConnectionUse) -> Iterator[CheckLine]:

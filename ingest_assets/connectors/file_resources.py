@@ -14,12 +14,12 @@ import dagster as dg
 from pydantic import Field
 
 from ingest_assets.config.references import resolve_references
-from ingest_assets.database_resources import DatabaseResource
+from ingest_assets.connectors.database_resources import DatabaseResource
 
 if TYPE_CHECKING:
     import duckdb
 
-    from ingest_assets.probes.base import CheckLine, ConnectionUse
+    from ingest_assets.connectors.probes.base import CheckLine, ConnectionUse
 
 
 class _ProjectRelative(dg.ConfigurableResource):
@@ -41,7 +41,7 @@ class FolderResource(_ProjectRelative):
         return self._resolve_path(self.path)
 
     def check_connection(self, use: "ConnectionUse") -> Iterator["CheckLine"]:
-        from ingest_assets.probes.files import check_folder
+        from ingest_assets.connectors.probes.files import check_folder
 
         return check_folder(self.folder(), use)
 
@@ -60,7 +60,7 @@ class DuckDBFileResource(_ProjectRelative):
         return self._resolve_path(self.path)
 
     def check_connection(self, use: "ConnectionUse") -> Iterator["CheckLine"]:
-        from ingest_assets.probes.duckdb import check_duckdb
+        from ingest_assets.connectors.probes.duckdb import check_duckdb
 
         return check_duckdb(self, use)
 
@@ -88,7 +88,7 @@ class SqliteFileResource(_ProjectRelative, DatabaseResource):
         return f"sqlite:///{self._resolve_path(self.path)}"
 
     def check_connection(self, use: "ConnectionUse") -> Iterator["CheckLine"]:
-        from ingest_assets.probes.base import fail
+        from ingest_assets.connectors.probes.base import fail
 
         # Connecting would create a missing file: say it is missing instead.
         if not self._resolve_path(self.path).is_file():

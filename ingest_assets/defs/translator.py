@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from ingest_assets.partitions import partitions_definition
+from ingest_assets.defs.partitions import partitions_definition
 from ingest_assets.plan.model import EntityPlan
 
 

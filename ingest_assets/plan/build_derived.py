@@ -13,12 +13,12 @@ import zoneinfo
 from dataclasses import dataclass
 from pathlib import Path
 
-from ingest_assets import registry
+from ingest_assets.connectors import registry
 from ingest_assets.config.loader import LoadedFlow, LoadedProject, load_named_files
 from ingest_assets.config.models import DuckDBConnection
 from ingest_assets.config.yaml_source import LocatedDict, Location
-from ingest_assets.derived.model import AutomationPlan, DerivedPlan
-from ingest_assets.derived.models import CronAutomation, DerivedFile
+from ingest_assets.plan.derived import AutomationPlan, DerivedPlan
+from ingest_assets.config.derived import CronAutomation, DerivedFile
 from ingest_assets.errors import ConfigProblem
 from ingest_assets.plan.build import is_valid_cron
 from ingest_assets.plan.model import (

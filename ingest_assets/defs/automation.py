@@ -17,10 +17,10 @@ from dataclasses import dataclass
 
 import dagster as dg
 
-from ingest_assets import registry
+from ingest_assets.connectors import registry
 from ingest_assets.plan.model import EntityPlan, FlowPlan, ProjectPlan
 from ingest_assets.runtime.execute import committed_cursor
-from ingest_assets.watermarks import encode_value
+from ingest_assets.plan.cursor import encode_value
 
 _STATUS = {"running": dg.DefaultScheduleStatus.RUNNING, "stopped": dg.DefaultScheduleStatus.STOPPED}
 _SENSOR_STATUS = {"running": dg.DefaultSensorStatus.RUNNING, "stopped": dg.DefaultSensorStatus.STOPPED}

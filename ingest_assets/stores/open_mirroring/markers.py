@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ingest_assets.errors import TerminalError
-from ingest_assets.mirroring.layout import ROW_MARKER, RowMarker
+from ingest_assets.stores.open_mirroring.layout import ROW_MARKER, RowMarker
 
 MARKER_TYPE = pa.int32()
 _NAMES = {

@@ -2,7 +2,7 @@
 
 A connection's `pool_size` bounds how many entity steps read that database at once. Within one run
 the executor enforces it through a tag limit, with no set-up. Across runs Dagster's pool limits live
-in the instance, so `python -m ingest_assets.pools` writes them there (as `dagster instance
+in the instance, so `python -m ingest_assets.defs.pools` writes them there (as `dagster instance
 concurrency set <pool> <limit>` would, one by one); `make demo` and `make ui` run it.
 """
 

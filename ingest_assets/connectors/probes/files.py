@@ -6,7 +6,7 @@ import glob
 from collections.abc import Iterator
 from pathlib import Path
 
-from ingest_assets.probes.base import CheckLine, ConnectionUse, fail, note, ok, probe_name
+from ingest_assets.connectors.probes.base import CheckLine, ConnectionUse, fail, note, ok, probe_name
 
 _GLOB_CHARACTERS = set("*?[")
 

@@ -33,9 +33,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ingest_assets.errors import TerminalError
-from ingest_assets.mirroring import markers, snapshots
-from ingest_assets.mirroring.pickup import Pickup, pickup
-from ingest_assets.mirroring.layout import (
+from ingest_assets.stores.open_mirroring import snapshots
+from ingest_assets.stores.open_mirroring import markers
+from ingest_assets.stores.open_mirroring.pickup import Pickup, pickup
+from ingest_assets.stores.open_mirroring.layout import (
     METADATA_FILE,
     PARTNER_EVENTS_FILE,
     PROCESSED_FOLDERS,
@@ -48,17 +49,17 @@ from ingest_assets.mirroring.layout import (
     sequence_name,
     table_folder,
 )
-from ingest_assets.mirroring.sequence import missing_numbers, next_number, published_numbers
+from ingest_assets.stores.open_mirroring.sequence import missing_numbers, next_number, published_numbers
 from ingest_assets.plan.model import WriteSpec
 from ingest_assets.storage.base import join
 from ingest_assets.storage.journal import Journal, JournalFile, Step, StepHook
-from ingest_assets.storage.resource import StorageBacked
+from ingest_assets.connectors.storage_resources import StorageBacked
 from ingest_assets.stores.base import CommitResult, FilesPublished, QualityRequest, TableLayout, WriteMode
 from ingest_assets.stores.staging import ParquetStage, StagedWriter, parquet_rows
 
 if TYPE_CHECKING:
-    from ingest_assets.schema_changes import SchemaDecision
-    from ingest_assets.storage.resource import OpenMirroringResource
+    from ingest_assets.stores.schema_changes import SchemaDecision
+    from ingest_assets.connectors.storage_resources import OpenMirroringResource
 
 # Uploads that never reached a journal, and temporary files of writes a crash interrupted.
 _LEFTOVER = re.compile(r"^_(\d{20}\.parquet|.*\.tmp)$")

@@ -23,12 +23,12 @@ from typing import TYPE_CHECKING, cast
 
 import dagster as dg
 
-from ingest_assets import registry
-from ingest_assets.derived.model import DerivedPlan
+from ingest_assets.connectors import registry
+from ingest_assets.plan.derived import DerivedPlan
 from ingest_assets.errors import TerminalError, TransientError, first_line
 from ingest_assets.homes.base import ReadRequest
 from ingest_assets.plan.model import EntityPlan, ReadSpec
-from ingest_assets.sql_text import parquet_files, quote_identifier, quote_qualified, string_literal
+from ingest_assets.sql.text import parquet_files, quote_identifier, quote_qualified, string_literal
 from ingest_assets.stores.read_back import ArrowStream, DuckDBTable, ParquetFiles, TableSource
 
 if TYPE_CHECKING:

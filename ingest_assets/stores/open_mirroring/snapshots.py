@@ -20,9 +20,9 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ingest_assets.mirroring.layout import ROW_MARKER, RowMarker
-from ingest_assets.mirroring.markers import MARKER_TYPE, constant_markers
-from ingest_assets.sql_text import parquet_files, quote_identifier, string_literal
+from ingest_assets.stores.open_mirroring.layout import ROW_MARKER, RowMarker
+from ingest_assets.stores.open_mirroring.markers import MARKER_TYPE, constant_markers
+from ingest_assets.sql.text import parquet_files, quote_identifier, string_literal
 from ingest_assets.storage.base import Storage, join
 
 _KEYS_FILE = re.compile(r"^_ingest_keys-(\d+)\.parquet$")

@@ -16,7 +16,7 @@ from pydantic import Field
 from ingest_assets.config.references import resolve_references
 
 if TYPE_CHECKING:
-    from ingest_assets.probes.base import CheckLine, ConnectionUse
+    from ingest_assets.connectors.probes.base import CheckLine, ConnectionUse
     from ingest_assets.storage.base import Storage
 
 
@@ -61,7 +61,7 @@ class StorageResource(dg.ConfigurableResource):
 
 
     def check_connection(self, use: "ConnectionUse") -> Iterator["CheckLine"]:
-        from ingest_assets.probes.storage import check_storage
+        from ingest_assets.connectors.probes.storage import check_storage
 
         return check_storage(self, use, self._check_folder())
 
@@ -86,7 +86,7 @@ class OpenMirroringResource(StorageResource):
     source_version: Optional[str] = None
 
     def _check_folder(self) -> str:
-        from ingest_assets.mirroring.layout import landing_zone
+        from ingest_assets.stores.open_mirroring.layout import landing_zone
 
         return landing_zone(resolve_references(self.mirror_name))
 

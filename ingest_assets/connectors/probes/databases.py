@@ -11,12 +11,12 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from ingest_assets.errors import first_line
-from ingest_assets.probes.base import CheckLine, ConnectionUse, fail, note, ok, probe_name
+from ingest_assets.connectors.probes.base import CheckLine, ConnectionUse, fail, note, ok, probe_name
 
 if TYPE_CHECKING:
     import sqlalchemy as sa
 
-    from ingest_assets.database_resources import DatabaseResource
+    from ingest_assets.connectors.database_resources import DatabaseResource
 
 _LOGIN_FIX = "check 'user:' and the environment variable behind 'password:' (or the credential settings)"
 _DATABASE_FIX = "check 'database:', or create the database"

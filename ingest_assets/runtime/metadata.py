@@ -8,12 +8,12 @@ import dagster as dg
 
 from ingest_assets.plan.model import EntityPlan
 from ingest_assets.stores.base import CommitResult
-from ingest_assets.watermarks import CURSOR_METADATA_KEY
+from ingest_assets.plan.cursor import CURSOR_METADATA_KEY
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from ingest_assets.schema_changes import SchemaDecision
+    from ingest_assets.stores.schema_changes import SchemaDecision
 
     from ingest_assets.runtime.execute import LoadDecision
 
@@ -42,7 +42,7 @@ def materialization_metadata(
     duration_seconds: float,
     rows_transformed: int | None = None,
 ) -> dict[str, Any]:
-    from ingest_assets import schema_changes
+    from ingest_assets.stores import schema_changes
 
     table = schema.layout.table
     metadata: dict[str, Any] = {

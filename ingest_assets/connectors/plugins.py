@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field, create_model
 
 from ingest_assets.config.models import Connection, ProjectFile
 from ingest_assets.errors import IngestError, first_line
-from ingest_assets.registry import CONNECTOR_TYPES, ConnectorType
+from ingest_assets.connectors.registry import CONNECTOR_TYPES, ConnectorType
 
 ENTRY_POINT_GROUP = "ingest_assets.connectors"
 
