@@ -27,7 +27,8 @@ from __future__ import annotations
 from ingest_assets.config.models import _Connection
 from ingest_assets.config.references import resolve_references
 from ingest_assets.errors import IngestError, TerminalError, TransientError
-from ingest_assets.homes.base import Home, ReadRequest, RowFilter
+from ingest_assets.homes.base import Home, ReadRequest
+from ingest_assets.plan.window import RowFilter
 from ingest_assets.plan.model import ReadSpec, WriteSpec
 from ingest_assets.connectors.probes.base import Checkable, CheckLine, ConnectionUse, fail, note, ok, probe_name
 from ingest_assets.connectors.registry import ConnectorType

@@ -21,7 +21,8 @@ from sqlalchemy.dialects import mssql, mysql
 
 from ingest_assets.cli.main import main
 from ingest_assets.errors import TerminalError
-from ingest_assets.homes.base import ReadRequest, RowFilter
+from ingest_assets.homes.base import ReadRequest
+from ingest_assets.plan.window import RowFilter
 from ingest_assets.homes.sql import _limited
 from ingest_assets.plan import load_plan
 from ingest_assets.runtime.execute import RunOverrides, decide_load
@@ -125,7 +126,7 @@ def test_postgres_whole_table_estimate_is_reltuples(postgres_server, pg_database
         estimate = home.estimate_rows(request)
         assert (estimate.rows, estimate.method) == (PG_ROWS, "pg_class.reltuples")
         assert estimate.describe() == f"about {PG_ROWS:,} rows (pg_class.reltuples)"
-        window = ReadRequest(request.spec, RowFilter("id", 4000, False))
+        window = ReadRequest(request.spec, RowFilter("id", lower=4000))
         assert abs(home.estimate_rows(window).rows - 1000) <= 100
 
 

@@ -10,7 +10,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from ingest_assets.errors import TerminalError
-from ingest_assets.homes.base import ReadRequest, RowFilter
+from ingest_assets.homes.base import ReadRequest
+from ingest_assets.plan.window import RowFilter
 from ingest_assets.homes.files import csv_home, parquet_home
 from ingest_assets.homes.sql import SqlAlchemyHome
 from ingest_assets.plan.model import ReadSpec
@@ -40,7 +41,7 @@ def test_parquet_without_statistics_falls_back_to_a_scan(tmp_path: Path):
 def test_csv_read_filters_rows_and_names_a_bad_value(tmp_path: Path):
     (tmp_path / "n.csv").write_text("n,label\n" + "".join(f"{i},x{i}\n" for i in range(1, 6)))
     home = csv_home(CsvFolderResource(path=str(tmp_path)))
-    request = ReadRequest(ReadSpec(path="n.csv"), RowFilter("n", 2, False, 4, True))
+    request = ReadRequest(ReadSpec(path="n.csv"), RowFilter.past("n", 2, 4))
     with home.read(request) as reader:
         assert reader.read_all().column("n").to_pylist() == [3, 4]
 

@@ -23,7 +23,8 @@ import pytest
 import sqlalchemy as sa
 
 from ingest_assets.connectors.database_resources import MysqlResource, SqlAlchemyResource, odbc_value
-from ingest_assets.homes.base import ReadRequest, RowFilter
+from ingest_assets.homes.base import ReadRequest
+from ingest_assets.plan.window import RowFilter
 from ingest_assets.homes.sql import SqlAlchemyHome
 from ingest_assets.plan.model import ParallelPlan, ReadSpec
 from ingest_assets_tests.conftest import Project, read_parquet_table
@@ -259,7 +260,7 @@ def test_pyodbc_incremental_filter_binds_exact_microseconds(mariadb: MariaDBServ
     home = _pyodbc_home(mariadb, database)
     executed = _capture(home)
     # The cursor is row 3's own value: `>` must leave row 3 out, `<=` must keep row 8.
-    window = RowFilter("updated_at", rows[2][2], False, rows[7][2], True)
+    window = RowFilter.past("updated_at", rows[2][2], rows[7][2])
 
     table = _read(home, ReadRequest(ReadSpec(table="events"), window))
 

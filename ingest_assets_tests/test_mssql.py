@@ -44,7 +44,8 @@ from ingest_assets.connectors import azure_auth
 from ingest_assets.config.models import MssqlConnection
 from ingest_assets.connectors.database_resources import MssqlResource
 from ingest_assets.errors import MissingEnvironmentVariable, TerminalError, TransientError
-from ingest_assets.homes.base import KeyBucket, ReadRequest, RowFilter
+from ingest_assets.homes.base import ReadRequest
+from ingest_assets.plan.window import KeyBucket, RowFilter
 from ingest_assets.homes.read_query import split_range
 from ingest_assets.homes.sql import SqlAlchemyHome
 from ingest_assets.plan.model import ReadSpec
@@ -108,14 +109,14 @@ def test_table_read_quotes_identifiers_and_types_the_result_columns(home: SqlAlc
     ("customer name", "Adams", "Zoë", "([customer name] > ? AND [customer name] <= ?)", "NVARCHAR(length=100)"),
 ])
 def test_incremental_window_is_lower_exclusive_upper_inclusive(home, column, lower, upper, where, bound_type):
-    assert tsql(home, ORDERS, [RowFilter(column, lower, False, upper, True)]) == (
+    assert tsql(home, ORDERS, [RowFilter.past(column, lower, upper)]) == (
         f"SELECT * FROM sales.orders WHERE {where}", [(lower, bound_type), (upper, bound_type)])
 
 
 def test_text_values_bind_as_the_column_s_own_string_type(home: SqlAlchemyHome):
     """NVARCHAR as SQL_WVARCHAR and VARCHAR as SQL_VARCHAR: a mismatch makes SQL Server convert the
     column, row by row, and scan instead of seek."""
-    compiled = home._query(ORDERS, [RowFilter("customer name", "Zoë", False), RowFilter("code", "A-1", False)],
+    compiled = home._query(ORDERS, [RowFilter("customer name", lower="Zoë"), RowFilter("code", lower="A-1")],
                            TYPES).compile(dialect=home.engine.dialect)
 
     bound = [compiled.binds[name].type.dialect_impl(home.engine.dialect).get_dbapi_type(pyodbc)
@@ -124,7 +125,7 @@ def test_text_values_bind_as_the_column_s_own_string_type(home: SqlAlchemyHome):
 
 
 def test_full_load_keeps_rows_whose_watermark_is_null(home: SqlAlchemyHome):
-    window = RowFilter("created", None, True, AT_007, True, include_nulls=True)
+    window = RowFilter.closed("created", None, AT_007, include_nulls=True)
 
     assert tsql(home, ORDERS, [window]) == (
         "SELECT * FROM sales.orders WHERE ((created <= CAST(? AS DATETIME)) OR created IS NULL)",
@@ -132,7 +133,7 @@ def test_full_load_keeps_rows_whose_watermark_is_null(home: SqlAlchemyHome):
 
 
 def test_a_first_load_from_start_includes_the_start(home: SqlAlchemyHome):
-    window = RowFilter("changed", AT_003, True, AT_007, True)
+    window = RowFilter.closed("changed", AT_003, AT_007)
 
     assert tsql(home, ORDERS, [window])[0] == "SELECT * FROM sales.orders WHERE (changed >= ? AND changed <= ?)"
 
@@ -145,7 +146,7 @@ QUERY_TYPES = {"created": mssql.DATETIME()}
 def test_a_query_is_wrapped_and_filtered_outside(home: SqlAlchemyHome):
     spec = ReadSpec(query=QUERY, columns=("id", "created"))
 
-    assert tsql(home, spec, [RowFilter("created", AT_003, False, AT_007, True)], types=QUERY_TYPES) == (
+    assert tsql(home, spec, [RowFilter.past("created", AT_003, AT_007)], types=QUERY_TYPES) == (
         f"SELECT id, created FROM ({QUERY}) AS ingest_source "
         "WHERE (created > CAST(? AS DATETIME) AND created <= CAST(? AS DATETIME))",
         [(AT_003, "DATETIME()"), (AT_007, "DATETIME()")])
@@ -154,7 +155,7 @@ def test_a_query_is_wrapped_and_filtered_outside(home: SqlAlchemyHome):
 def test_query_filter_placeholder_takes_the_conditions_where_the_author_put_it(home: SqlAlchemyHome):
     query = "SELECT id, created FROM sales.orders WITH (NOLOCK) WHERE {query_filter} AND status = N'open'"
 
-    filtered = tsql(home, ReadSpec(query=query), [RowFilter("created", AT_003, False, AT_007, True)],
+    filtered = tsql(home, ReadSpec(query=query), [RowFilter.past("created", AT_003, AT_007)],
                     types=QUERY_TYPES)
     unfiltered = tsql(home, ReadSpec(query=query), [], types=QUERY_TYPES)
 
@@ -172,7 +173,7 @@ def test_key_bucket_of_a_dagster_key_partition(home: SqlAlchemyHome):
 
 
 def test_parallel_ranges_within_an_incremental_window(home: SqlAlchemyHome):
-    window = RowFilter("created", AT_003, False, AT_007, True)
+    window = RowFilter.past("created", AT_003, AT_007)
     ranges = split_range(1, 1000, 3, "id")
 
     statements = [tsql(home, ORDERS, [window, key_range]) for key_range in ranges]
@@ -191,7 +192,7 @@ def test_max_and_min_max_statements(home: SqlAlchemyHome):
     """The select lists `max_value` and the parallel split pass (their MySQL text is asserted on a real
     server in test_mariadb.py)."""
     quote = home.engine.dialect.identifier_preparer.quote
-    window = RowFilter("created", AT_003, False, AT_007, True)
+    window = RowFilter.past("created", AT_003, AT_007)
 
     assert tsql(home, ORDERS, [], f"max({quote('created')})") == ("SELECT max(created) FROM sales.orders", [])
     assert tsql(home, ReadSpec(query=QUERY), [], f"max({quote('created')})", QUERY_TYPES) == (

@@ -17,7 +17,7 @@ from sqlalchemy.schema import CreateTable
 
 from ingest_assets.connectors.database_resources import MssqlResource
 from ingest_assets.errors import TerminalError
-from ingest_assets.homes.base import KeyBucket, RowFilter
+from ingest_assets.plan.window import KeyBucket, RowFilter
 from ingest_assets.plan.model import WriteSpec
 from ingest_assets.stores.base import QualityRequest, TableLayout, WriteMode
 from ingest_assets.stores.sql import ddl, statements
@@ -104,7 +104,7 @@ def test_delete_missing_within_a_key_bucket(dialect):
 
 
 def test_a_row_filter_window_binds_its_bounds(dialect):
-    window = statements.window_condition(RowFilter("day", date(2026, 3, 1), True, date(2026, 3, 2), False),
+    window = statements.window_condition(RowFilter.half_open("day", date(2026, 3, 1), date(2026, 3, 2)),
                                          dialect, table(dialect))
 
     assert tsql(dialect, statements.delete_window(table(dialect), window)) == (

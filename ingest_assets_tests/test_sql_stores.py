@@ -19,7 +19,7 @@ import sqlalchemy as sa
 
 from ingest_assets.connectors.database_resources import MysqlResource, PostgresResource, SqlAlchemyResource
 from ingest_assets.errors import TerminalError
-from ingest_assets.homes.base import KeyBucket, RowFilter
+from ingest_assets.plan.window import KeyBucket, RowFilter
 from ingest_assets.plan.model import WriteSpec
 from ingest_assets.connectors.registry import connector
 from ingest_assets.stores.base import CommitResult, QualityRequest, TableLayout, WriteMode
@@ -140,7 +140,7 @@ def test_replace_swaps_in_a_new_table_with_the_new_columns(backend: Backend):
 
 def test_replace_of_a_row_filter_window_keeps_the_other_rows(backend: Backend):
     commit(backend, WriteMode("append"), START)
-    window = RowFilter("day", D2, True, D3, False)  # [D2, D3): the partition of D2
+    window = RowFilter.half_open("day", D2, D3)  # [D2, D3): the partition of D2
 
     replaced = commit(backend, WriteMode("replace", window=window), orders((7, "g", D2)), token="run-2")
 
@@ -196,7 +196,7 @@ def test_merge_with_delete_missing_leaves_exactly_the_snapshot(backend: Backend)
 
 def test_merge_with_delete_missing_in_a_window_deletes_only_there(backend: Backend):
     commit(backend, WriteMode("upsert", keys=("id",)), START)
-    window = RowFilter("day", D2, True, D3, False)
+    window = RowFilter.half_open("day", D2, D3)
 
     merged = commit(backend, WriteMode("merge", window=window, keys=("id",), delete_missing=True),
                     orders((3, "C", D2), (11, "k", D2)), token="run-2")

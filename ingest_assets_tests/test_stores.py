@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from ingest_assets.errors import TerminalError, TransientError
-from ingest_assets.homes.base import KeyBucket, RowFilter
+from ingest_assets.plan.window import KeyBucket, RowFilter
 from ingest_assets.plan.model import WriteSpec
 from ingest_assets.connectors.file_resources import DuckDBFileResource, FolderResource
 from ingest_assets.stores import duckdb as duckdb_store
@@ -100,7 +100,7 @@ def counts(result: CommitResult) -> dict[str, int | None]:
             "before": result.rows_before, "after": result.rows_after, "window": result.window_rows}
 
 
-IN_D2 = RowFilter("day", D2, True, D3, False)  # a day partition: lower inclusive, upper exclusive
+IN_D2 = RowFilter.half_open("day", D2, D3)  # a day partition: lower inclusive, upper exclusive
 ODD_IDS = KeyBucket("id", 2, 1)
 KEYS = ("id",)
 

@@ -7,7 +7,7 @@ import pyarrow.compute as pc
 import pyarrow.dataset as ds
 
 from ingest_assets.errors import TerminalError
-from ingest_assets.homes.base import RowFilter
+from ingest_assets.plan.window import RowFilter
 
 
 def filter_expression(row_filter: RowFilter | None, schema: pa.Schema, source: str) -> ds.Expression | None:

@@ -7,54 +7,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from ingest_assets.plan.model import ReadSpec
+from ingest_assets.plan.window import KeyBucket, RowFilter
 
 if TYPE_CHECKING:
     import pyarrow as pa
-
-
-@dataclass(frozen=True)
-class RowFilter:
-    """Rows whose `column` lies between two bounds; a bound of None is open."""
-
-    column: str
-    lower: object | None = None
-    lower_inclusive: bool = False
-    upper: object | None = None
-    upper_inclusive: bool = True
-    # Full loads bound the watermark for the cursor they record, but must not drop rows whose
-    # watermark is null: those rows are kept too.
-    include_nulls: bool = False
-
-    def describe(self) -> str:
-        parts = []
-        if self.lower is not None:
-            parts.append(f"{self.column} {'>=' if self.lower_inclusive else '>'} {self.lower}")
-        if self.upper is not None:
-            parts.append(f"{self.column} {'<=' if self.upper_inclusive else '<'} {self.upper}")
-        text = " and ".join(parts) or "all rows"
-        return f"({text}) or {self.column} is null" if self.include_nulls and parts else text
-
-
-@dataclass(frozen=True)
-class KeyBucket:
-    """Rows whose integer `column` modulo `count` is `number` (one Dagster key partition)."""
-
-    column: str
-    count: int
-    number: int
-
-    def describe(self) -> str:
-        return f"{self.column} mod {self.count} = {self.number}"
-
-
-@dataclass(frozen=True)
-class KeyIsNull:
-    """Rows whose `column` is null: the range that parallel reads add for them."""
-
-    column: str
-
-    def describe(self) -> str:
-        return f"{self.column} is null"
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from datetime import date, datetime
 from typing import Union
 
 from ingest_assets.errors import TerminalError
-from ingest_assets.homes.base import KeyBucket, KeyIsNull, RowFilter
+from ingest_assets.plan.window import KeyBucket, KeyIsNull, RowFilter
 from ingest_assets.plan.model import ReadSpec
 
 QUERY_FILTER = "{query_filter}"
@@ -139,5 +139,5 @@ def split_range(low: object, high: object, count: int, column: str) -> list[RowF
         lower, upper, last = edges[i], edges[i + 1], i == count - 1
         if lower == upper and not last:
             continue  # fewer distinct keys than ranges
-        ranges.append(RowFilter(column, lower, True, upper, last))
+        ranges.append(RowFilter(column, lower=lower, lower_inclusive=True, upper=upper, upper_inclusive=last))
     return ranges + [KeyIsNull(column)]

@@ -10,7 +10,8 @@ import dagster as dg
 
 from ingest_assets.connectors import registry
 from ingest_assets.errors import IngestError
-from ingest_assets.homes.base import KeyBucket, ReadRequest
+from ingest_assets.homes.base import ReadRequest
+from ingest_assets.plan.window import KeyBucket
 from ingest_assets.homes.explain import RowEstimate, SourceQuery, estimate_rows, source_query
 from ingest_assets.plan.model import EntityPlan
 from ingest_assets.runtime.access_plan import AccessPlan, build_access_plan

@@ -22,7 +22,8 @@ import dagster as dg
 
 from ingest_assets.connectors import registry
 from ingest_assets.errors import IngestError, TerminalError, TransientError, WatermarkSettingsChanged
-from ingest_assets.homes.base import KeyBucket, ReadRequest, RowFilter
+from ingest_assets.homes.base import ReadRequest
+from ingest_assets.plan.window import KeyBucket, RowFilter
 from ingest_assets.plan.build import parse_duration_seconds
 from ingest_assets.config.models import RunType
 from ingest_assets.plan.model import EntityPlan, LoadMode, WriteKind
@@ -165,7 +166,7 @@ def decide_load(
                             f"key partition {partition_window.describe()}", bucket=partition_window)
     if mode.read == "window":
         assert plan.partition is not None and partition_window is not None
-        window = RowFilter(plan.partition.column, partition_window[0], True, partition_window[1], False)
+        window = RowFilter.half_open(plan.partition.column, partition_window[0], partition_window[1])
         return LoadDecision(mode, window, _write_mode(plan, mode, mode.write, window), None,
                             f"partition window {window.describe()}")
 
@@ -189,7 +190,7 @@ def decide_load(
         if watermark.lookback is not None:
             lower = subtract_lookback(lower, watermark.lookback, _seconds(watermark.lookback))
             note += f", re-reading a lookback of {watermark.lookback}"
-        window = RowFilter(watermark.column, lower, False, upper, True)
+        window = RowFilter.past(watermark.column, lower, upper)
         if source_max is None or source_max <= committed.value:
             cursor_after = committed  # nothing new (or rows deleted at the source): never move back
         return LoadDecision(mode, window, _write_mode(plan, mode, mode.write), cursor_after, note)
@@ -197,7 +198,7 @@ def decide_load(
     # A full read: first run of an incremental entity, a reset, or a full run type.
     lower = watermark.start if mode.read == "cursor" else None
     # Rows without a watermark value are part of a full load (unless a `start` bounds it).
-    window = RowFilter(watermark.column, lower, True, upper, True, include_nulls=lower is None) if upper is not None else None
+    window = RowFilter.closed(watermark.column, lower, upper, include_nulls=lower is None) if upper is not None else None
     if mode.read == "cursor":
         # The first load of a cursor (or a reset) replaces whatever the destination held.
         full = LoadMode("full", "replace")
@@ -215,7 +216,7 @@ def _rebuild(plan: EntityPlan, source_max: object | None, partition_window) -> L
     window, cursor_after = None, None
     if watermark is not None and source_max is not None:
         lower = watermark.start if plan.uses_cursor else None
-        window = RowFilter(watermark.column, lower, True, source_max, True, include_nulls=lower is None)
+        window = RowFilter.closed(watermark.column, lower, source_max, include_nulls=lower is None)
         cursor_after = Cursor(watermark.column, source_max)
     return LoadDecision(full, window, _write_mode(plan, full, "replace"), cursor_after,
                         "rebuild: drop the table and load everything up to the source's maximum")
@@ -245,7 +246,7 @@ def _sample(plan: EntityPlan, overrides: RunOverrides, rows: int,
                             bucket=partition_window, sample_rows=rows)
     if partition_window is not None:
         assert plan.partition is not None
-        window = RowFilter(plan.partition.column, partition_window[0], True, partition_window[1], False)
+        window = RowFilter.half_open(plan.partition.column, partition_window[0], partition_window[1])
         return LoadDecision(full, window, _write_mode(plan, full, "replace", window), None,
                             f"sample of at most {rows} rows of partition window {window.describe()}",
                             sample_rows=rows)

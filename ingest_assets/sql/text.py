@@ -5,7 +5,7 @@ Values are never pasted into SQL: they travel as bound parameters. Only identifi
 
 from __future__ import annotations
 
-from ingest_assets.homes.base import KeyBucket, RowFilter
+from ingest_assets.plan.window import KeyBucket, RowFilter
 
 
 def quote_identifier(name: str) -> str:

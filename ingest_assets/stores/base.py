@@ -10,7 +10,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
-from ingest_assets.homes.base import KeyBucket, RowFilter
+from ingest_assets.plan.window import KeyBucket, RowFilter
 from ingest_assets.plan.model import WriteKind, WriteSpec
 
 if TYPE_CHECKING:

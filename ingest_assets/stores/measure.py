@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ingest_assets.errors import TerminalError, TransientError
-from ingest_assets.homes.base import KeyBucket, RowFilter
+from ingest_assets.plan.window import KeyBucket, RowFilter
 from ingest_assets.sql.text import quote_identifier, window_sql
 from ingest_assets.stores.base import QualityRequest, TableLayout, WriteMode
 

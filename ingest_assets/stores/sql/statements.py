@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 import sqlalchemy as sa
 from sqlalchemy.dialects import mysql, postgresql, sqlite
 
-from ingest_assets.homes.base import KeyBucket, RowFilter
+from ingest_assets.plan.window import KeyBucket, RowFilter
 from ingest_assets.homes.read_query import BoundSlots, condition_sql
 from ingest_assets.homes.sql_types import bind_type, value_sql
 from ingest_assets.stores.sql.dialects import UpsertStyle
