@@ -563,7 +563,7 @@ class Profile:
 # cumulative time among them (nested calls are not added twice) unless the entry says otherwise. Names of the code measured; a renamed
 # function leaves its phase out of the report.
 PHASES = (
-    ("the whole step (`_materialize`)", ("runtime.execute._materialize",)),
+    ("the whole step (`_stage`)", ("runtime.materialize._stage",)),
     # Two functions are named `write` there: StagedWriter's (the home's batches) calls ParquetStage's, which
     # rewrites use too; the smaller is the home's.
     ("staging the home's rows as Parquet (`StagedWriter.write`)", ("stores.staging.write",), min),

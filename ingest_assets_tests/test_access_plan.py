@@ -25,7 +25,8 @@ from ingest_assets.homes.base import ReadRequest
 from ingest_assets.plan.window import RowFilter
 from ingest_assets.homes.sql import _limited
 from ingest_assets.plan import load_plan
-from ingest_assets.runtime.execute import RunOverrides, decide_load
+from ingest_assets.runtime.decide import decide_load
+from ingest_assets.runtime.overrides import RunOverrides
 from ingest_assets.plan.cursor import CURSOR_METADATA_KEY, Cursor
 from ingest_assets_tests.conftest import (
     REPOSITORY,

@@ -11,7 +11,7 @@ import pytest
 
 from ingest_assets.defs.factory import build_definitions
 from ingest_assets.connectors.file_resources import DuckDBFileResource, SqliteFileResource
-from ingest_assets.runtime import checks
+from ingest_assets.runtime import check_results as checks
 from ingest_assets_tests.conftest import REPOSITORY
 
 DEMO_FLOWS = REPOSITORY / "flows"

@@ -21,7 +21,7 @@ import pytest
 
 from ingest_assets.errors import ConfigError
 from ingest_assets.plan import load_plan
-from ingest_assets.runtime import checks
+from ingest_assets.runtime import check_results as checks
 from ingest_assets_tests.conftest import (
     Project,
     create_orders_db,

@@ -12,7 +12,7 @@ from decimal import Decimal
 import dagster as dg
 import pytest
 
-from ingest_assets.runtime import checks
+from ingest_assets.runtime import check_results as checks
 from ingest_assets_tests.conftest import (
     Project,
     create_orders_db,

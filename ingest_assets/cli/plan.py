@@ -3,7 +3,7 @@ would write and how many rows to expect; no rows are read and nothing is written
 nor the Dagster instance).
 
 Selection is Dagster's own (`dagster asset materialize --select`), resolved against the project's
-definitions. Committed cursors come from the Dagster instance at $DAGSTER_HOME, when there is one.
+definitions (or those of `--module`, a code location built with its own translator). Committed cursors come from the Dagster instance at $DAGSTER_HOME, when there is one.
 
 Exit codes: 0 planned; 1 a source (or store) could not be reached for some entity; 2 the project or
 the selection is invalid.
@@ -43,6 +43,9 @@ def register(commands: argparse._SubParsersAction) -> None:
                         help="Dagster asset selection, as in `dagster asset materialize --select` (e.g. "
                              "'tag:nightly', 'group:shop_sales', 'key:shop_sales/*', 'shop_sales/orders'); "
                              "default: every entity")
+    parser.add_argument("-m", "--module", default=None,
+                        help="a code location module whose `defs` (or MODULE:ATTRIBUTE) are built from this project, "
+                             "e.g. with your own translator; default: the project's own definitions")
     parser.add_argument("--offline", action="store_true",
                         help="do not contact sources or stores: the window comes from the committed cursor alone "
                              "and estimates are unknown")
@@ -58,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
     folder = flows_dir(args)
     try:
         project = load_plan(folder, args.environment)
-        definitions = build_definitions(folder, args.environment)
+        definitions = _definitions(args.module) if args.module else build_definitions(folder, args.environment)
     except (ConfigError, MissingEnvironmentVariable) as error:
         print(f"ingest plan: {error}", file=sys.stderr)
         return EXIT_INVALID
@@ -67,7 +70,8 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as error:
         print(f"ingest plan: {error}", file=sys.stderr)
         return EXIT_INVALID
-    entities = [entity for entity in project.entities if entity.key_path in selected]
+    keys = {label: key for key, label in selected}
+    entities = [(keys[entity.label], entity) for entity in project.entities if entity.label in keys]
 
     with ExitStack() as stack:
         instance, instance_note = _instance(stack)
@@ -95,16 +99,28 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_UNREACHABLE if failures else 0
 
 
-def _select(definitions: "dg.Definitions", selection: str) -> set[tuple[str, ...]]:
-    """Asset keys of `selection`, parsed and resolved exactly as `dagster asset materialize --select` does."""
+def _definitions(target: str) -> "dg.Definitions":
+    """The Definitions a code location module holds (its `defs`, or the attribute after a colon)."""
+    import importlib
+
+    module_name, _, attribute = target.partition(":")
+    return getattr(importlib.import_module(module_name), attribute or "defs")
+
+
+def _select(definitions: "dg.Definitions", selection: str) -> list[tuple["dg.AssetKey", str]]:
+    """(asset key, entity label) of the entities `selection` names, parsed and resolved exactly as `dagster
+    asset materialize --select` does; keys are the definitions' own (the translator's)."""
     import dagster as dg
     from dagster._core.errors import DagsterInvalidSubsetError
+
+    from ingest_assets.defs.translator import ENTITY_METADATA_KEY
 
     try:
         with warnings.catch_warnings():
             # Dagster's parser warns about its own beta parameters (`include_sources` of a tag).
             warnings.simplefilter("ignore", dg.BetaWarning)
-            keys = dg.AssetSelection.from_coercible(selection.split(",")).resolve(definitions.resolve_asset_graph())
+            graph = definitions.resolve_asset_graph()
+            keys = dg.AssetSelection.from_coercible(selection.split(",")).resolve(graph)
     except (DagsterInvalidSubsetError, dg.DagsterError) as error:
         raise ValueError(
             f"--select {selection!r}: {error} -> a flow is 'group:<flow>' or 'key:<flow>/*' ('<flow>/*' is Dagster's "
@@ -112,7 +128,9 @@ def _select(definitions: "dg.Definitions", selection: str) -> set[tuple[str, ...
         ) from error
     if not keys:
         raise ValueError(f"--select {selection!r} selects no entity -> check the tags, groups or keys it names")
-    return {tuple(key.path) for key in keys}
+    entities = [(key, graph.get(key).metadata.get(ENTITY_METADATA_KEY)) for key in sorted(keys)]
+    return [(key, label.text if isinstance(label, dg.TextMetadataValue) else str(label))
+            for key, label in entities if label is not None]
 
 
 def _instance(stack: ExitStack) -> tuple["dg.DagsterInstance | None", str]:
@@ -136,10 +154,10 @@ def _plan_all(project: "ProjectPlan", entities, instance, offline: bool):
     resources = {c.name: registry.connector(c.type).make_resource(c.settings, project.root)
                  for c in project.connections}
     plans, failures = [], []
-    for entity in entities:
+    for key, entity in entities:
         try:
-            plans.append(plan_entity(entity, resources[entity.home.name], resources[entity.store.name],
+            plans.append(plan_entity(entity, key, resources[entity.home.name], resources[entity.store.name],
                                      instance, offline))
         except IngestError as error:
-            failures.append(("/".join(entity.key_path), f"{entity.label} (declared at {entity.declared_at}): {error}"))
+            failures.append((key.to_user_string(), f"{entity.label} (declared at {entity.declared_at}): {error}"))
     return plans, failures

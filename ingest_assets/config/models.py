@@ -390,7 +390,7 @@ class Options(Model):
     schedule_status: AutomationStatus = "stopped"
     sensor_status: AutomationStatus = "stopped"
     # Sample mode (development): every entity reads at most this many rows, replaces its destination
-    # with them and records no watermark (see runtime/execute.py, `_sample`). Usually set per environment.
+    # with them and records no watermark (see runtime/decide.py, `_sample`). Usually set per environment.
     sample_rows: PositiveInt | None = None
 
 

@@ -18,9 +18,10 @@ from dataclasses import dataclass
 import dagster as dg
 
 from ingest_assets.connectors import registry
-from ingest_assets.plan.model import EntityPlan, FlowPlan, ProjectPlan
-from ingest_assets.runtime.execute import committed_cursor
+from ingest_assets.defs.translator import EntityKeys
 from ingest_assets.plan.cursor import encode_value
+from ingest_assets.plan.model import EntityPlan, FlowPlan, ProjectPlan
+from ingest_assets.runtime.state import committed_cursor
 
 _STATUS = {"running": dg.DefaultScheduleStatus.RUNNING, "stopped": dg.DefaultScheduleStatus.STOPPED}
 _SENSOR_STATUS = {"running": dg.DefaultSensorStatus.RUNNING, "stopped": dg.DefaultSensorStatus.STOPPED}
@@ -33,15 +34,11 @@ class Automation:
     sensors: list[dg.SensorDefinition]
 
 
-def _key(entity: EntityPlan) -> dg.AssetKey:
-    return dg.AssetKey(list(entity.key_path))
-
-
 def _job_name(*parts: str) -> str:
     return re.sub(r"[^A-Za-z0-9_]", "_", "_".join(p for p in parts if p)) + "_job"
 
 
-def build_automation(plan: ProjectPlan) -> Automation:
+def build_automation(plan: ProjectPlan, keys: EntityKeys) -> Automation:
     jobs: list[dg.UnresolvedAssetJobDefinition] = []
     schedules: list[dg.ScheduleDefinition] = []
     sensors: list[dg.SensorDefinition] = []
@@ -49,7 +46,7 @@ def build_automation(plan: ProjectPlan) -> Automation:
         plain = [e for e in flow.entities if not e.partitioned]
         if plain:
             job = dg.define_asset_job(
-                _job_name(flow.name), selection=dg.AssetSelection.assets(*map(_key, plain)),
+                _job_name(flow.name), selection=dg.AssetSelection.assets(*(keys[e] for e in plain)),
                 description=f"Every unpartitioned entity of flow {flow.name}.",
             )
             jobs.append(job)
@@ -60,7 +57,7 @@ def build_automation(plan: ProjectPlan) -> Automation:
                 ))
         for entity in (e for e in flow.entities if e.partitioned):
             job = dg.define_asset_job(
-                _job_name(flow.name, entity.entity), selection=dg.AssetSelection.assets(_key(entity)),
+                _job_name(flow.name, entity.entity), selection=dg.AssetSelection.assets(keys[entity]),
                 description=f"Partitioned entity {entity.label}, one partition per run.",
             )
             jobs.append(job)
@@ -72,14 +69,14 @@ def build_automation(plan: ProjectPlan) -> Automation:
                 ))
         watched = [e for e in flow.entities if e.uses_cursor and e.sensor]
         if flow.sensor is not None and watched:
-            sensors.append(new_data_sensor(flow, watched))
-    jobs.extend(_tag_jobs(plan))
+            sensors.append(new_data_sensor(flow, watched, keys))
+    jobs.extend(_tag_jobs(plan, keys))
     return Automation(jobs, schedules, sensors)
 
 
-def _tag_jobs(plan: ProjectPlan) -> list[dg.UnresolvedAssetJobDefinition]:
+def _tag_jobs(plan: ProjectPlan, keys: EntityKeys) -> list[dg.UnresolvedAssetJobDefinition]:
     tags = sorted({tag for entity in plan.entities for tag in entity.tags})
-    partitioned = [_key(e) for e in plan.entities if e.partitioned]
+    partitioned = [keys[e] for e in plan.entities if e.partitioned]
     jobs = []
     for key, value in tags:
         selection = dg.AssetSelection.tag(key, value)
@@ -93,13 +90,12 @@ def _tag_jobs(plan: ProjectPlan) -> list[dg.UnresolvedAssetJobDefinition]:
     return jobs
 
 
-def new_data_sensor(flow: FlowPlan, entities: list[EntityPlan]) -> dg.SensorDefinition:
+def new_data_sensor(flow: FlowPlan, entities: list[EntityPlan], keys: EntityKeys) -> dg.SensorDefinition:
     assert flow.sensor is not None
-    keys = [_key(e) for e in entities]
 
     @dg.sensor(
         name=f"{flow.name}_new_data_sensor",
-        target=dg.AssetSelection.assets(*keys),
+        target=dg.AssetSelection.assets(*(keys[e] for e in entities)),
         minimum_interval_seconds=flow.sensor.interval_seconds,
         default_status=_SENSOR_STATUS[flow.sensor.status],
         required_resource_keys={e.home.name for e in entities},
@@ -113,14 +109,14 @@ def new_data_sensor(flow: FlowPlan, entities: list[EntityPlan]) -> dg.SensorDefi
             assert entity.watermark is not None
             home = registry.open_home(entity.home.type, getattr(context.resources, entity.home.name))
             latest = home.max_value(entity.read, entity.watermark.column)
-            committed = committed_cursor(context.instance, _key(entity))
-            if latest is None or (committed is not None and not latest > committed.value):
+            committed = committed_cursor(context.instance, keys[entity])
+            if latest is None or (committed is not None and not committed.is_passed_by(latest)):
                 continue
             marker = encode_value(latest)
             if requested.get(entity.label) == marker:
                 continue  # already requested for this maximum; a run is on its way or ran
             requested[entity.label] = marker
-            ready.append(_key(entity))
+            ready.append(keys[entity])
         if not ready:
             return dg.SkipReason(f"no new rows past the committed watermarks of {flow.name}")
         run_key = hashlib.sha256(json.dumps(requested, sort_keys=True).encode()).hexdigest()[:16]

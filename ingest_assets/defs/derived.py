@@ -4,12 +4,14 @@
 
 import dagster as dg
 
-from ingest_assets.plan.derived import AutomationPlan, DerivedPlan
-from ingest_assets.runtime import checks
-from ingest_assets.runtime.execute import RunOverrides, materialize_from_home
-from ingest_assets.defs.translator import IngestTranslator
+from ingest_assets.defs.assets import entity_spec
+from ingest_assets.defs.checks import check_specs
 from ingest_assets.defs.publish_step import STEP_TAG
-
+from ingest_assets.defs.translator import EntityKeys, IngestTranslator
+from ingest_assets.homes.derived import DerivedQueryHome
+from ingest_assets.plan.derived import AutomationPlan, DerivedPlan
+from ingest_assets.runtime.materialize import materialize_from_home
+from ingest_assets.runtime.overrides import RunOverrides
 
 
 def automation_condition(automation: AutomationPlan) -> dg.AutomationCondition | None:
@@ -21,10 +23,10 @@ def automation_condition(automation: AutomationPlan) -> dg.AutomationCondition |
     return None
 
 
-def derived_spec(derived: DerivedPlan, translator: IngestTranslator) -> dg.AssetSpec:
+def derived_spec(derived: DerivedPlan, translator: IngestTranslator, keys: EntityKeys) -> dg.AssetSpec:
     """The translator's spec of the write side, with the inputs as deps and the automation condition."""
     plan = derived.entity
-    spec = translator.get_asset_spec(plan)
+    spec = entity_spec(plan, translator, keys[plan])
     inputs = ", ".join(i.label for i in derived.inputs)
     description = "\n\n".join(filter(None, [
         plan.description,
@@ -34,7 +36,7 @@ def derived_spec(derived: DerivedPlan, translator: IngestTranslator) -> dg.Asset
     ]))
     metadata = {k: v for k, v in spec.metadata.items() if k != "ingest/home"}
     return spec.replace_attributes(
-        deps=[translator.get_asset_key(i) for i in derived.inputs],
+        deps=[keys[i] for i in derived.inputs],
         description=description,
         code_version=derived.code_version(),
         automation_condition=automation_condition(derived.automation),
@@ -43,21 +45,21 @@ def derived_spec(derived: DerivedPlan, translator: IngestTranslator) -> dg.Asset
     )
 
 
-def derived_asset(derived: DerivedPlan, translator: IngestTranslator, retries: int) -> dg.AssetsDefinition:
+def derived_asset(derived: DerivedPlan, translator: IngestTranslator, keys: EntityKeys, retries: int
+                  ) -> dg.AssetsDefinition:
     plan = derived.entity
+    key = keys[plan]
 
     @dg.multi_asset(
         name=plan.op_name,
-        specs=[derived_spec(derived, translator)],
-        check_specs=checks.check_specs(plan),
+        specs=[derived_spec(derived, translator, keys)],
+        check_specs=check_specs(plan, key),
         required_resource_keys={plan.store.name, *(i.store.name for i in derived.inputs)},
         op_tags={STEP_TAG: "extract"},
     )
     def _derived(context: dg.AssetExecutionContext):
-        from ingest_assets.homes.derived import DerivedQueryHome
-
         home = DerivedQueryHome(derived, lambda name: getattr(context.resources, name))
-        yield from materialize_from_home(context, plan, RunOverrides(), lambda: home,
+        yield from materialize_from_home(context, plan, key, RunOverrides(), lambda: home,
                                          getattr(context.resources, plan.store.name), retries)
 
     return _derived

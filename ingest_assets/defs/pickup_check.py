@@ -13,19 +13,18 @@ import dagster as dg
 
 from ingest_assets.connectors import registry
 from ingest_assets.config.models import ProcessedCheckSettings
-from ingest_assets.plan import EntityPlan
+from ingest_assets.plan.model import EntityPlan
 from ingest_assets.runtime.metadata import PUBLISHED_FILES
 
 FILES_APPLIED = "files_applied_by_fabric"
 _LOADS_LOOKED_AT = 20  # the latest load that published files is among these materializations
 
 
-def pickup_check(plan: EntityPlan) -> dg.AssetChecksDefinition | None:
+def pickup_check(plan: EntityPlan, key: dg.AssetKey) -> dg.AssetChecksDefinition | None:
     """The check for an entity whose connection opts in with `processed_check`, else None."""
     settings: ProcessedCheckSettings | None = getattr(plan.store.settings, "processed_check", None)
     if settings is None:
         return None
-    key = dg.AssetKey(list(plan.key_path))
 
     @dg.asset_check(
         asset=key, name=FILES_APPLIED, required_resource_keys={plan.store.name},

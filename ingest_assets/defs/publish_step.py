@@ -13,9 +13,10 @@ graph maps it to its extract step.
 
 import dagster as dg
 
-from ingest_assets.plan import EntityPlan
-from ingest_assets.runtime import checks
-from ingest_assets.runtime.execute import PendingPublish, RunOverrides, extract_for_publish, publish_prepared
+from ingest_assets.defs.checks import check_specs
+from ingest_assets.plan.model import EntityPlan
+from ingest_assets.runtime.materialize import PendingPublish, extract_for_publish, publish_prepared
+from ingest_assets.runtime.overrides import RunOverrides
 
 STEP_TAG = "ingest/step"  # extract | publish: the executor limits each kind on its own
 RESULT = "result"
@@ -23,21 +24,21 @@ RESULT = "result"
 
 def two_step_asset(plan: EntityPlan, spec: dg.AssetSpec, retries: int, extract_tags: dict[str, str],
                    pool: str | None) -> dg.AssetsDefinition:
-    check_specs = checks.check_specs(plan)
+    entity_checks = check_specs(plan, spec.key)
     # The graph's output for a check is named after the asset key and the check.
-    check_outputs = {f"{spec.key.to_python_identifier()}_{c.name}": c.name for c in check_specs}
+    check_outputs = {f"{spec.key.to_python_identifier()}_{c.name}": c.name for c in entity_checks}
 
     @dg.op(name=f"{plan.op_name}_extract", required_resource_keys={plan.home.name, plan.store.name},
            tags={**extract_tags, STEP_TAG: "extract"}, pool=pool)
     def extract(context: dg.OpExecutionContext, config: RunOverrides) -> PendingPublish:
-        return extract_for_publish(context, plan, config, getattr(context.resources, plan.home.name),
+        return extract_for_publish(context, plan, spec.key, config, getattr(context.resources, plan.home.name),
                                    getattr(context.resources, plan.store.name), retries)
 
     @dg.op(name=f"{plan.op_name}_publish", required_resource_keys={plan.store.name},
            tags={STEP_TAG: "publish"},
            out={RESULT: dg.Out(dg.Nothing), **{name: dg.Out(dg.Nothing, is_required=False) for name in check_outputs}})
     def publish(context: dg.OpExecutionContext, pending: PendingPublish):
-        yield from publish_prepared(context, plan, pending, getattr(context.resources, plan.store.name), retries,
+        yield from publish_prepared(context, plan, spec.key, pending, getattr(context.resources, plan.store.name), retries,
                                     RESULT)
 
     def run_config(value: dict) -> dict:
@@ -47,7 +48,7 @@ def two_step_asset(plan: EntityPlan, spec: dg.AssetSpec, retries: int, extract_t
         name=plan.op_name,
         outs={RESULT: dg.AssetOut.from_spec(spec)},
         group_name=spec.group_name,  # from_spec leaves the group to the graph
-        check_specs=check_specs,
+        check_specs=entity_checks,
         config=dg.ConfigMapping(config_fn=run_config, config_schema=RunOverrides.to_config_schema()),
     )
     def _entity():

@@ -1,15 +1,26 @@
 """Plan -> AssetSpec: the one override point for how an entity looks in Dagster.
 
 Subclass `IngestTranslator` and pass it to `build_definitions(translator=...)` to change keys,
-groups, tags or metadata for every entity at once.
+groups, tags or metadata for every entity at once. The translator is the only maker of asset keys:
+everything else (checks, jobs, sensors, runs, `ingest plan`) asks `EntityKeys`, which asks it once.
 """
 
 from __future__ import annotations
 
 import dagster as dg
 
+from collections.abc import Iterable
+
 from ingest_assets.defs.partitions import partitions_definition
+from ingest_assets.errors import IngestError
 from ingest_assets.plan.model import EntityPlan
+
+class TranslatorError(IngestError):
+    """A translator whose specs disagree with its own asset keys."""
+
+
+# Written by the factory into every entity's spec, whatever the translator does: which entity an asset is.
+ENTITY_METADATA_KEY = "ingest/entity"
 
 
 class IngestTranslator:
@@ -46,3 +57,13 @@ class IngestTranslator:
                 **({"ingest/keys": ", ".join(plan.keys)} if plan.keys else {}),
             },
         )
+
+
+class EntityKeys:
+    """The translator's asset key of every entity (and derived asset) of a project, asked for once."""
+
+    def __init__(self, translator: IngestTranslator, plans: Iterable[EntityPlan]):
+        self._keys = {plan.label: translator.get_asset_key(plan) for plan in plans}
+
+    def __getitem__(self, plan: EntityPlan) -> dg.AssetKey:
+        return self._keys[plan.label]

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-import re
 import zoneinfo
 from collections import defaultdict
 from pathlib import Path
@@ -16,6 +15,7 @@ from typing import Any
 
 from ingest_assets.connectors import registry
 from ingest_assets.config.loader import LoadedEntity, LoadedFlow, LoadedProject
+from ingest_assets.plan.cursor import parse_duration_seconds
 from ingest_assets.config.models import AuditSettings, EntitySettings, HomeSettings, StoreSettings
 from ingest_assets.config.yaml_source import LocatedDict, Location
 from ingest_assets.errors import ConfigProblem
@@ -39,16 +39,6 @@ from ingest_assets.plan.model import (
     load_mode,
 )
 
-_DURATION = re.compile(r"^\s*(\d+)\s*(s|sec|seconds?|m|min|minutes?|h|hours?|d|days?|w|weeks?)\s*$")
-
-
-def parse_duration_seconds(text: str) -> int | None:
-    """'90s', '15 min', '2h', '3 days', '1w' as seconds; None when the text is not a duration."""
-    match = _DURATION.match(text)
-    if not match:
-        return None
-    unit = match.group(2)[0]
-    return int(match.group(1)) * {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}[unit]
 
 
 def is_valid_cron(cron: str) -> bool:

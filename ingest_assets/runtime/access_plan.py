@@ -17,7 +17,7 @@ from ingest_assets.homes.explain import RowEstimate, SourceQuery, estimate_rows,
 if TYPE_CHECKING:
     from ingest_assets.homes.base import ReadRequest
     from ingest_assets.plan.model import EntityPlan
-    from ingest_assets.runtime.execute import LoadDecision
+    from ingest_assets.runtime.decide import LoadDecision
     from ingest_assets.plan.cursor import Cursor
 
 
@@ -64,6 +64,7 @@ class AccessPlan:
 
 def build_access_plan(
     plan: "EntityPlan",
+    asset_key: str,
     decision: "LoadDecision | None",
     source: SourceQuery,
     estimate: RowEstimate,
@@ -82,7 +83,7 @@ def build_access_plan(
         conditions = [c.describe() for c in (decision.row_filter, decision.bucket) if c is not None]
         window = " and ".join(conditions) or "all rows"
     return AccessPlan(
-        asset_key="/".join(plan.key_path),
+        asset_key=asset_key,
         declared_at=str(plan.declared_at),
         home=f"{plan.home.name} ({plan.home.type})",
         source=source,
@@ -100,7 +101,7 @@ def build_access_plan(
     )
 
 
-def explain(plan: "EntityPlan", decision: "LoadDecision", home: object, request: "ReadRequest",
+def explain(plan: "EntityPlan", asset_key: str, decision: "LoadDecision", home: object, request: "ReadRequest",
             destination: str, committed: "Cursor | None", source_max: object | None,
             run_type: str | None = None) -> AccessPlan:
     """The access plan of a run's decided load, with the home's statement and estimate (no rows read).
@@ -112,7 +113,7 @@ def explain(plan: "EntityPlan", decision: "LoadDecision", home: object, request:
         estimate = estimate_rows(home, request)
     except IngestError as error:
         estimate = RowEstimate.unknown(f"the statistics query failed: {error}")
-    return build_access_plan(plan, decision, source_query(home, request), estimate,
+    return build_access_plan(plan, asset_key, decision, source_query(home, request), estimate,
                              destination, committed, source_max, run_type=run_type)
 
 

@@ -15,11 +15,14 @@ from ingest_assets.plan.window import KeyBucket
 from ingest_assets.homes.explain import RowEstimate, SourceQuery, estimate_rows, source_query
 from ingest_assets.plan.model import EntityPlan
 from ingest_assets.runtime.access_plan import AccessPlan, build_access_plan
-from ingest_assets.runtime.execute import RunOverrides, committed_cursor, decide_load, sample_rows
+from ingest_assets.runtime.decide import decide_load, sample_rows
+from ingest_assets.runtime.overrides import RunOverrides
+from ingest_assets.runtime.state import committed_cursor
 
 
 def plan_entity(
     plan: EntityPlan,
+    asset_key: dg.AssetKey,
     home_resource: dg.ConfigurableResource,
     store_resource: dg.ConfigurableResource,
     instance: dg.DagsterInstance | None,
@@ -33,7 +36,7 @@ def plan_entity(
     overrides = overrides or RunOverrides()
     committed = None
     if instance is not None and plan.watermark is not None:
-        committed = committed_cursor(instance, dg.AssetKey(list(plan.key_path)))
+        committed = committed_cursor(instance, asset_key)
     sampled = sample_rows(plan, overrides) is not None
     home = None if offline else registry.open_home(plan.home.type, home_resource)
     source_max = None
@@ -60,7 +63,7 @@ def plan_entity(
         estimate = RowEstimate.unknown("offline")
     else:
         source, estimate = source_query(home, request), estimate_rows(home, request)
-    return build_access_plan(plan, decision, source, estimate, destination, committed, source_max,
+    return build_access_plan(plan, asset_key.to_user_string(), decision, source, estimate, destination, committed, source_max,
                              window=window, run_type=overrides.run_type_name, refused=refused)
 
 

@@ -6,16 +6,15 @@ from typing import TYPE_CHECKING, Any
 
 import dagster as dg
 
-from ingest_assets.plan.model import EntityPlan
-from ingest_assets.stores.base import CommitResult
 from ingest_assets.plan.cursor import CURSOR_METADATA_KEY
+from ingest_assets.plan.model import EntityPlan
+from ingest_assets.runtime.decide import LoadDecision
+from ingest_assets.stores.base import CommitResult
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
     from ingest_assets.stores.schema_changes import SchemaDecision
-
-    from ingest_assets.runtime.execute import LoadDecision
 
 PUBLISHED_FILES = "ingest/published_files"  # the final names of the files a load published
 
@@ -34,7 +33,7 @@ def column_schema(schema: "pa.Schema", keys: tuple[str, ...]) -> dg.TableSchema:
 
 def materialization_metadata(
     plan: EntityPlan,
-    decision: "LoadDecision",
+    decision: LoadDecision,
     commit: CommitResult,
     schema: "SchemaDecision",
     rows_read: int,

@@ -1,4 +1,4 @@
-"""Asset check specs for every entity, and their results computed from one load's commit."""
+"""Asset check results of one load, computed from its commit (the specs they answer are in defs/checks.py)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from ingest_assets.stores.base import CommitResult, FilesPublished, WriteMode
 if TYPE_CHECKING:
     from ingest_assets.stores.schema_changes import SchemaDecision
 
+# The check names: specs and results must use the same ones.
 ROWS_READ_EQUAL_WRITTEN = "rows_read_equal_written"
 DESTINATION_ROW_COUNT = "destination_row_count"
 KEYS_NOT_NULL_UNIQUE = "keys_not_null_unique"
@@ -25,59 +26,15 @@ FILES_MATCH_ROWS = "published_files_match_rows"
 SEQUENCE_WITHOUT_GAPS = "sequence_without_gaps"
 
 
-def check_specs(plan: EntityPlan) -> list[dg.AssetCheckSpec]:
-    key = dg.AssetKey(list(plan.key_path))
-    store = registry.connector(plan.store.type)
-    specs = [
-        dg.AssetCheckSpec(ROWS_READ_EQUAL_WRITTEN, asset=key, blocking=True,
-                          description="Rows read from the home equal the rows written to the store; checked "
-                                      "before the commit, which does not happen otherwise."),
-        dg.AssetCheckSpec(SCHEMA_UNCHANGED, asset=key,
-                          description="The source's columns and types are those of the destination's previous "
-                                      "load; otherwise the differences and what the load did about them "
-                                      f"(schema_changes: {plan.schema_changes})."),
-    ]
-    if store.publish_step:
-        specs += [
-            dg.AssetCheckSpec(FILES_MATCH_ROWS, asset=key,
-                              description="Every file of this load is published under its final name with the "
-                                          "size it was staged with, and their rows are the rows written (and "
-                                          "deleted)."),
-            dg.AssetCheckSpec(SEQUENCE_WITHOUT_GAPS, asset=key,
-                              description="The table's file sequence has no gap (Fabric stops at a gap)."),
-        ]
-    if not store.counts_table:
-        return specs  # the store cannot count or query its table: the checks below measure it
-    specs.insert(1, dg.AssetCheckSpec(
-        DESTINATION_ROW_COUNT, asset=key,
-        description="The destination's row count after the load is what the load implies: the rows written "
-                    "for a full load, the previous count plus the rows written (less those replaced or "
-                    "deleted) otherwise."))
-    if plan.keys:
-        specs.append(dg.AssetCheckSpec(KEYS_NOT_NULL_UNIQUE, asset=key, blocking=True,
-                                       description=f"Key columns {', '.join(plan.keys)} are never null and "
-                                                   "unique together in the destination."))
-    if plan.checks.not_null:
-        specs.append(dg.AssetCheckSpec(NOT_NULL, asset=key,
-                                       description=f"No nulls in {', '.join(plan.checks.not_null)}."))
-    if plan.checks.unique:
-        specs.append(dg.AssetCheckSpec(UNIQUE, asset=key,
-                                       description=f"Each of {', '.join(plan.checks.unique)} is unique."))
-    if plan.checks.min_rows is not None:
-        specs.append(dg.AssetCheckSpec(MIN_ROWS, asset=key,
-                                       description=f"The destination holds at least {plan.checks.min_rows} rows."))
-    return specs
-
-
 def rows_read_result(
-    plan: EntityPlan, rows_read: int, rows_written: int, duplicates_dropped: int = 0,
+    plan: EntityPlan, key: dg.AssetKey, rows_read: int, rows_written: int, duplicates_dropped: int = 0,
     rows_transformed: int | None = None,
 ) -> dg.AssetCheckResult:
     """Every row read (or, with a transform, produced by it) is written, or was an older row of a key that
     appeared again in the load."""
     loaded = rows_read if rows_transformed is None else rows_transformed
     return dg.AssetCheckResult(
-        asset_key=dg.AssetKey(list(plan.key_path)),
+        asset_key=key,
         check_name=ROWS_READ_EQUAL_WRITTEN,
         passed=loaded == rows_written + duplicates_dropped,
         metadata={"rows_read": rows_read, "rows_written": rows_written,
@@ -86,10 +43,10 @@ def rows_read_result(
     )
 
 
-def schema_result(plan: EntityPlan, decision: "SchemaDecision") -> dg.AssetCheckResult:
+def schema_result(plan: EntityPlan, key: dg.AssetKey, decision: SchemaDecision) -> dg.AssetCheckResult:
     """Passes when nothing changed; a warning for changes the load applied, an error for refused ones."""
     return dg.AssetCheckResult(
-        asset_key=dg.AssetKey(list(plan.key_path)),
+        asset_key=key,
         check_name=SCHEMA_UNCHANGED,
         passed=not decision.changes,
         severity=dg.AssetCheckSeverity.ERROR if decision.refused else dg.AssetCheckSeverity.WARN,
@@ -99,9 +56,8 @@ def schema_result(plan: EntityPlan, decision: "SchemaDecision") -> dg.AssetCheck
 
 
 def post_commit_results(
-    plan: EntityPlan, write_mode: WriteMode, commit: CommitResult, rows_read: int
+    plan: EntityPlan, key: dg.AssetKey, write_mode: WriteMode, commit: CommitResult, rows_read: int
 ) -> Iterator[dg.AssetCheckResult]:
-    key = dg.AssetKey(list(plan.key_path))
     if commit.files is not None:
         yield from _files_results(key, commit.files)
     if not registry.connector(plan.store.type).counts_table:

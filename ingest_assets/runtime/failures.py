@@ -1,0 +1,29 @@
+"""How a failed load ends its step: a transient error retries it, any other names the entity and stops."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import dagster as dg
+
+from ingest_assets.errors import IngestError, TransientError
+from ingest_assets.plan.model import EntityPlan
+
+RETRY_WAIT_SECONDS = 10
+
+
+@contextmanager
+def ingest_errors(context: dg.OpExecutionContext, plan: EntityPlan, retries: int) -> Iterator[None]:
+    """Transient errors retry the step (Dagster's RetryRequested); the others fail it with the entity named."""
+    try:
+        yield
+    except TransientError as error:
+        context.log.warning(f"{plan.label}: {error}")
+        raise dg.RetryRequested(max_retries=retries, seconds_to_wait=RETRY_WAIT_SECONDS) from error
+    except IngestError as error:
+        raise dg.Failure(
+            description=f"{plan.label} (declared at {plan.declared_at}): {error}",
+            metadata={"entity": plan.label, "declared_at": str(plan.declared_at)},
+            allow_retries=False,
+        ) from error

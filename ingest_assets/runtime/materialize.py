@@ -1,0 +1,258 @@
+"""Run one entity: decide the load window, stream home -> store, commit, report.
+
+The order is what makes runs safe: the upper bound of an incremental read is fixed before reading;
+rows are staged, counted back from disk and compared with the rows read before anything is
+committed; the cursor is only recorded in the materialization that follows a successful commit.
+The asset key is the translator's, passed in: nothing here makes keys.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Generator, Iterator
+from contextlib import closing
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, TypeVar
+
+import dagster as dg
+
+from ingest_assets.connectors import registry
+from ingest_assets.errors import TerminalError
+from ingest_assets.homes.base import Home, ReadRequest
+from ingest_assets.plan.model import EntityPlan
+from ingest_assets.plan.window import KeyBucket, TimeWindow
+from ingest_assets.runtime import access_plan, check_results, metadata
+from ingest_assets.runtime.decide import LoadDecision, PartitionWindow, decide_load, sample_rows
+from ingest_assets.runtime.failures import ingest_errors
+from ingest_assets.runtime.overrides import RunOverrides
+from ingest_assets.runtime.state import previous_load
+from ingest_assets.stores.base import CommitResult, QualityRequest, Store, StoreWriter
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from ingest_assets.stores.schema_changes import SchemaDecision
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class StagedLoad:
+    """A load read and staged (and committed, or prepared for a publish step): what its report needs."""
+
+    decision: LoadDecision
+    schema: SchemaDecision
+    rows_read: int
+    duplicates_dropped: int
+    started_at: float  # time.time(): the report may come from another process
+    rows_transformed: int | None = None  # the rows the entity's transform produced (None: no transform)
+
+
+@dataclass(frozen=True)
+class PendingPublish:
+    """What an extract step hands its publish step: the staged load and the store's prepared commit."""
+
+    staged: StagedLoad
+    prepared: object
+
+
+def materialize_entity(
+    context: dg.AssetExecutionContext,
+    plan: EntityPlan,
+    asset_key: dg.AssetKey,
+    overrides: RunOverrides,
+    home_resource: dg.ConfigurableResource,
+    store_resource: dg.ConfigurableResource,
+    retries: int,
+) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
+    """Read, stage, commit and report in one step."""
+    yield from materialize_from_home(context, plan, asset_key, overrides,
+                                     lambda: registry.open_home(plan.home.type, home_resource), store_resource, retries)
+
+
+def materialize_from_home(
+    context: dg.AssetExecutionContext,
+    plan: EntityPlan,
+    asset_key: dg.AssetKey,
+    overrides: RunOverrides,
+    open_home: Callable[[], Home],
+    store_resource: dg.ConfigurableResource,
+    retries: int,
+) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
+    """`materialize_entity` for any home (a derived asset's query is one)."""
+    with ingest_errors(context, plan, retries):
+        store = registry.open_store(plan.store.type, store_resource)
+        staged, commit = yield from _stage(context, plan, asset_key, overrides, open_home(), store,
+                                           lambda w: w.commit())
+        for event in _report(plan, asset_key, staged, commit):
+            yield (dg.MaterializeResult(asset_key=asset_key, metadata=event)
+                   if isinstance(event, dict) else event)
+
+
+def extract_for_publish(
+    context: dg.OpExecutionContext,
+    plan: EntityPlan,
+    asset_key: dg.AssetKey,
+    overrides: RunOverrides,
+    home_resource: dg.ConfigurableResource,
+    store_resource: dg.ConfigurableResource,
+    retries: int,
+) -> PendingPublish:
+    """The first of two steps: read, stage and prepare the publish (the store's commit point)."""
+    with ingest_errors(context, plan, retries):
+        store = registry.open_store(plan.store.type, store_resource)
+        home = registry.open_home(plan.home.type, home_resource)
+        stage = _stage(context, plan, asset_key, overrides, home, store, lambda w: w.prepare())
+        # Check results of a failed load cannot be reported from this step; the failure says the same.
+        while True:
+            try:
+                next(stage)
+            except StopIteration as done:
+                staged, prepared = done.value
+                return PendingPublish(staged, prepared)
+
+
+def publish_prepared(
+    context: dg.OpExecutionContext,
+    plan: EntityPlan,
+    asset_key: dg.AssetKey,
+    pending: PendingPublish,
+    store_resource: dg.ConfigurableResource,
+    retries: int,
+    output_name: str,
+) -> Iterator[dg.Output | dg.AssetCheckResult]:
+    """The second step: publish (waiting, if the store must, without holding an extraction slot), report."""
+    with ingest_errors(context, plan, retries):
+        store = registry.open_store(plan.store.type, store_resource)
+        context.log.info(f"{plan.label}: publishing to {store.describe(plan.write)}")
+        commit = store.complete(pending.prepared)
+        for event in _report(plan, asset_key, pending.staged, commit):
+            yield dg.Output(None, output_name=output_name, metadata=event) if isinstance(event, dict) else event
+
+
+def _stage(context: dg.OpExecutionContext, plan: EntityPlan, asset_key: dg.AssetKey, overrides: RunOverrides,
+           home: Home, store: Store,
+           finish: Callable[[StoreWriter], T]) -> Generator[dg.AssetCheckResult, None, tuple[StagedLoad, T]]:
+    """Decide the load, read and stage it, and `finish` the writer (commit or prepare)."""
+    # pyarrow is imported when a run starts, never when definitions load.
+    from ingest_assets.stores import schema_changes
+    from ingest_assets.runtime.audit import AuditColumns
+    from ingest_assets.transforms.stream import transformed
+
+    started_at = time.time()
+
+    previous = previous_load(context.instance, asset_key)
+    committed = previous.cursor if plan.watermark else None
+    # A sample records no cursor, so it needs no upper bound (and skips the max() query).
+    needs_max = plan.watermark is not None and sample_rows(plan, overrides) is None
+    source_max = home.max_value(plan.read, plan.watermark.column) if needs_max else None
+    window: PartitionWindow = None
+    if plan.key_partitions is not None:
+        window = KeyBucket(plan.key_partitions.column, plan.key_partitions.partitions, int(context.partition_key))
+    elif plan.partition is not None and plan.mode(overrides.run_type_name).read == "window":
+        time_window = context.partition_time_window
+        # Naive wall-clock bounds in the partition's time zone, comparable with naive columns.
+        window = TimeWindow(time_window.start.replace(tzinfo=None), time_window.end.replace(tzinfo=None))
+    decision = decide_load(plan, overrides, committed, source_max, window)
+    write_mode = decision.write_mode
+    if write_mode.kind in ("append", "upsert", "merge") and committed is not None and not store.exists(plan.write):
+        # Writing only the rows past the cursor to a missing table would silently lose the rest.
+        raise TerminalError(
+            f"the destination {store.describe(plan.write)} does not exist, but the committed watermark says "
+            f"rows up to {committed.value} were loaded -> run once with run config {{reset_watermark: true}} "
+            "to reload everything"
+        )
+    request = ReadRequest(plan.read, decision.row_filter, decision.bucket, decision.sample_rows)
+    context.log.info(access_plan.render_text(access_plan.explain(
+        plan, asset_key.to_user_string(), decision, home, request, store.describe(plan.write), committed, source_max)))
+
+    quality = QualityRequest(
+        not_null=tuple(dict.fromkeys([*plan.keys, *plan.checks.not_null])),
+        unique_sets=tuple([plan.keys] if plan.keys else []) + tuple((c,) for c in plan.checks.unique),
+    )
+    audit = AuditColumns(plan.audit, context.run.run_id, datetime.fromtimestamp(started_at, timezone.utc))
+    with home.read(request) as source, closing(audit), \
+            transformed(plan.transform, source, plan.read.batch_size) as reader:
+        _require_columns(plan, source.schema, reader.schema)
+        source_schema = audit.schema(reader.schema)
+        # A rebuild starts the table over: the destination's old columns are no reference for it.
+        reference = None if overrides.rebuild else (
+            previous.schema if previous.schema is not None else store.current_schema(plan.write))
+        schema = schema_changes.decide(reference, source_schema, plan.schema_changes,
+                                       replaces_table=write_mode.kind == "replace" and write_mode.window is None,
+                                       keys=write_mode.keys)
+        if schema.refused:
+            yield check_results.schema_result(plan, asset_key, schema)
+            raise TerminalError(
+                "the source's columns changed in a way schema_changes: "
+                f"{plan.schema_changes} does not allow -> nothing was written; "
+                + "; ".join(change.describe() for change in schema.refused)
+            )
+        unsupported = store.unsupported_changes(plan.write, write_mode, schema)
+        if unsupported:
+            raise TerminalError(
+                f"{store.describe(plan.write)} cannot follow this load: {'; '.join(unsupported)}. The table must be "
+                "rebuilt -> nothing was written; run once with run config {rebuild: true} to drop it and load "
+                "everything again"
+            )
+        token = f"{context.run.run_id[:8]}-{uuid.uuid4().hex[:12]}"
+        with store.writer(plan.write, write_mode, schema.layout, token, quality) as writer:
+            for batch in reader:
+                writer.write(schema_changes.conform(audit.apply(batch), schema.layout.staged))
+            rows_read, rows_out = reader.rows_read, reader.rows_out
+            rows_transformed = rows_out if plan.transform else None
+            rows_staged = writer.finish_staging()
+            if rows_staged != rows_out:
+                yield check_results.rows_read_result(plan, asset_key, rows_read, rows_staged,
+                                                     rows_transformed=rows_transformed)
+                raise TerminalError(
+                    f"{rows_out} rows were {'transformed' if plan.transform else 'read'} but {rows_staged} were "
+                    "staged -> nothing was committed; run again, and report this if it repeats"
+                )
+            duplicates_dropped = writer.resolve_duplicate_keys()
+            result = finish(writer)
+    return StagedLoad(decision, schema, rows_read, duplicates_dropped, started_at, rows_transformed), result
+
+
+def _report(plan: EntityPlan, asset_key: dg.AssetKey, staged: StagedLoad, commit: CommitResult
+            ) -> Iterator[dg.AssetCheckResult | dict[str, object]]:
+    """The check results of a committed load, then its materialization metadata (a dict)."""
+    write_mode = staged.decision.write_mode
+    yield check_results.rows_read_result(plan, asset_key, staged.rows_read, commit.rows_written, staged.duplicates_dropped,
+                                  staged.rows_transformed)
+    yield check_results.schema_result(plan, asset_key, staged.schema)
+    yield from check_results.post_commit_results(plan, asset_key, write_mode, commit, staged.rows_read)
+    yield metadata.materialization_metadata(
+        plan, staged.decision, commit, staged.schema, staged.rows_read, staged.duplicates_dropped,
+        time.time() - staged.started_at, staged.rows_transformed,
+    )
+
+
+def _require_columns(plan: EntityPlan, source: pa.Schema, output: pa.Schema) -> None:
+    # The home selects rows by these on the source; they are also written (a store replaces a window, or
+    # keeps the latest row of a key, by them), so a transform passes them through.
+    selecting = {c for c in (plan.watermark and plan.watermark.column, plan.partition and plan.partition.column,
+                             plan.key_partitions and plan.key_partitions.column) if c}
+    needed = {*plan.keys, *plan.write_key, *plan.checks.not_null, *plan.checks.unique, *selecting}
+    if plan.transform:
+        missing = sorted(selecting - set(source.names))
+        if missing:
+            raise TerminalError(
+                f"columns {missing} select the rows to read but are not in the source -> source columns: "
+                f"{', '.join(source.names)}"
+            )
+        missing = sorted(needed - set(output.names))
+        if missing:
+            raise TerminalError(
+                f"columns {missing} named in the entity's settings are not in the transform's output -> keep or "
+                f"compute them in the transform (its columns: {', '.join(output.names)})"
+            )
+        return
+    missing = sorted(needed - set(output.names))
+    if missing:
+        raise TerminalError(
+            f"columns {missing} named in the entity's settings are not in the source -> source columns: "
+            f"{', '.join(output.names)}"
+        )

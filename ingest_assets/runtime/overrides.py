@@ -1,0 +1,43 @@
+"""The run config of every entity asset: what a user may change for one run (launchpad, `--config-json`)."""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Optional
+
+import dagster as dg
+from pydantic import Field
+
+from ingest_assets.config.models import RunType
+
+
+class RunTypeOverride(str, Enum):
+    full_drop = "full_drop"
+    incremental = "incremental"
+
+
+class RunOverrides(dg.Config):
+    """Run config of every entity asset (launchpad, or `--config-json` on the CLI)."""
+
+    run_type: Optional[RunTypeOverride] = Field(
+        default=None, description="Run this once as full_drop (a full reload) or incremental."
+    )
+    reset_watermark: bool = Field(
+        default=False, description="Forget the committed watermark: a full reload that starts a new cursor."
+    )
+    rebuild: bool = Field(
+        default=False,
+        description="Drop the destination table and load everything again (a full reload that starts a new "
+                    "cursor): for changes a store cannot follow, such as a new key or a type change in an Open "
+                    "Mirroring table.",
+    )
+    sample_rows: Optional[int] = Field(
+        default=None, ge=0,
+        description="Sample mode: read at most this many rows, replace the destination with them and record no "
+                    "watermark (the next normal run reloads everything). 0 turns off the environment's "
+                    "options.sample_rows for this run.",
+    )
+
+    @property
+    def run_type_name(self) -> RunType | None:
+        return None if self.run_type is None else self.run_type.value
