@@ -391,8 +391,9 @@ def test_a_run_of_many_entities_never_opens_more_connections_than_the_pool(proje
     assert result.returncode == 0, result.stderr[-3000:]
     assert all(len(_lake_rows(project, f"copy_{i}")) == 4 for i in range(5))
     assert sorted(r["id"] for r in _lake_rows(project, "ranges")) == [1, 2, 3, 4]
-    # Two at a time, never more (and two at once did happen: the limit is what held them back).
-    assert max(counts) == 2, counts
+    # Never more than the pool's two at once. Whether two did overlap depends on how fast this machine starts
+    # step processes, so that is not asserted; that the sampler saw the run's connections at all is.
+    assert 0 < max(counts) <= 2, counts
 
 
 @pytest.mark.parametrize("engine", ENGINES)
