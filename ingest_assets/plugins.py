@@ -10,7 +10,7 @@ The module it names is imported when a project loads, so it must stay light: it 
 settings model (a `ConnectionSettings` with `type: Literal["jsonl"]`), the Dagster resource that
 holds those settings, and the `ConnectorType`, whose `home` / `store` name their factories by
 import path ("module:callable", called with the resource). Those modules, and any driver, are
-imported only when an asset runs.
+imported only when an asset runs. The built-in types are registered the same way.
 
 - A home implements `Home`: `read(request)` is a context manager yielding a `pyarrow.RecordBatchReader`
   of `request.spec` (its `path`, `table` or `query`, as the type's `read_kinds` allow), honouring
@@ -19,19 +19,24 @@ imported only when an asset runs.
   leaving the writer without commit must leave the destination as it was.
 - The resource may offer `check_connection(use)` (see `Checkable`) for `ingest check`.
 - Secrets are `${VAR}` references in the YAML; resolve them inside resource methods with
-  `resolve_references`, never when the project loads.
+  `resolve_references`, never when the project loads. Mark secret settings
+  `Annotated[str | None, Secret()]`: the model refuses them as plain text, `ingest check` never prints them.
+- A resource subclassing `ConnectionResource` is made from the settings by `from_settings`, the rule
+  the built-in types use: `ConnectorType(name, JsonLinesResource.from_settings, ...)`.
 """
 
 from __future__ import annotations
 
-from ingest_assets.config.models import _Connection
 from ingest_assets.config.references import resolve_references
+from ingest_assets.connectors.check import Checkable, CheckLine, ConnectionUse, fail, note, ok, probe_name
+from ingest_assets.connectors.connector_type import ConnectorType
+from ingest_assets.connectors.plugins import ENTRY_POINT_GROUP, PluginError
+from ingest_assets.connectors.resource import ConnectionResource
+from ingest_assets.connectors.settings import ConnectionSettings, Secret
 from ingest_assets.errors import IngestError, TerminalError, TransientError
 from ingest_assets.homes.base import Home, ReadRequest
 from ingest_assets.plan.window import RowFilter
 from ingest_assets.plan.model import ReadSpec, WriteSpec
-from ingest_assets.connectors.probes.base import Checkable, CheckLine, ConnectionUse, fail, note, ok, probe_name
-from ingest_assets.connectors.registry import ConnectorType
 from ingest_assets.stores.base import (
     CommitResult,
     FollowsSchemaChanges,
@@ -41,17 +46,10 @@ from ingest_assets.stores.base import (
     TableLayout,
     WriteMode,
 )
-from ingest_assets.connectors.plugins import ENTRY_POINT_GROUP, PluginError
-
-
-class ConnectionSettings(_Connection):
-    """Base of a plugin's connection settings: unknown keys are refused, values are frozen, and string
-    values are checked for `${VAR}` reference syntax, as for the built-in types. Add `type: Literal[...]`."""
-
 
 __all__ = [
-    "ENTRY_POINT_GROUP", "Checkable", "CheckLine", "CommitResult", "ConnectionSettings", "ConnectionUse",
-    "ConnectorType", "FollowsSchemaChanges", "Home", "IngestError", "PluginError", "QualityRequest", "ReadRequest",
-    "ReadSpec", "RowFilter", "Store", "StoreWriter", "TableLayout", "TerminalError", "TransientError",
-    "WriteMode", "WriteSpec", "fail", "note", "ok", "probe_name", "resolve_references",
+    "ENTRY_POINT_GROUP", "Checkable", "CheckLine", "CommitResult", "ConnectionResource", "ConnectionSettings",
+    "ConnectionUse", "ConnectorType", "FollowsSchemaChanges", "Home", "IngestError", "PluginError", "QualityRequest",
+    "ReadRequest", "ReadSpec", "RowFilter", "Secret", "Store", "StoreWriter", "TableLayout", "TerminalError",
+    "TransientError", "WriteMode", "WriteSpec", "fail", "note", "ok", "probe_name", "resolve_references",
 ]

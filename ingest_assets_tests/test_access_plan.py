@@ -115,7 +115,7 @@ def test_postgres_plan_estimates_from_statistics_and_moves_nothing(project: Proj
 
 def test_postgres_whole_table_estimate_is_reltuples(postgres_server, pg_database):
     """Without a window, a table's estimate is pg_class.reltuples (after ANALYZE), on both engines."""
-    from ingest_assets.connectors.database_resources import PostgresResource
+    from ingest_assets.connectors.postgres import PostgresResource
     from ingest_assets.homes.postgres import PostgresHome
     from ingest_assets.homes.sql import SqlAlchemyHome
     from ingest_assets.plan.model import ReadSpec
@@ -231,7 +231,7 @@ def test_parquet_plan_counts_rows_from_footers_exactly(project: Project, capsys)
 def test_parquet_whole_dataset_estimate_is_exact(project: Project):
     from ingest_assets.homes.files import parquet_home
     from ingest_assets.plan.model import ReadSpec
-    from ingest_assets.connectors.file_resources import FolderResource
+    from ingest_assets.connectors.files import FolderResource
 
     _files_project(project)
     home = parquet_home(FolderResource(path="source", project_root=str(project.root)))

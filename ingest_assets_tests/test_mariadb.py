@@ -22,7 +22,9 @@ import pyodbc
 import pytest
 import sqlalchemy as sa
 
-from ingest_assets.connectors.database_resources import MysqlResource, SqlAlchemyResource, odbc_value
+from ingest_assets.connectors.mssql import odbc_value
+from ingest_assets.connectors.mysql import MysqlResource
+from ingest_assets.connectors.sqlalchemy import SqlAlchemyResource
 from ingest_assets.homes.base import ReadRequest
 from ingest_assets.plan.window import RowFilter
 from ingest_assets.homes.sql import SqlAlchemyHome

@@ -70,11 +70,12 @@ import pyarrow.parquet as pq
 
 from ingest_assets.stores.open_mirroring.layout import METADATA_FILE, PARTNER_EVENTS_FILE, ROW_MARKER, RowMarker, sequence_number
 from ingest_assets.stores.open_mirroring.replay import data_files, replay_table
+from ingest_assets.stores.open_mirroring.options import MirroredTableOptions
 from ingest_assets.stores.open_mirroring.store import OpenMirroringStore
 from ingest_assets.plan.model import WriteSpec
 from ingest_assets.storage.base import Entry, Storage, join
 from ingest_assets.storage.local import LocalStorage
-from ingest_assets.connectors.storage_resources import OpenMirroringResource
+from ingest_assets.connectors.open_mirroring import OpenMirroringResource
 from ingest_assets.stores import staging
 from ingest_assets.stores.base import CommitResult, QualityRequest, TableLayout, WriteMode
 
@@ -83,7 +84,7 @@ CRASH_EXIT = 137
 MUTATING = ("upload", "write_bytes", "rename", "delete", "delete_folder", "make_folder")
 FILE_ROWS = 10  # rows per staged file (and row group): a load of 50 rows is 5 files
 MIRROR = "mirror"
-TARGET = WriteSpec(table="customers", key_columns=("id",))
+TARGET = WriteSpec(table="customers", store_options=MirroredTableOptions(key_columns=("id",)))
 SCHEMA = pa.schema([("id", pa.int64()), ("name", pa.string()), ("amount", pa.float64()), ("tag", pa.string())])
 _STAGED_DATA = re.compile(r"^_\d{20}\.parquet$")
 SUBPROCESS_SECONDS = 60

@@ -41,8 +41,7 @@ from azure.core.credentials import AccessToken
 from sqlalchemy.dialects import mssql
 
 from ingest_assets.connectors import azure_auth
-from ingest_assets.config.models import MssqlConnection
-from ingest_assets.connectors.database_resources import MssqlResource
+from ingest_assets.connectors.mssql import MssqlConnection, MssqlResource
 from ingest_assets.errors import MissingEnvironmentVariable, TerminalError, TransientError
 from ingest_assets.homes.base import ReadRequest
 from ingest_assets.plan.window import KeyBucket, RowFilter

@@ -15,7 +15,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.schema import CreateTable
 
-from ingest_assets.connectors.database_resources import MssqlResource
+from ingest_assets.connectors.mssql import MssqlResource
 from ingest_assets.errors import TerminalError
 from ingest_assets.plan.window import KeyBucket, RowFilter
 from ingest_assets.plan.model import WriteSpec

@@ -314,7 +314,7 @@ def test_key_partitions_load_and_reload_one_bucket_each(project: Project, postgr
 
 
 def test_a_missing_table_and_an_unreachable_server_fail_with_clear_errors(postgres_server, pg_database):
-    from ingest_assets.connectors.database_resources import PostgresResource
+    from ingest_assets.connectors.postgres import PostgresResource
     from ingest_assets.errors import TerminalError, TransientError
     from ingest_assets.homes.base import ReadRequest
     from ingest_assets.homes.postgres import PostgresHome
@@ -418,6 +418,6 @@ def test_a_read_abandoned_half_way_closes_every_connection_and_thread(postgres_s
 
 
 def _connection_settings(server, database: str, **settings):
-    from ingest_assets.config.models import PostgresConnection
+    from ingest_assets.connectors.postgres import PostgresConnection
 
     return PostgresConnection(type="postgres", host=server.socket_dir, database=database, user=server.user, **settings)

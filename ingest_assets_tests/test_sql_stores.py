@@ -17,7 +17,9 @@ import pyarrow as pa
 import pytest
 import sqlalchemy as sa
 
-from ingest_assets.connectors.database_resources import MysqlResource, PostgresResource, SqlAlchemyResource
+from ingest_assets.connectors.mysql import MysqlResource
+from ingest_assets.connectors.postgres import PostgresResource
+from ingest_assets.connectors.sqlalchemy import SqlAlchemyResource
 from ingest_assets.errors import TerminalError
 from ingest_assets.plan.window import KeyBucket, RowFilter
 from ingest_assets.plan.model import WriteSpec

@@ -342,7 +342,7 @@ def test_azure_errors_are_classified_by_type_and_status(error: str, guarded: boo
 
 
 def test_the_dagster_resource_opens_azure_storage(azurite, monkeypatch: pytest.MonkeyPatch) -> None:
-    from ingest_assets.connectors.storage_resources import StorageResource
+    from ingest_assets.connectors.azure_storage import StorageResource
 
     monkeypatch.setenv("INGEST_TEST_AZURITE_KEY", azurite.account_key)
     container = azurite.create_container()
@@ -370,7 +370,7 @@ def azurite_or_dfs(request: pytest.FixtureRequest):
 
 def test_definitions_modules_do_not_import_the_azure_sdk() -> None:
     code = ("import sys, ingest_assets.storage.azure, ingest_assets.storage.blob, ingest_assets.storage.dfs, "
-            "ingest_assets.connectors.storage_resources; sys.exit(any(m.startswith('azure') for m in sys.modules))")
+            "ingest_assets.connectors.azure_storage; sys.exit(any(m.startswith('azure') for m in sys.modules))")
     assert subprocess.run([sys.executable, "-c", code], cwd=REPOSITORY).returncode == 0
 
 

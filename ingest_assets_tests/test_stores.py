@@ -23,7 +23,8 @@ import pytest
 from ingest_assets.errors import TerminalError, TransientError
 from ingest_assets.plan.window import KeyBucket, RowFilter
 from ingest_assets.plan.model import WriteSpec
-from ingest_assets.connectors.file_resources import DuckDBFileResource, FolderResource
+from ingest_assets.connectors.duckdb import DuckDBFileResource
+from ingest_assets.connectors.files import FolderResource
 from ingest_assets.stores import duckdb as duckdb_store
 from ingest_assets.stores import parquet as parquet_store
 from ingest_assets.stores import staging

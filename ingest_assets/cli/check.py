@@ -1,6 +1,6 @@
 """`ingest check`: validate the project, then test every connection an entity reads or writes.
 
-Each connection's resource checks itself (`probes.base.Checkable`), so this command knows no type.
+Each connection's resource checks itself (`connectors.check.Checkable`), so this command knows no type.
 The exit status is 1 when the project is invalid or any check fails.
 """
 
@@ -8,11 +8,20 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from urllib.parse import urlsplit
 
-from ingest_assets.cli.project import add_project_arguments, flows_dir
+from pydantic import BaseModel
 
-_SECRET_SETTINGS = ("password", "client_secret", "account_key", "sas_token", "connection_string")
+from ingest_assets.cli.project import add_project_arguments, flows_dir
+from ingest_assets.config.references import resolve_references
+from ingest_assets.connectors import registry
+from ingest_assets.connectors.check import Checkable, ConnectionUse, ReadTarget, WriteTarget
+from ingest_assets.connectors.settings import secret_fields
+from ingest_assets.errors import IngestError, first_line
+from ingest_assets.plan import load_plan
+from ingest_assets.plan.model import ConnectionPlan
+
 _LABELS = {"ok": "ok  ", "fail": "FAIL", "note": "note"}
 
 
@@ -30,9 +39,6 @@ def run(args: argparse.Namespace) -> int:
 
 
 def check_project(args: argparse.Namespace, say: Callable[[str], None]) -> int:
-    from ingest_assets.errors import IngestError
-    from ingest_assets.plan import load_plan
-
     try:
         plan = load_plan(flows_dir(args), args.environment)
     except IngestError as error:  # a ConfigError lists every problem; a PluginError names the plugin
@@ -67,11 +73,8 @@ def _count(number: int, noun: str) -> str:
     return f"{number} {noun if number == 1 else plural}"
 
 
-def _check_connection(root, connection, reads, writes) -> list[tuple[str, str]]:
-    from ingest_assets.connectors import registry
-    from ingest_assets.errors import IngestError, first_line
-    from ingest_assets.connectors.probes.base import Checkable, ConnectionUse
-
+def _check_connection(root: Path, connection: ConnectionPlan, reads: tuple[ReadTarget, ...],
+                      writes: tuple[WriteTarget, ...]) -> list[tuple[str, str]]:
     resource = registry.connector(connection.type).make_resource(connection.settings, root)
     if not isinstance(resource, Checkable):
         return [("note", f"type {connection.type} offers no connection check (its resource has no "
@@ -85,17 +88,14 @@ def _check_connection(root, connection, reads, writes) -> list[tuple[str, str]]:
                           "e.g. pip install 'ingest_assets[postgres]'")]
     except Exception as error:  # anything else still ends as one failed check, not a traceback
         lines = [("fail", f"{type(error).__name__}: {first_line(error)}")]
-    return [(status, _redacted(text, _secrets(resource))) for status, text in lines]
+    return [(status, _redacted(text, _secrets(connection.settings))) for status, text in lines]
 
 
-def _secrets(resource: object) -> list[str]:
-    """The resolved secrets of a resource's settings, so no message can print them."""
-    from ingest_assets.config.references import resolve_references
-    from ingest_assets.errors import IngestError
-
+def _secrets(settings: BaseModel) -> list[str]:
+    """The resolved secrets of a connection's settings (and a password in its url), so no message can print them."""
     values = []
-    for name in (*_SECRET_SETTINGS, "url"):
-        template = getattr(resource, name, None)
+    for name in (*secret_fields(type(settings)), "url"):
+        template = getattr(settings, name, None)
         if not isinstance(template, str):
             continue
         try:

@@ -96,7 +96,7 @@ def load_project(
         else:
             selected, source = os.environ.get(ENVIRONMENT_VARIABLE), ENVIRONMENT_VARIABLE
         raw_project, selected = _apply_environment(raw_project, selected, source, problems)
-        # With connector plugins installed, `connections` accept their types too.
+        # `connections` accept every registered type, the built-in ones and the installed plugins'.
         settings = validate_file(project_file_model(), raw_project, raw_project.location, "project", problems)
 
     flows = []

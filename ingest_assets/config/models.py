@@ -2,28 +2,25 @@
 
 Each file is validated on its own against these models (so every error points at its own file and
 line); merging flow defaults into entities happens later, in `ingest_assets.plan.build`.
-Connections are a discriminated union on `type`; `ingest_assets.connectors.registry` maps each type to its code.
+Connection settings are declared by their types, in `ingest_assets.connectors`.
 """
 
 from __future__ import annotations
 
 import re
 from datetime import date, datetime
-from urllib.parse import unquote_plus
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
 from pydantic import (
-    AliasChoices,
     BaseModel,
     ConfigDict,
     Field,
     PositiveInt,
-    ValidationInfo,
     field_validator,
     model_validator,
 )
 
-from ingest_assets.config.references import reference_syntax_errors, referenced_names
+from ingest_assets.stores.open_mirroring.options import MirroredTableSettings
 from ingest_assets.transforms.settings import TransformSettings
 
 RunType = Literal["full_drop", "incremental"]
@@ -57,329 +54,6 @@ def _check_name(value: str) -> str:
     return value
 
 
-# ---- connections (ingest.yml) -------------------------------------------------------------------
-
-
-class _Connection(Model):
-    description: str | None = None
-
-    @field_validator("*")
-    @classmethod
-    def _references_valid(cls, value: object, info: ValidationInfo) -> object:
-        # References are resolved only at run time; their syntax is checked now, when the project loads.
-        if isinstance(value, str) and info.field_name != "description":
-            bad = reference_syntax_errors(value)
-            if bad:
-                raise ValueError(
-                    f"malformed reference{'s' if len(bad) > 1 else ''} {', '.join(map(repr, bad))} "
-                    "-> write ${NAME} or ${NAME:-default}"
-                )
-        return value
-
-
-class ParquetConnection(_Connection):
-    """A folder of Parquet files: a home (files, folders, globs below it) or a store (datasets)."""
-
-    type: Literal["parquet"]
-    path: str
-
-
-class CsvConnection(_Connection):
-    """A folder of CSV files (home only)."""
-
-    type: Literal["csv"]
-    path: str
-    delimiter: str = Field(default=",", min_length=1, max_length=1)
-    header: bool = True
-
-
-class DuckDBConnection(_Connection):
-    """A DuckDB database file: a home (tables, queries) or a store (tables)."""
-
-    type: Literal["duckdb"]
-    path: str
-
-
-class SqliteConnection(_Connection):
-    """A SQLite database file, read through SQLAlchemy (home only)."""
-
-    type: Literal["sqlite"]
-    path: str
-
-
-_URL_PASSWORD = re.compile(r"^[A-Za-z0-9+.-]+://[^:/@]*:(?P<password>[^@]*)@")
-# A password inside an ODBC connection string (a SQL Server `url`, or SQLAlchemy's `odbc_connect=`).
-_ODBC_PASSWORD = re.compile(r"(?:^|;)\s*(?:PWD|Password)\s*=\s*(?P<password>\{(?:[^}]|\}\})*\}|[^;]*)", re.IGNORECASE)
-
-
-def _url_passwords(url: str) -> list[str]:
-    """Passwords written in a URL or an ODBC connection string (URL-encoded inside `odbc_connect=`)."""
-    match = _URL_PASSWORD.match(url)
-    found = [match.group("password")] if match else []
-    odbc_text = unquote_plus(url).replace("?", ";").replace("&", ";")
-    return found + [m.group("password") for m in _ODBC_PASSWORD.finditer(odbc_text)]
-
-
-def _check_secret(setting: str, value: str | None) -> None:
-    """Secrets must be references resolved from the environment at run time, never YAML text."""
-    if value and not referenced_names(value):
-        raise ValueError(f"{setting} is written in the YAML -> write it as a reference such as "
-                         "${DB_PASSWORD} and set that environment variable")
-
-
-class _DatabaseConnection(_Connection):
-    # The most connections ingest opens to this database at once: a Dagster concurrency pool of this
-    # size (named like the connection), so 200 entities on one database queue for it while entities
-    # on other databases keep running.
-    pool_size: PositiveInt | None = Field(default=None, validation_alias=AliasChoices("pool_size", "max_connections"))
-
-
-class SqlAlchemyConnection(_DatabaseConnection):
-    """Any database SQLAlchemy can reach; secrets as `${VAR}` references in the URL."""
-
-    type: Literal["sqlalchemy"]
-    url: str
-
-    @field_validator("url")
-    @classmethod
-    def _no_password_in_url(cls, value: str) -> str:
-        for password in _url_passwords(value):
-            _check_secret("the password in 'url'", password)
-        return value
-
-
-class _ServerConnection(_DatabaseConnection):
-    """A database server: either a full `url`, or host/port/database/user/password."""
-
-    url: str | None = None
-    host: str | None = None
-    port: PositiveInt | None = None
-    database: str | None = None
-    user: str | None = None
-    password: str | None = None  # a `${VAR}` reference; never the secret itself
-
-    @field_validator("password", "client_secret", check_fields=False)
-    @classmethod
-    def _secret_is_reference(cls, value: str | None, info: ValidationInfo) -> str | None:
-        _check_secret(f"'{info.field_name}'", value)
-        return value
-
-    @field_validator("url")
-    @classmethod
-    def _no_password_in_url(cls, value: str | None) -> str | None:
-        for password in _url_passwords(value or ""):
-            _check_secret("the password in 'url'", password)
-        return value
-
-    @model_validator(mode="after")
-    def _address_given(self):
-        if self.url is None and (self.host is None or self.database is None):
-            raise ValueError(
-                "missing address -> set 'host:' and 'database:' (with user/password), or a full 'url:'"
-            )
-        if self.url is not None and self.host is not None:
-            raise ValueError("both 'url:' and 'host:' are set -> keep one of them")
-        return self
-
-
-class PostgresConnection(_ServerConnection):
-    """PostgreSQL: read with ADBC (Arrow-native, the default) or SQLAlchemy + psycopg (`engine: sqlalchemy`).
-
-    `host` may be a folder, for a unix socket.
-    """
-
-    type: Literal["postgres", "postgresql"]
-    sslmode: Literal["disable", "allow", "prefer", "require", "verify-ca", "verify-full"] | None = None
-    engine: Literal["adbc", "sqlalchemy"] = "adbc"
-    # Extra libpq parameters (application_name, connect_timeout, options, ...).
-    parameters: dict[str, str] = Field(default_factory=dict)
-
-
-MssqlAuthentication = Literal["sql", "managed_identity", "azure_cli", "service_principal", "azure_default"]
-
-
-class MssqlConnection(_ServerConnection):
-    """SQL Server and Azure SQL through pyodbc (Microsoft's ODBC Driver 18, or FreeTDS).
-
-    `authentication`: `sql` (user/password), or an Azure AD token from azure-identity:
-    `managed_identity` (optional client_id), `azure_cli`, `service_principal` (tenant_id, client_id,
-    client_secret), `azure_default` (DefaultAzureCredential).
-    """
-
-    type: Literal["mssql", "sqlserver"]
-    driver: str = "ODBC Driver 18 for SQL Server"
-    authentication: MssqlAuthentication = "sql"
-    tenant_id: str | None = None
-    client_id: str | None = None
-    client_secret: str | None = None
-    encrypt: bool = True
-    trust_server_certificate: bool = False
-    login_timeout_seconds: PositiveInt = 30
-    # Extra ODBC connection attributes, e.g. {ApplicationIntent: ReadOnly, MultiSubnetFailover: "Yes"}.
-    odbc: dict[str, str] = Field(default_factory=dict)
-
-    @model_validator(mode="after")
-    def _credentials_complete(self):
-        if self.authentication == "service_principal":
-            missing = [n for n in ("tenant_id", "client_id", "client_secret") if getattr(self, n) is None]
-            if missing:
-                raise ValueError(f"service_principal authentication needs {', '.join(missing)} -> add them "
-                                 "(client_secret as a ${VAR} reference)")
-        if self.authentication != "sql" and self.password is not None:
-            raise ValueError(f"'password:' is not used with {self.authentication} authentication -> remove it")
-        if self.authentication != "sql" and "freetds" in self.driver.lower():
-            raise ValueError(f"{self.authentication} authentication needs Microsoft's ODBC driver (FreeTDS cannot "
-                             "pass an access token) -> set driver: ODBC Driver 18 for SQL Server")
-        for key, value in self.odbc.items():
-            if key.lower() in ("pwd", "password"):
-                _check_secret(f"the ODBC attribute {key!r}", value)
-        return self
-
-
-class MysqlConnection(_ServerConnection):
-    """MySQL and MariaDB through SQLAlchemy + PyMySQL (an unbuffered, streaming cursor)."""
-
-    type: Literal["mysql", "mariadb"]
-
-
-AzureCredentialKind = Literal[
-    "account_key", "sas", "connection_string", "service_principal", "managed_identity", "azure_cli", "azure_default",
-]
-StorageApi = Literal["dfs", "blob"]
-
-
-class _AzureStorageConnection(_Connection):
-    """An ADLS Gen2 / OneLake file system, an Azure Blob container, or a local folder standing in for one.
-
-    `credential` says how to sign in; its secrets are `${VAR}` references: `account_key`, `sas_token`,
-    `connection_string`, or `service_principal` (tenant_id, client_id, client_secret). Without
-    `credential`, a given secret picks its kind, else `azure_default` (DefaultAzureCredential).
-    `api` is taken from the URL (`.dfs.` or `.blob.`); set it for other hosts (Azurite: `blob`).
-    """
-
-    account_url: str | None = None
-    filesystem: str | None = Field(
-        default=None, validation_alias=AliasChoices("filesystem", "file_system", "container", "workspace"),
-    )
-    local_path: str | None = None  # a local folder instead of an account (demo, tests, mounted shares)
-    api: StorageApi | None = None
-    credential: AzureCredentialKind | None = None
-    account_key: str | None = None
-    sas_token: str | None = None
-    connection_string: str | None = None
-    tenant_id: str | None = None
-    client_id: str | None = None
-    client_secret: str | None = None
-
-    @field_validator("account_key", "sas_token", "connection_string", "client_secret")
-    @classmethod
-    def _secret_is_reference(cls, value: str | None, info: ValidationInfo) -> str | None:
-        _check_secret(f"'{info.field_name}'", value)
-        return value
-
-    @model_validator(mode="after")
-    def _location_and_credential(self):
-        if (self.local_path is None) == (self.account_url is None and self.connection_string is None):
-            raise ValueError("say where the files go -> set 'account_url:' and 'filesystem:' (or "
-                             "'connection_string:'), or 'local_path:' for a local folder, not both")
-        if self.local_path is None and self.filesystem is None:
-            raise ValueError("missing 'filesystem:' -> the container, ADLS file system or Fabric workspace name")
-        if self.local_path is None and self.account_url and self.api is None and _api_from_url(self.account_url) is None:
-            raise ValueError(f"cannot tell the API from {self.account_url!r} -> set 'api: dfs' (ADLS Gen2, OneLake) "
-                             "or 'api: blob' (Blob storage, Azurite)")
-        kind = self.credential_kind
-        needs = {"account_key": ("account_key",), "sas": ("sas_token",), "connection_string": ("connection_string",),
-                 "service_principal": ("tenant_id", "client_id", "client_secret")}.get(kind or "", ())
-        missing = [name for name in needs if getattr(self, name) is None]
-        if missing:
-            raise ValueError(f"credential {kind} needs {', '.join(missing)} -> add "
-                             f"{' and '.join(missing)} (secrets as ${{VAR}} references)")
-        return self
-
-    @property
-    def credential_kind(self) -> AzureCredentialKind | None:
-        """The credential to use (None for a local folder)."""
-        if self.local_path is not None:
-            return None
-        if self.credential is not None:
-            return self.credential
-        for setting, kind in (("connection_string", "connection_string"), ("account_key", "account_key"),
-                              ("sas_token", "sas")):
-            if getattr(self, setting) is not None:
-                return kind  # type: ignore[return-value]
-        return "azure_default"
-
-    @property
-    def storage_api(self) -> StorageApi | None:
-        if self.local_path is not None:
-            return None
-        return self.api or _api_from_url(self.account_url or "") or "blob"
-
-
-def _api_from_url(url: str) -> StorageApi | None:
-    host = url.split("://", 1)[-1].split("/", 1)[0].lower()
-    if ".dfs." in host:
-        return "dfs"
-    if ".blob." in host:
-        return "blob"
-    return None
-
-
-class AdlsConnection(_AzureStorageConnection):
-    """Parquet files in ADLS Gen2, OneLake's Files area, or Blob storage (store only).
-
-    An entity's store `path` is a folder below `base_path` (default: flow/entity).
-    """
-
-    type: Literal["adls", "onelake"]
-    base_path: str = ""
-
-
-class ProcessedCheckSettings(Model):
-    """When to look whether Fabric has applied a load's files, and how long it may take."""
-
-    within_minutes: PositiveInt = 30  # files still waiting after this fail the check
-    cron: str = "*/15 * * * *"  # Dagster's automation runs the check on this schedule
-
-    @field_validator("cron")
-    @classmethod
-    def _cron(cls, value: str) -> str:
-        from dagster._utils.schedules import is_valid_cron_string
-
-        if not is_valid_cron_string(value):
-            raise ValueError(f"{value!r} is not a cron expression -> e.g. '*/15 * * * *' (every 15 minutes)")
-        return value
-
-
-class OpenMirroringConnection(_AzureStorageConnection):
-    """A Fabric mirrored database's landing zone (store only), as hygge configures it.
-
-    The landing zone is `<mirror_name>/Files/LandingZone` in the workspace; a bare name gets Fabric's
-    item suffix `.MountedRelationalDatabase` (give an item id or a name with a suffix to use it as is).
-    """
-
-    type: Literal["open_mirroring"]
-    mirror_name: str = Field(min_length=1)
-    schema_name: str | None = Field(default=None, validation_alias=AliasChoices("schema", "schema_name"))
-    key_columns: list[str] = Field(default_factory=list)  # default key of entities that name none
-    folder_deletion_wait_seconds: Annotated[int, Field(ge=0)] = 120
-    # `_partnerEvents.json`: who writes the landing zone, and what kind of database the data comes from.
-    partner_name: str = "ingest_assets"
-    source_type: str = "SQL"
-    source_version: str | None = None
-    # Opt-in, for a real mirrored database: an asset check that Fabric has applied each load's files.
-    processed_check: ProcessedCheckSettings | None = None
-
-
-Connection = Annotated[
-    Union[
-        ParquetConnection, CsvConnection, DuckDBConnection, SqliteConnection, SqlAlchemyConnection,
-        PostgresConnection, MssqlConnection, MysqlConnection, AdlsConnection, OpenMirroringConnection,
-    ],
-    Field(discriminator="type"),
-]
-
-
 # ---- project file (flows/ingest.yml) -------------------------------------------------------------
 
 
@@ -396,7 +70,9 @@ class Options(Model):
 
 class ProjectFile(Model):
     name: str = "ingest"
-    connections: dict[str, Connection] = Field(default_factory=dict)
+    # Each a connection type's settings (`connectors.settings.ConnectionSettings`): projects are validated
+    # by `connectors.plugins.project_file_model()`, whose `connections` are the registered types' union.
+    connections: dict[str, Model] = Field(default_factory=dict)
     options: Options = Field(default_factory=Options)
     default_environment: str | None = None
     # Environment overrides are partial settings merged into `connections` and `options` before
@@ -405,7 +81,7 @@ class ProjectFile(Model):
 
     @field_validator("connections")
     @classmethod
-    def _connection_names(cls, value: dict[str, Connection]) -> dict[str, Connection]:
+    def _connection_names(cls, value: dict[str, Model]) -> dict[str, Model]:
         for name in value:
             _check_name(name)
         return value
@@ -431,18 +107,18 @@ class HomeSettings(Model):
     path: str | None = None
 
 
-class StoreSettings(Model):
+class StoreTarget(Model):
     """Where to write. `table` for databases, `path` for file stores; both default from the names."""
 
     connection: str | None = None
     table: str | None = None
     path: str | None = None
     incremental: bool | None = None
-    # open_mirroring only: the entity's own wait after deleting its table folder, its schema folder,
-    # and a source column that says per row whether it is an insert, update, upsert or delete.
-    folder_deletion_wait_seconds: Annotated[int, Field(ge=0)] | None = None
-    schema_name: str | None = Field(default=None, validation_alias=AliasChoices("schema", "schema_name"))
-    row_marker_column: str | None = None
+
+
+class StoreSettings(MirroredTableSettings, StoreTarget):
+    """An entity's `store:`: where to write, and next to it (as hygge has them) the settings that only
+    one store type reads, declared by that type (open_mirroring's); the plan refuses them elsewhere."""
 
 
 class WatermarkSettings(Model):

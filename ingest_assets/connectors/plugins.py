@@ -1,25 +1,33 @@
-"""Connection types added by other distributions, through the entry point group `ingest_assets.connectors`.
+"""Every connection type is a plugin: an entry point in the group `ingest_assets.connectors`, named
+like the type it adds and pointing at a `ConnectorType` (see `ingest_assets.plugins`).
 
-Each entry point is named like the type it adds and points at a `ConnectorType` (see
-`ingest_assets.plugins`). They are discovered once per process and merged into the registry, which
-stays the one place that knows every type. The entry point's module is imported when the project
-loads, so it must stay light: its home and store are named by import path, like the built-in ones.
+The built-in types are this distribution's entry points (pyproject.toml), other distributions add
+theirs; all are discovered once per process and validated by the same code here. An entry point's
+module is imported when the project loads, so it must stay light: its home and store are named by
+import path.
 """
 
 from __future__ import annotations
 
 import functools
+import re
 import typing
 from importlib.metadata import EntryPoint, entry_points
 from typing import Annotated, Union
 
 from pydantic import BaseModel, Field, create_model
 
-from ingest_assets.config.models import Connection, ProjectFile
+from ingest_assets.config.models import ProjectFile
+from ingest_assets.connectors.connector_type import ConnectorType
 from ingest_assets.errors import IngestError, first_line
-from ingest_assets.connectors.registry import CONNECTOR_TYPES, ConnectorType
 
 ENTRY_POINT_GROUP = "ingest_assets.connectors"
+_DISTRIBUTION = "ingest_assets"
+# The order `ingest` lists the built-in types in (after an unknown `type:`): by family, the way the
+# README presents them, where entry points would come sorted by name. A built-in type missing here
+# is listed after these, and plugins' types after all built-in ones, by name.
+_LISTING_ORDER = ("parquet", "csv", "duckdb", "sqlite", "sqlalchemy", "postgres", "postgresql", "mssql",
+                  "sqlserver", "mysql", "mariadb", "adls", "onelake", "open_mirroring")
 
 
 class PluginError(IngestError):
@@ -28,10 +36,33 @@ class PluginError(IngestError):
 
 @functools.cache
 def plugin_connector_types() -> dict[str, ConnectorType]:
-    found: dict[str, ConnectorType] = {}
-    for entry_point in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
-        found[entry_point.name] = _load(entry_point)
-    return found
+    """Every registered connection type, the built-in ones first, each checked like any plugin."""
+    registered = entry_points(group=ENTRY_POINT_GROUP)
+    built_in = [e for e in registered if _is_built_in(e)]
+    if not built_in:
+        raise PluginError(f"no built-in connection type is registered (entry points {ENTRY_POINT_GROUP}) -> "
+                          "reinstall ingest_assets, e.g. pip install -e .")
+    built_in_names = {e.name for e in built_in}
+    found: dict[str, tuple[EntryPoint, ConnectorType]] = {}
+    for entry_point in sorted(built_in, key=_listing_key):
+        found[entry_point.name] = (entry_point, _load(entry_point))
+    for entry_point in sorted((e for e in registered if not _is_built_in(e)), key=lambda e: e.name):
+        if entry_point.name in built_in_names:
+            raise PluginError(f"{_origin(entry_point)} registers type {entry_point.name!r}, which is built in -> "
+                              "give the entry point another name")
+        found[entry_point.name] = (entry_point, _load(entry_point))
+    _check_aliases(found)
+    return {name: connector for name, (_, connector) in found.items()}
+
+
+def _is_built_in(entry_point: EntryPoint) -> bool:
+    dist = entry_point.dist
+    return dist is not None and re.sub(r"[-_.]+", "_", dist.name).lower() == _DISTRIBUTION
+
+
+def _listing_key(entry_point: EntryPoint) -> tuple[int, str]:
+    name = entry_point.name
+    return (_LISTING_ORDER.index(name) if name in _LISTING_ORDER else len(_LISTING_ORDER), name)
 
 
 def _origin(entry_point: EntryPoint) -> str:
@@ -47,9 +78,6 @@ def _fix(entry_point: EntryPoint) -> str:
 
 def _load(entry_point: EntryPoint) -> ConnectorType:
     origin = _origin(entry_point)
-    if entry_point.name in CONNECTOR_TYPES:
-        raise PluginError(f"{origin} registers type {entry_point.name!r}, which is built in -> "
-                          "give the entry point another name")
     try:
         connector = entry_point.load()
     except Exception as error:  # any import-time failure of foreign code is the plugin's
@@ -61,10 +89,21 @@ def _load(entry_point: EntryPoint) -> ConnectorType:
     if connector.name != entry_point.name:
         raise PluginError(f"{origin} registers a ConnectorType named {connector.name!r} -> name the entry point "
                           "like the type")
-    if connector.model is None or _type_tags(connector.model) != [connector.name]:
+    if connector.model is None or connector.name not in _type_tags(connector.model):
         raise PluginError(f"{origin} needs a settings model with `type: Literal[{connector.name!r}]` -> set "
                           "ConnectorType(model=...) to a subclass of ingest_assets.plugins.ConnectionSettings")
     return connector
+
+
+def _check_aliases(found: dict[str, tuple[EntryPoint, ConnectorType]]) -> None:
+    """A model whose `type` accepts several names (postgres, postgresql) needs each registered, with it."""
+    for entry_point, connector in found.values():
+        assert connector.model is not None  # checked by _load
+        for tag in _type_tags(connector.model):
+            if tag not in found or found[tag][1].model is not connector.model:
+                raise PluginError(f"{_origin(entry_point)} has a settings model whose `type` also accepts {tag!r}, "
+                                  f"which no entry point registers with that model -> register {tag!r} too, or "
+                                  f"remove it from the Literal")
 
 
 def _type_tags(model: type[BaseModel]) -> list[str]:
@@ -74,15 +113,13 @@ def _type_tags(model: type[BaseModel]) -> list[str]:
 
 @functools.cache
 def project_file_model() -> type[ProjectFile]:
-    """`ProjectFile` whose `connections` accept the plugins' types too, validated by their own models.
+    """`ProjectFile` whose `connections` are the registered types', each validated by its own model.
 
-    The same discriminated union as the built-in one, so a plugin's settings get the same located
-    messages, and an unknown `type` lists every installed type.
+    One discriminated union on `type`, so every type's settings get the same located messages, and an
+    unknown `type` lists every registered type.
     """
-    plugins = [connector.model for connector in plugin_connector_types().values()]
-    if not plugins:
-        return ProjectFile
-    built_in = typing.get_args(typing.get_args(Connection)[0])
-    union = Annotated[Union[(*built_in, *plugins)], Field(discriminator="type")]  # type: ignore[valid-type]
+    models = list(dict.fromkeys(connector.model for connector in plugin_connector_types().values()))
+    # A union built at run time, which no static checker can follow.
+    union = Annotated[Union[tuple(models)], Field(discriminator="type")]  # type: ignore[valid-type]
     return create_model("ProjectFile", __base__=ProjectFile,
-                        connections=(dict[str, union], Field(default_factory=dict)))
+                        connections=(dict[str, union], Field(default_factory=dict)))  # type: ignore[valid-type]

@@ -12,7 +12,7 @@ import time
 import dagster as dg
 
 from ingest_assets.connectors import registry
-from ingest_assets.config.models import ProcessedCheckSettings
+from ingest_assets.connectors.open_mirroring import ProcessedCheckSettings
 from ingest_assets.plan.model import EntityPlan
 from ingest_assets.runtime.metadata import PUBLISHED_FILES
 

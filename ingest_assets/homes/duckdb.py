@@ -12,8 +12,10 @@ from ingest_assets.errors import TerminalError
 from ingest_assets.homes.base import ReadRequest
 from ingest_assets.homes.explain import RowEstimate, SourceQuery
 from ingest_assets.plan.model import ReadSpec
-from ingest_assets.connectors.file_resources import DuckDBFileResource
-from ingest_assets.sql.text import quote_identifier, quote_qualified, window_sql
+from ingest_assets.connectors.duckdb import DuckDBFileResource
+from ingest_assets.sql.statement import Sql, duckdb_text
+from ingest_assets.sql.text import quote_identifier, quote_qualified
+from ingest_assets.sql.window import condition
 
 
 def _source_sql(spec: ReadSpec) -> str:
@@ -26,8 +28,8 @@ def _source_sql(spec: ReadSpec) -> str:
 def _read_sql(request: ReadRequest) -> tuple[str, dict[str, object]]:
     spec = request.spec
     columns = ", ".join(quote_identifier(c) for c in spec.columns) or "*"
-    where, params = window_sql(request.row_filter) if request.row_filter else ("true", {})
-    sql = f"SELECT {columns} FROM {_source_sql(spec)} WHERE {where}"
+    where = condition(request.row_filter) if request.row_filter else Sql()
+    sql, params = duckdb_text(Sql.of(f"SELECT {columns} FROM {_source_sql(spec)} WHERE ", where or "true"))
     if request.limit is not None:
         sql += " LIMIT $sample_rows"
         params = {**params, "sample_rows": request.limit}

@@ -21,7 +21,7 @@ from ingest_assets.homes.arrow_filters import filter_expression
 from ingest_assets.homes.base import ReadRequest
 from ingest_assets.homes.explain import RowEstimate, SourceQuery
 from ingest_assets.plan.model import ReadSpec
-from ingest_assets.connectors.file_resources import CsvFolderResource, FolderResource
+from ingest_assets.connectors.files import CsvFolderResource, FolderResource
 
 _GLOB_CHARACTERS = set("*?[")
 

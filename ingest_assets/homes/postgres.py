@@ -14,7 +14,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from datetime import date, datetime
 from typing import TYPE_CHECKING
@@ -22,23 +22,18 @@ from typing import TYPE_CHECKING
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ingest_assets.connectors.database_resources import PostgresResource
+from ingest_assets.connectors.postgres import PostgresResource
 from ingest_assets.errors import TerminalError, TransientError, first_line
 from ingest_assets.homes import statistics
 from ingest_assets.homes.base import ReadRequest
 from ingest_assets.homes.explain import RowEstimate, SourceQuery
-from ingest_assets.homes.read_query import (
-    Condition,
-    ReadQuery,
-    build_read_query,
-    range_groups,
-    require_column,
-    require_columns,
-    split_range,
-)
+from ingest_assets.homes.read_query import build_read_query, range_groups, require_column, require_columns, split_range
 from ingest_assets.homes.sql import SqlAlchemyHome
 from ingest_assets.homes.streams import as_reader, merged_batches
 from ingest_assets.plan.model import ReadSpec
+from ingest_assets.sql.statement import Rendered, Sql, Value
+from ingest_assets.sql.text import quote_identifier
+from ingest_assets.sql.window import Condition
 
 if TYPE_CHECKING:
     from adbc_driver_manager.dbapi import Connection
@@ -52,10 +47,6 @@ _REFUSED_LOGIN_SQLSTATES = ("28", "3D")
 
 def postgres_home(resource: PostgresResource):
     return SqlAlchemyHome(resource) if resource.engine_name == "sqlalchemy" else PostgresHome(resource)
-
-
-def quote(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
 
 
 class PostgresHome:
@@ -109,8 +100,8 @@ class PostgresHome:
         with self._connect() as connection, connection.cursor() as cursor:
             column_types = _column_types(cursor, spec)
             require_column(spec, column_types, column)
-            query = _query(spec, [], column_types, f"max({quote(column)})")
-            return _fetch_value(cursor, query.sql)
+            query = _query(spec, [], column_types, f"max({quote_identifier(column)})")
+            return _fetch_value(cursor, query.text)
 
     # ---- ExplainsReads --------------------------------------------------------------------------
 
@@ -122,7 +113,7 @@ class PostgresHome:
         if request.spec.parallel is not None and request.limit is None:
             notes += (f"run once per key range of {request.spec.parallel.column} "
                       f"({request.spec.parallel.partitions} ranges), in one snapshot",)
-        return SourceQuery("sql", query.sql, dict(query.values), notes)
+        return SourceQuery("sql", query.text, query.parameters, notes)
 
     def estimate_rows(self, request: ReadRequest) -> RowEstimate:
         spec = request.spec
@@ -137,27 +128,27 @@ class PostgresHome:
             # Values as typed parameters (not the read's settings), so the planner estimates with them.
             positions: dict[str, int] = {}
 
-            def parameter(name: str, column: str) -> str:
+            def parameter(name: str, value: Value) -> str:
                 positions[name] = len(positions) + 1
-                return f"CAST(${positions[name]} AS {quote(column_types.get(column, 'text'))})"
+                return f"CAST(${positions[name]} AS {_type_of(value, column_types)})"
 
-            query = build_read_query(spec, request.conditions, quote, parameter)
+            query = build_read_query(spec, request.conditions, quote_identifier).render(parameter)
             # EXPLAIN cannot run inside the COPY that ADBC wraps a parameterless statement in.
             cursor.adbc_statement.set_options(**{"adbc.postgresql.use_copy": "false"})
-            cursor.execute(f"EXPLAIN (FORMAT JSON) {query.sql}",
-                           parameters=[_setting_text(v) for v in query.values.values()] or None)
+            cursor.execute(f"EXPLAIN (FORMAT JSON) {query.text}",
+                           parameters=[_setting_text(v) for v in query.parameters.values()] or None)
             plan = cursor.fetchone()[0]
         return RowEstimate(statistics.postgres_plan_rows(plan), "EXPLAIN (FORMAT JSON) plan rows")
 
     # ---- reading -------------------------------------------------------------------------------
 
-    def _ranges(self, cursor, request: ReadRequest, column_types) -> list[Condition]:
+    def _ranges(self, cursor, request: ReadRequest, column_types) -> Sequence[Condition]:
         parallel = request.spec.parallel
         assert parallel is not None
-        column = quote(parallel.column)
+        column = quote_identifier(parallel.column)
         query = _query(request.spec, request.conditions, column_types, f"min({column}), max({column})")
         _set_values(cursor, query)
-        cursor.execute(query.sql)
+        cursor.execute(query.text)
         low, high = cursor.fetchone()
         return [] if low is None else split_range(low, high, parallel.partitions, parallel.column)
 
@@ -182,7 +173,7 @@ def _range_batches(cursor, request: ReadRequest, ranges, column_types) -> Iterat
         conditions = request.conditions + ([key_range] if key_range is not None else [])
         query = _query(request.spec, conditions, column_types, limit=request.limit)
         _set_values(cursor, query)
-        cursor.execute(query.sql)
+        cursor.execute(query.text)
         reader = cursor.fetch_record_batch()
         exact = _exact_schema(reader.schema)
         yielded = False
@@ -204,33 +195,38 @@ def _begin(cursor, snapshot: str | None = None) -> None:
 
 def _column_types(cursor, spec: ReadSpec) -> dict[str, str]:
     """Column name -> PostgreSQL type name, from the result schema of the read with no rows."""
-    query = build_read_query(spec, [], quote, lambda name, column: "NULL")
-    cursor.execute(f"SELECT * FROM ({query.sql}) AS ingest_probe LIMIT 0")
+    probe = Sql.of("SELECT * FROM (", build_read_query(spec, [], quote_identifier), ") AS ingest_probe LIMIT 0")
+    cursor.execute(probe.literal_text())
     schema = cursor.fetch_arrow_table().schema
     require_columns(spec, schema.names, spec.columns)
     return {field.name: (field.metadata or {}).get(b"POSTGRESQL:type", b"text").decode() for field in schema}
 
 
-def _query(spec: ReadSpec, conditions: list, column_types: dict[str, str], select: str | None = None,
-           limit: int | None = None) -> ReadQuery:
-    def read_setting(name: str, column: str) -> str:
+def _type_of(value: Value, column_types: dict[str, str]) -> str:
+    """The quoted type of the column a value is compared with (text when unknown)."""
+    return quote_identifier(column_types.get(value.column or "", "text"))
+
+
+def _query(spec: ReadSpec, conditions: Sequence[Condition], column_types: dict[str, str],
+           select: str | None = None, limit: int | None = None) -> Rendered:
+    def read_setting(name: str, value: Value) -> str:
         # A scalar subquery is evaluated once per query (an InitPlan), and an index on the column
         # still applies; a bare current_setting() call would run for every row.
-        return f"(SELECT CAST(current_setting('ingest.{name}') AS {quote(column_types.get(column, 'text'))}))"
+        return f"(SELECT CAST(current_setting('ingest.{name}') AS {_type_of(value, column_types)}))"
 
-    query = build_read_query(spec, conditions, quote, read_setting, select)
+    query = build_read_query(spec, conditions, quote_identifier, select)
     if limit is not None:
         # An integer (validated positive), not a value of the data: a literal keeps the COPY fast path.
-        query.sql = f"SELECT * FROM ({query.sql}) AS ingest_sample LIMIT {int(limit)}"
-    return query
+        query = Sql.of("SELECT * FROM (", query, f") AS ingest_sample LIMIT {int(limit)}")
+    return query.render(read_setting)
 
 
-def _set_values(cursor, query: ReadQuery) -> None:
+def _set_values(cursor, query: Rendered) -> None:
     """Bind the query's values as transaction-local settings (read back by `current_setting`)."""
     if not query.values:
         return
     calls = ", ".join(f"set_config('ingest.{name}', ${i}, true)" for i, name in enumerate(query.values, 1))
-    cursor.execute(f"SELECT {calls}", parameters=[_setting_text(v) for v in query.values.values()])
+    cursor.execute(f"SELECT {calls}", parameters=[_setting_text(v) for v in query.parameters.values()])
     cursor.fetchall()
 
 

@@ -2,37 +2,38 @@
 
 This is the universal, row-based path (PostgreSQL has an Arrow-native one in `homes.postgres`). The
 statement comes from `homes.read_query`, quoted by the engine's dialect, with every value a bound
-parameter typed for its column. Rows stream through an unbuffered cursor (`yield_per`) and become
-Arrow batches typed from the reflected column types, on a background thread, so memory holds a few
-batches, not the table. `parallel:` reads key ranges over several connections at once.
+parameter typed for its column (`sql.bound`). Rows stream through an unbuffered cursor (`yield_per`)
+and become Arrow batches typed from the reflected column types, on a background thread, so memory
+holds a few batches, not the table. `parallel:` reads key ranges over several connections at once.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 import pyarrow as pa
 import sqlalchemy as sa
 
-from ingest_assets.connectors.database_resources import DatabaseResource
+from ingest_assets.connectors.database import DatabaseResource
 from ingest_assets.errors import TerminalError, TransientError, first_line
 from ingest_assets.homes.base import ReadRequest
 from ingest_assets.homes.explain import RowEstimate, SourceQuery
 from ingest_assets.homes import statistics
 from ingest_assets.homes.read_query import (
-    QUERY_FILTER,
-    Condition,
-    ReadQuery,
     build_read_query,
     range_groups,
     require_column,
     require_columns,
     split_range,
+    with_query_filter,
 )
-from ingest_assets.homes.sql_types import arrow_type, bind_type, describe_query_types, value_sql
+from ingest_assets.homes.sql_types import arrow_type, describe_query_types
 from ingest_assets.homes.streams import as_reader, merged_batches
 from ingest_assets.plan.model import ReadSpec
+from ingest_assets.sql.bound import text_clause
+from ingest_assets.sql.statement import Sql
+from ingest_assets.sql.window import Condition
 
 
 class SqlAlchemyHome:
@@ -73,20 +74,14 @@ class SqlAlchemyHome:
             require_columns(spec, types, spec.columns)
             return types
         assert spec.query is not None
-        return describe_query_types(connection, spec.query.replace(QUERY_FILTER, "1=1"))
+        return describe_query_types(connection, with_query_filter(spec.query, Sql()).literal_text())
 
-    def _query(self, spec: ReadSpec, conditions: list[Condition], types, select: str | None = None,
+    def _query(self, spec: ReadSpec, conditions: Sequence[Condition], types, select: str | None = None,
                limit: int | None = None, explain: str | None = None):
         """The read's statement; with `explain` ("EXPLAIN ..."), that statement of it, untyped."""
         dialect = self.engine.dialect
-        query: ReadQuery = build_read_query(
-            spec, conditions, dialect.identifier_preparer.quote,
-            lambda name, column: value_sql(dialect, types.get(column), f":{name}"), select,
-        )
-        clause = sa.text(query.sql if explain is None else f"{explain} {query.sql}").bindparams(*(
-            sa.bindparam(name, value, type_=bind_type(types.get(query.value_columns[name]), value))
-            for name, value in query.values.items()
-        ))
+        query = build_read_query(spec, conditions, dialect.identifier_preparer.quote, select)
+        clause = text_clause(query if explain is None else Sql.of(f"{explain} ", query), dialect, types.get)
         if explain is not None:
             return clause
         if select is None and spec.table is not None:

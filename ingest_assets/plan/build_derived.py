@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ingest_assets.connectors import registry
 from ingest_assets.config.loader import LoadedFlow, LoadedProject, load_named_files
-from ingest_assets.config.models import DuckDBConnection
+from ingest_assets.connectors.duckdb import DuckDBConnection
 from ingest_assets.config.yaml_source import LocatedDict, Location
 from ingest_assets.plan.derived import AutomationPlan, DerivedPlan
 from ingest_assets.config.derived import CronAutomation, DerivedFile
@@ -26,11 +26,11 @@ from ingest_assets.plan.model import (
     ChecksPlan,
     ConnectionPlan,
     EntityPlan,
-    ProjectPlan,
     ReadSpec,
     SourceLocation,
     WriteSpec,
 )
+from ingest_assets.plan.project import ProjectPlan
 
 DERIVED_FOLDER = "derived"
 # The "home" of every derived asset: the query, run in a scratch DuckDB database (the asset's kind).

@@ -1,19 +1,21 @@
-"""The frozen plan: everything an entity's asset needs at definition and at run time."""
+"""The frozen plan of an entity: everything its asset needs at definition and at run time.
+
+Each value names the fields that decide what the asset writes in its `fingerprint()`: the asset's
+code version hashes those, so reshaping these classes leaves code versions alone.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import date, datetime
-from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
-from ingest_assets.config.models import AutomationStatus, Connection, Granularity, RunType, SchemaPolicy
+from ingest_assets.config.models import Granularity, RunType, SchemaPolicy
+from ingest_assets.connectors.settings import ConnectionSettings as Connection
+from ingest_assets.stores.open_mirroring.options import MirroredTableOptions
 from ingest_assets.transforms.spec import TransformStep
-
-if TYPE_CHECKING:
-    from ingest_assets.plan.derived import DerivedPlan
 
 ReadKind = Literal["full", "cursor", "window"]
 WriteKind = Literal["append", "replace", "upsert", "merge"]
@@ -30,6 +32,9 @@ class ConnectionPlan:
         """The connection limit, which is also the Dagster concurrency pool's limit (None: no pool)."""
         return getattr(self.settings, "pool_size", None)
 
+    def fingerprint(self) -> dict[str, object]:
+        return {"name": self.name, "type": self.type, "settings": self.settings.model_dump(mode="json")}
+
 
 @dataclass(frozen=True)
 class ParallelPlan:
@@ -38,6 +43,9 @@ class ParallelPlan:
     column: str
     partitions: int
     dagster_partitions: bool = False
+
+    def fingerprint(self) -> dict[str, object]:
+        return {"column": self.column, "partitions": self.partitions, "dagster_partitions": self.dagster_partitions}
 
 
 @dataclass(frozen=True)
@@ -55,6 +63,10 @@ class ReadSpec:
     def describe(self) -> str:
         return self.table or self.path or f"query: {' '.join((self.query or '').split())}"
 
+    def fingerprint(self) -> dict[str, object]:
+        return {"table": self.table, "query": self.query, "path": self.path, "columns": self.columns,
+                "batch_size": self.batch_size, "parallel": self.parallel.fingerprint() if self.parallel else None}
+
 
 @dataclass(frozen=True)
 class WriteSpec:
@@ -62,17 +74,19 @@ class WriteSpec:
 
     table: str | None = None
     path: str | None = None
-    # open_mirroring: the schema folder, the table's keyColumns, the entity's own wait after deleting
-    # its table folder, and the source column with each row's operation.
-    schema: str | None = None
-    key_columns: tuple[str, ...] = ()
-    wait_seconds: int | None = None
-    row_marker_column: str | None = None
+    # What only the store's type reads: open_mirroring's schema folder, keys, wait and row markers.
+    store_options: MirroredTableOptions | None = None
 
     def describe(self) -> str:
-        if self.schema and self.table:
-            return f"{self.schema}.{self.table}"
+        if self.store_options is not None and self.table:
+            return self.store_options.qualified(self.table)
         return self.table or self.path or ""
+
+    def fingerprint(self) -> dict[str, object]:
+        # The open_mirroring fields were fields of this class once, so every code version hashes them:
+        # their defaults stand in where a store has no options, and versions keep their values.
+        options = self.store_options or MirroredTableOptions()
+        return {"table": self.table, "path": self.path, **options.fingerprint()}
 
 
 @dataclass(frozen=True)
@@ -82,8 +96,7 @@ class WatermarkPlan:
     start: str | int | date | datetime | None = None
 
     def fingerprint(self) -> dict[str, object]:
-        """What a committed cursor is tied to; a change needs a deliberate reset."""
-        return {"column": self.column}
+        return {"column": self.column, "lookback": self.lookback, "start": self.start}
 
 
 @dataclass(frozen=True)
@@ -94,6 +107,10 @@ class PartitionPlan:
     end: date | datetime | None
     timezone: str
     end_offset: int
+
+    def fingerprint(self) -> dict[str, object]:
+        return {"column": self.column, "granularity": self.granularity, "start": self.start, "end": self.end,
+                "timezone": self.timezone, "end_offset": self.end_offset}
 
 
 @dataclass(frozen=True)
@@ -146,6 +163,9 @@ class RowHashPlan:
     column: str
     columns: tuple[str, ...]  # empty: every source column
 
+    def fingerprint(self) -> dict[str, object]:
+        return {"column": self.column, "columns": self.columns}
+
 
 @dataclass(frozen=True)
 class AuditPlan:
@@ -159,12 +179,19 @@ class AuditPlan:
     def columns(self) -> tuple[str, ...]:
         return tuple(n for n in (self.loaded_at, self.run_id, self.row_hash and self.row_hash.column) if n)
 
+    def fingerprint(self) -> dict[str, object]:
+        return {"loaded_at": self.loaded_at, "run_id": self.run_id,
+                "row_hash": self.row_hash.fingerprint() if self.row_hash else None}
+
 
 @dataclass(frozen=True)
 class ChecksPlan:
     min_rows: int | None = None
     not_null: tuple[str, ...] = ()
     unique: tuple[str, ...] = ()
+
+    def fingerprint(self) -> dict[str, object]:
+        return {"min_rows": self.min_rows, "not_null": self.not_null, "unique": self.unique}
 
 
 @dataclass(frozen=True)
@@ -231,53 +258,27 @@ class EntityPlan:
     def uses_cursor(self) -> bool:
         return self.mode().read == "cursor"
 
+    def fingerprint(self) -> dict[str, object]:
+        """Everything that decides what the asset writes (secrets are references only); not where it is
+        declared, nor any machine's absolute paths (a transform's file is its content hash)."""
+        data: dict[str, object] = {
+            "flow": self.flow, "entity": self.entity, "description": self.description,
+            "home": self.home.fingerprint(), "store": self.store.fingerprint(),
+            "read": self.read.fingerprint(), "write": self.write.fingerprint(),
+            "run_type": self.run_type, "store_incremental": self.store_incremental, "keys": self.keys,
+            "watermark": self.watermark.fingerprint() if self.watermark else None,
+            "partition": self.partition.fingerprint() if self.partition else None,
+            "key_partitions": self.key_partitions.fingerprint() if self.key_partitions else None,
+            "checks": self.checks.fingerprint(), "write_strategy": self.write_strategy, "write_key": self.write_key,
+            "delete_missing": self.delete_missing, "schema_changes": self.schema_changes,
+            "audit": self.audit.fingerprint(), "tags": self.tags, "owners": self.owners, "sensor": self.sensor,
+            "transform": [step.fingerprint() for step in self.transform],
+        }
+        if self.sample_rows is not None:  # unsampled plans keep the code versions they had before sampling existed
+            data["sample_rows"] = self.sample_rows
+        return data
+
     def code_version(self) -> str:
-        """A hash of everything that decides what the asset writes (secrets are references only)."""
-        data = asdict(self)
-        data.pop("declared_at")
-        if data["sample_rows"] is None:
-            data.pop("sample_rows")  # unsampled plans keep the code versions they had before sampling existed
-        data["home"]["settings"] = self.home.settings.model_dump(mode="json")
-        data["store"]["settings"] = self.store.settings.model_dump(mode="json")
-        data["transform"] = [step.fingerprint() for step in self.transform]  # no machine's absolute paths
-        text = json.dumps(data, sort_keys=True, default=str)
+        """A hash of the fingerprint: it changes exactly when what the asset writes does."""
+        text = json.dumps(self.fingerprint(), sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
-@dataclass(frozen=True)
-class ScheduleDef:
-    cron: str
-    timezone: str
-    status: AutomationStatus
-
-
-@dataclass(frozen=True)
-class SensorDef:
-    status: AutomationStatus
-    interval_seconds: int
-
-
-@dataclass(frozen=True)
-class FlowPlan:
-    name: str
-    description: str
-    entities: tuple[EntityPlan, ...]
-    schedule: ScheduleDef | None
-    sensor: SensorDef | None
-
-
-@dataclass(frozen=True)
-class ProjectPlan:
-    root: Path
-    environment: str | None
-    connections: tuple[ConnectionPlan, ...]
-    concurrency: int
-    retries: int
-    flows: tuple[FlowPlan, ...]
-    sensor_status: AutomationStatus = "stopped"  # options.sensor_status: sensors start as this says
-    # SQL over other assets (see plan/derived.py), planned after the entities they read.
-    derived: tuple["DerivedPlan", ...] = ()
-
-    @property
-    def entities(self) -> tuple[EntityPlan, ...]:
-        return tuple(entity for flow in self.flows for entity in flow.entities)

@@ -28,13 +28,14 @@ from ingest_assets.errors import TerminalError
 from ingest_assets.plan.model import WriteSpec
 from ingest_assets.storage.base import join
 from ingest_assets.storage.journal import Journal, JournalFile, Step
-from ingest_assets.connectors.storage_resources import StorageBacked
+from ingest_assets.connectors.azure_storage import StorageBacked
 from ingest_assets.stores.base import CommitResult, QualityRequest, TableLayout, WriteMode
-from ingest_assets.stores.staging import ParquetStage, TableSchemaWriter, parquet_rows
+from ingest_assets.stores.schema_decision import SchemaDecision
+from ingest_assets.stores.staged_writer import TableSchemaWriter
+from ingest_assets.stores.staging import ParquetStage, parquet_rows
 
 if TYPE_CHECKING:
-    from ingest_assets.stores.schema_changes import SchemaDecision
-    from ingest_assets.connectors.storage_resources import AdlsResource
+    from ingest_assets.connectors.adls import AdlsResource
 
 JOURNAL = "_ingest_journal.json"
 _DATA_FILE = re.compile(r"^part-.+\.parquet$")
@@ -66,7 +67,7 @@ class AdlsStore(StorageBacked):
             self.storage.download(join(self.folder(target), files[-1]), local)
             return pq.read_schema(local).remove_metadata()
 
-    def unsupported_changes(self, target: WriteSpec, mode: WriteMode, decision: "SchemaDecision") -> list[str]:
+    def unsupported_changes(self, target: WriteSpec, mode: WriteMode, decision: SchemaDecision) -> list[str]:
         if mode.kind == "replace":
             return []
         return [f"{column} would change type in new files while the folder's files keep the old one"

@@ -32,13 +32,22 @@ import pyarrow as pa
 
 from ingest_assets.errors import TerminalError
 from ingest_assets.plan.model import WriteSpec
-from ingest_assets.connectors.file_resources import DuckDBFileResource
+from ingest_assets.connectors.duckdb import DuckDBFileResource
+from ingest_assets.sql.statement import Sql, duckdb_text
 from ingest_assets.sql.text import parquet_files, quote_identifier, quote_qualified
 from ingest_assets.stores.base import CommitResult, FollowsSchemaChanges, QualityRequest, TableLayout, WriteMode
 from ingest_assets.stores.locking import file_lock
-from ingest_assets.stores.measure import count_rows, measure_quality, removal, require_staged_layout, require_table_fits
+from ingest_assets.stores.measure import (
+    NEVER,
+    count_rows,
+    measure_quality,
+    removal,
+    require_staged_layout,
+    require_table_fits,
+)
 from ingest_assets.stores.read_back import DuckDBTable
-from ingest_assets.stores.staging import ParquetStage, StagedWriter
+from ingest_assets.stores.staged_writer import StagedWriter
+from ingest_assets.stores.staging import ParquetStage
 
 if TYPE_CHECKING:
     import duckdb
@@ -164,8 +173,11 @@ class DuckDBTableWriter(StagedWriter):
         removed_rows = removal(self._mode, parquet_files(self.staged_files))
         counts = []
         for condition in (removed_rows.replaced, removed_rows.deleted):
-            statement = f"DELETE FROM {self._quoted} AS t WHERE {condition.sql}"
-            counts.append(0 if condition.never else connection.execute(statement, condition.params).fetchall()[0][0])
+            if condition == NEVER:
+                counts.append(0)
+                continue
+            statement, params = duckdb_text(Sql.of(f"DELETE FROM {self._quoted} AS t WHERE ", condition))
+            counts.append(connection.execute(statement, params).fetchall()[0][0])
         return counts[0], counts[1]
 
     def _insert_staged(self, connection: "duckdb.DuckDBPyConnection") -> int:

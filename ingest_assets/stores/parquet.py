@@ -34,8 +34,9 @@ import pyarrow.parquet as pq
 
 from ingest_assets.errors import TerminalError
 from ingest_assets.plan.model import WriteSpec
-from ingest_assets.connectors.file_resources import FolderResource
+from ingest_assets.connectors.files import FolderResource
 from ingest_assets.stores.schema_changes import conform
+from ingest_assets.sql.statement import Sql, duckdb_text
 from ingest_assets.sql.text import parquet_files, quote_identifier, string_literal
 from ingest_assets.stores.base import CommitResult, FollowsSchemaChanges, QualityRequest, TableLayout, WriteMode
 from ingest_assets.stores.locking import file_lock
@@ -49,7 +50,8 @@ from ingest_assets.stores.measure import (
     same_columns,
 )
 from ingest_assets.stores.read_back import ParquetFiles
-from ingest_assets.stores.staging import ROW_GROUP_ROWS, ParquetStage, TableSchemaWriter, parquet_rows
+from ingest_assets.stores.staged_writer import TableSchemaWriter
+from ingest_assets.stores.staging import ROW_GROUP_ROWS, ParquetStage, parquet_rows
 
 if TYPE_CHECKING:
     import duckdb
@@ -236,10 +238,9 @@ class ParquetTableWriter(TableSchemaWriter):
         Through Arrow rather than DuckDB's COPY, so the rewritten file has the table's Arrow types
         exactly and the version's files share one schema.
         """
-        removed = removed_rows.either()
-        kept = connection.sql(
-            f"SELECT t.* FROM {parquet_files([path])} AS t WHERE NOT ({removed.sql})", params=removed.params
-        )
+        sql, params = duckdb_text(Sql.of(f"SELECT t.* FROM {parquet_files([path])} AS t WHERE NOT (",
+                                         removed_rows.either(), ")"))
+        kept = connection.sql(sql, params=params or None)
         for batch in kept.to_arrow_reader(ROW_GROUP_ROWS):
             stage.write(conform(batch, self._layout.table))
         stage.finish()
@@ -268,12 +269,11 @@ def _removed_per_file(
     scan = ("read_parquet([" + ", ".join(string_literal(p) for p in files) + "], "
             f"filename = {string_literal(FILE_COLUMN)}, union_by_name = true)")
     file_column = quote_identifier(FILE_COLUMN)
-    replaced, deleted = removed_rows.replaced, removed_rows.deleted
-    rows = connection.sql(
-        f"SELECT {file_column}, count_if(replaced), count_if(deleted) FROM ("
-        f"SELECT {file_column}, {replaced.sql} AS replaced, {deleted.sql} AS deleted FROM {scan} AS t) GROUP BY ALL",
-        params=replaced.params | deleted.params,
-    ).fetchall()
+    sql, params = duckdb_text(Sql.of(
+        f"SELECT {file_column}, count_if(replaced), count_if(deleted) FROM (SELECT {file_column}, ",
+        removed_rows.replaced, " AS replaced, ", removed_rows.deleted, f" AS deleted FROM {scan} AS t) GROUP BY ALL",
+    ))
+    rows = connection.sql(sql, params=params or None).fetchall()
     return {file: (replaced, deleted) for file, replaced, deleted in rows}
 
 

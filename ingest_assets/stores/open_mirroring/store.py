@@ -49,17 +49,19 @@ from ingest_assets.stores.open_mirroring.layout import (
     sequence_name,
     table_folder,
 )
+from ingest_assets.stores.open_mirroring.options import MirroredTableOptions
 from ingest_assets.stores.open_mirroring.sequence import missing_numbers, next_number, published_numbers
 from ingest_assets.plan.model import WriteSpec
 from ingest_assets.storage.base import join
 from ingest_assets.storage.journal import Journal, JournalFile, Step, StepHook
-from ingest_assets.connectors.storage_resources import StorageBacked
+from ingest_assets.connectors.azure_storage import StorageBacked
 from ingest_assets.stores.base import CommitResult, FilesPublished, QualityRequest, TableLayout, WriteMode
-from ingest_assets.stores.staging import ParquetStage, StagedWriter, parquet_rows
+from ingest_assets.stores.schema_decision import SchemaDecision
+from ingest_assets.stores.staged_writer import StagedWriter
+from ingest_assets.stores.staging import ParquetStage, parquet_rows
 
 if TYPE_CHECKING:
-    from ingest_assets.stores.schema_changes import SchemaDecision
-    from ingest_assets.connectors.storage_resources import OpenMirroringResource
+    from ingest_assets.connectors.open_mirroring import OpenMirroringResource
 
 # Uploads that never reached a journal, and temporary files of writes a crash interrupted.
 _LEFTOVER = re.compile(r"^_(\d{20}\.parquet|.*\.tmp)$")
@@ -96,12 +98,19 @@ class PreparedPublish:
     location: str
 
 
+def options(target: WriteSpec) -> MirroredTableOptions:
+    """The target's mirrored-table options (the plan sets them for every open_mirroring entity)."""
+    return target.store_options or MirroredTableOptions()
+
+
 class OpenMirroringStore(StorageBacked):
+    """A `PublishingStore[PreparedPublish]` (see `stores.base`): its writer prepares, `complete` publishes."""
+
     _resource: "OpenMirroringResource"
 
     def table(self, target: WriteSpec) -> MirrorTable:
         assert target.table is not None
-        schema = target.schema or self._resource.schema_name
+        schema = options(target).schema or self._resource.schema_name
         zone = landing_zone(self._resource.mirror_name)
         name = f"{schema}.{target.table}" if schema else target.table
         scratch = join(zone, SCRATCH_PAD, "ingest_assets", name)
@@ -143,7 +152,7 @@ class OpenMirroringStore(StorageBacked):
             schema = pq.read_schema(local).remove_metadata()
         return schema.remove(schema.get_field_index(ROW_MARKER)) if ROW_MARKER in schema.names else schema
 
-    def unsupported_changes(self, target: WriteSpec, mode: WriteMode, decision: "SchemaDecision") -> list[str]:
+    def unsupported_changes(self, target: WriteSpec, mode: WriteMode, decision: SchemaDecision) -> list[str]:
         """Changes Fabric cannot follow in a mirrored table (only a rebuild can): checked before extracting."""
         if mode.kind == "replace" and mode.window is None:
             return []  # the table folder is replaced: Fabric builds the table anew
@@ -151,7 +160,7 @@ class OpenMirroringStore(StorageBacked):
         if metadata is None:
             return []
         reasons = []
-        wanted = target.key_columns or mode.keys
+        wanted = options(target).key_columns or mode.keys
         if tuple(metadata.key_columns) != tuple(wanted):
             reasons.append(f"the key changes from {list(metadata.key_columns)} to {list(wanted)}")
         before = {change.column: change for change in decision.changes}
@@ -195,8 +204,7 @@ class OpenMirroringStore(StorageBacked):
                 self.storage.delete(join(scratch_parent, entry.name))  # a journal write a crash cut short
         return pending.load if pending is not None else None
 
-    def complete(self, prepared: PreparedPublish, before_step: StepHook | None = None,
-                 wait_seconds: float | None = None) -> CommitResult:
+    def complete(self, prepared: PreparedPublish, before_step: StepHook | None = None) -> CommitResult:
         """Publish a prepared load (or accept that a recovery already did), then verify the files."""
         journal_file = JournalFile(self.storage, prepared.table.journal)
         pending = journal_file.pending()
@@ -238,7 +246,8 @@ class OpenMirroringStore(StorageBacked):
                               self._resource.source_version)
 
     def wait_seconds(self, target: WriteSpec) -> int:
-        return target.wait_seconds if target.wait_seconds is not None else self._resource.folder_deletion_wait_seconds
+        wait = options(target).wait_seconds
+        return wait if wait is not None else self._resource.folder_deletion_wait_seconds
 
 
 class MirrorWriter(StagedWriter):
@@ -252,7 +261,7 @@ class MirrorWriter(StagedWriter):
         self._metadata = metadata
         # A first load and a replace publish an initial load: no markers, so every row is an insert.
         self.replaces = mode.kind == "replace" or metadata is None
-        self._marker_column = target.row_marker_column
+        self._marker_column = options(target).row_marker_column
         self._marker = None if self.replaces else (RowMarker.INSERT if mode.kind == "append" else RowMarker.UPSERT)
         self._marked = self._marker is not None or self._marker_column is not None
         staged = pa.schema([f.with_type(markers.published_type(f.type)) for f in layout.staged])
@@ -338,7 +347,7 @@ class MirrorWriter(StagedWriter):
                 steps += [Step("delete", join(table.folder, sequence_name(n))) for n in reversed(published)]
                 steps += [Step("delete_folder", table.folder),
                           Step("wait", seconds=seconds, checkpoint=True)]
-            keys = self._target.key_columns or self._mode.keys
+            keys = options(self._target).key_columns or self._mode.keys
             steps += [Step("make_folder", table.folder),
                       Step("write", join(table.folder, METADATA_FILE), text=TableMetadata(keys).to_json().decode())]
         steps += [Step("rename", self._staged_name(name), join(table.folder, name)) for name in names]

@@ -24,7 +24,9 @@ from pathlib import Path
 import pyarrow as pa
 import sqlalchemy as sa
 
-from ingest_assets.connectors.database_resources import DatabaseResource
+from ingest_assets.connectors.database import DatabaseResource
+from ingest_assets.homes.base import ReadRequest
+from ingest_assets.homes.sql import SqlAlchemyHome
 from ingest_assets.plan.model import ReadSpec, WriteSpec
 from ingest_assets.stores.base import CommitResult, FollowsSchemaChanges, QualityRequest, TableLayout, WriteMode
 from ingest_assets.stores.read_back import ArrowStream
@@ -34,7 +36,8 @@ from ingest_assets.stores.sql.errors import database_error
 from ingest_assets.stores.sql.load import load_staging
 from ingest_assets.stores.sql.names import TableName, table_name
 from ingest_assets.stores.sql.types import reflected_arrow_type
-from ingest_assets.stores.staging import ParquetStage, StagedWriter, parquet_rows
+from ingest_assets.stores.staged_writer import StagedWriter
+from ingest_assets.stores.staging import ParquetStage, parquet_rows
 
 
 class SqlStore(FollowsSchemaChanges):
@@ -79,9 +82,6 @@ class SqlStore(FollowsSchemaChanges):
 
     def read_back(self, target: WriteSpec) -> ArrowStream | None:
         """The table streamed through the SQL home's reader (typed as a home reads it)."""
-        from ingest_assets.homes.base import ReadRequest
-        from ingest_assets.homes.sql import SqlAlchemyHome
-
         if not self.exists(target):
             return None
         with self._engine() as engine:

@@ -1,14 +1,61 @@
-"""Folders of files (Parquet, CSV): homes need their paths to exist, stores a folder they may write."""
+"""Folders of files: `parquet` (a home of files, folders and globs below it, or a store of datasets)
+and `csv` (a home only). Their check: a home's paths must exist, a store's folder must be writable."""
 
 from __future__ import annotations
 
 import glob
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Literal
 
-from ingest_assets.connectors.probes.base import CheckLine, ConnectionUse, fail, note, ok, probe_name
+from pydantic import Field
+
+from ingest_assets.connectors.check import CheckLine, ConnectionUse, fail, note, ok, probe_name
+from ingest_assets.connectors.connector_type import ConnectorType
+from ingest_assets.connectors.resource import ProjectRelativeResource
+from ingest_assets.connectors.settings import ConnectionSettings
 
 _GLOB_CHARACTERS = set("*?[")
+
+
+class ParquetConnection(ConnectionSettings):
+    """A folder of Parquet files: a home (files, folders, globs below it) or a store (datasets)."""
+
+    type: Literal["parquet"]
+    path: str
+
+
+class CsvConnection(ConnectionSettings):
+    """A folder of CSV files (home only)."""
+
+    type: Literal["csv"]
+    path: str
+    delimiter: str = Field(default=",", min_length=1, max_length=1)
+    header: bool = True
+
+
+class FolderResource(ProjectRelativeResource):
+    """A folder of files (Parquet or CSV): homes read below it, stores write datasets below it."""
+
+    path: str
+
+    def folder(self) -> Path:
+        return self._resolve_path(self.path)
+
+    def check_connection(self, use: ConnectionUse) -> Iterator[CheckLine]:
+        return check_folder(self.folder(), use)
+
+
+class CsvFolderResource(FolderResource):
+    delimiter: str = ","
+    header: bool = True
+
+
+PARQUET = ConnectorType("parquet", FolderResource.from_settings, "ingest_assets.homes.files:parquet_home",
+                        "ingest_assets.stores.parquet:ParquetStore", frozenset({"path"}), "path", reads_back=True,
+                        model=ParquetConnection)
+CSV = ConnectorType("csv", CsvFolderResource.from_settings, "ingest_assets.homes.files:csv_home", None,
+                    frozenset({"path"}), None, model=CsvConnection)
 
 
 def check_folder(folder: Path, use: ConnectionUse) -> Iterator[CheckLine]:

@@ -1,4 +1,8 @@
-"""What a connection check reports, and what it is asked about."""
+"""What `ingest check` asks a connection, and what a connection's check reports.
+
+A resource offers its check as `check_connection(use)` (see `Checkable`); each type's module holds
+its own, and imports its driver only inside it, so loading definitions imports none.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +10,6 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal, Protocol, runtime_checkable
-
-from ingest_assets.plan.model import ReadSpec, WriteSpec
 
 Status = Literal["ok", "fail", "note"]
 
@@ -32,12 +34,37 @@ def note(text: str) -> CheckLine:
     return CheckLine("note", text)
 
 
+# What a check reads of the plan's ReadSpec / WriteSpec, named here so that connectors need not
+# import the plan (which imports the registry of connectors).
+class ReadTarget(Protocol):
+    """What an entity reads from the connection: one of a table, a query, a path."""
+
+    @property
+    def table(self) -> str | None: ...
+
+    @property
+    def query(self) -> str | None: ...
+
+    @property
+    def path(self) -> str | None: ...
+
+
+class WriteTarget(Protocol):
+    """Where an entity writes in the connection: a table or a path."""
+
+    @property
+    def table(self) -> str | None: ...
+
+    @property
+    def path(self) -> str | None: ...
+
+
 @dataclass(frozen=True)
 class ConnectionUse:
     """What the project's entities do with one connection: what they read, and where they write."""
 
-    reads: tuple[ReadSpec, ...] = ()
-    writes: tuple[WriteSpec, ...] = ()
+    reads: tuple[ReadTarget, ...] = ()
+    writes: tuple[WriteTarget, ...] = ()
 
 
 @runtime_checkable

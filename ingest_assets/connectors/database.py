@@ -1,0 +1,198 @@
+"""What the SQL database types share (sqlite, sqlalchemy, postgres, mssql, mysql): the pool size
+setting, the SQLAlchemy resource base, their capabilities, and their check.
+
+The check logs in, reads each home table, and creates and drops a probe table. Failures are told
+apart by the driver's codes (SQLSTATE, MySQL error numbers), never by message text; where a driver
+gives no code (libpq reports a refused login and an unreachable server alike), the fix lists what to
+check. Messages quote the driver's first line, which names no password. SQLAlchemy and the drivers
+are imported only inside the methods, during a run or a check.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Optional
+from urllib.parse import unquote_plus
+
+from pydantic import AliasChoices, Field, PositiveInt
+
+from ingest_assets.connectors.check import CheckLine, ConnectionUse, fail, note, ok, probe_name
+from ingest_assets.connectors.connector_type import ConnectorType, ReadKindName
+from ingest_assets.connectors.resource import ConnectionResource
+from ingest_assets.connectors.settings import ConnectionSettings, require_reference
+from ingest_assets.errors import first_line
+
+if TYPE_CHECKING:
+    import sqlalchemy
+
+SQLALCHEMY_HOME = "ingest_assets.homes.sql:SqlAlchemyHome"
+_SQL_STORE = "ingest_assets.stores.sql.store:SqlStore"
+_SQL_READS: frozenset[ReadKindName] = frozenset({"table", "query"})
+
+
+def sql_database(name: str, resource: type[DatabaseResource], model: type[ConnectionSettings],
+                 home: str = SQLALCHEMY_HOME) -> ConnectorType:
+    """A SQL database type: a home of tables and queries read in parallel key ranges, a store of tables."""
+    return ConnectorType(name, resource.from_settings, home, _SQL_STORE, _SQL_READS, "table", parallel_reads=True,
+                         reads_back=True, model=model)
+
+
+# ---- settings --------------------------------------------------------------------------------------
+
+_URL_PASSWORD = re.compile(r"^[A-Za-z0-9+.-]+://[^:/@]*:(?P<password>[^@]*)@")
+# A password inside an ODBC connection string (a SQL Server `url`, or SQLAlchemy's `odbc_connect=`).
+_ODBC_PASSWORD = re.compile(r"(?:^|;)\s*(?:PWD|Password)\s*=\s*(?P<password>\{(?:[^}]|\}\})*\}|[^;]*)", re.IGNORECASE)
+
+
+def _url_passwords(url: str) -> list[str]:
+    """Passwords written in a URL or an ODBC connection string (URL-encoded inside `odbc_connect=`)."""
+    match = _URL_PASSWORD.match(url)
+    found = [match.group("password")] if match else []
+    odbc_text = unquote_plus(url).replace("?", ";").replace("&", ";")
+    return found + [m.group("password") for m in _ODBC_PASSWORD.finditer(odbc_text)]
+
+
+def require_url_references(url: str | None) -> None:
+    """A password inside a `url` must be a `${VAR}` reference too."""
+    for password in _url_passwords(url or ""):
+        require_reference("the password in 'url'", password)
+
+
+class DatabaseSettings(ConnectionSettings):
+    # The most connections ingest opens to this database at once: a Dagster concurrency pool of this
+    # size (named like the connection), so 200 entities on one database queue for it while entities
+    # on other databases keep running.
+    pool_size: PositiveInt | None = Field(default=None, validation_alias=AliasChoices("pool_size", "max_connections"))
+
+
+# ---- resource --------------------------------------------------------------------------------------
+
+
+class DatabaseResource(ConnectionResource):
+    pool_size: Optional[int] = Field(
+        default=None, description="The most connections to open at once (also a Dagster concurrency pool)."
+    )
+
+    def sqlalchemy_url(self) -> "sqlalchemy.URL | str":
+        raise NotImplementedError
+
+    def connect_args(self) -> dict[str, object]:
+        """Keyword arguments for the driver's connect()."""
+        return {}
+
+    def engine(self) -> "sqlalchemy.Engine":
+        import sqlalchemy
+
+        # NullPool: a connection is closed when returned, so the count the server sees is exactly
+        # the count in use (the pool limit is Dagster's, not SQLAlchemy's).
+        engine = sqlalchemy.create_engine(self.sqlalchemy_url(), poolclass=sqlalchemy.NullPool,
+                                          connect_args=self.connect_args())
+        if _cuts_datetime_fractions(engine.dialect):
+            sqlalchemy.event.listen(engine, "before_cursor_execute", _datetimes_as_text, retval=True)
+        return engine
+
+    def bulk_engine(self) -> "sqlalchemy.Engine":
+        """An engine for the stores' bulk inserts (executemany of many rows)."""
+        return self.engine()
+
+    def check_connection(self, use: ConnectionUse) -> Iterator[CheckLine]:
+        return check_database(self, use)
+
+
+def _cuts_datetime_fractions(dialect: "sqlalchemy.Dialect") -> bool:
+    """pyodbc cuts a datetime parameter's fraction to the precision the ODBC driver reports for
+    timestamps; MySQL's and MariaDB's drivers report none, so 08:00:00.5 is sent as 08:00:00 and an
+    incremental window `cursor < updated_at <= max` leaves the newest row out and reads rows at the
+    cursor again."""
+    return dialect.driver == "pyodbc" and dialect.name in ("mysql", "mariadb")
+
+
+def _datetimes_as_text(connection: object, cursor: object, statement: str, parameters: Sequence,
+                       context: object, executemany: bool) -> tuple[str, Sequence]:
+    """Send datetimes as ISO text, which the server converts back with every microsecond."""
+
+    def exact(value: object) -> object:
+        return value.isoformat(sep=" ", timespec="microseconds") if isinstance(value, datetime) else value
+
+    if executemany:
+        return statement, [tuple(map(exact, row)) for row in parameters]
+    return statement, tuple(map(exact, parameters))
+
+
+# ---- check -----------------------------------------------------------------------------------------
+
+_LOGIN_FIX = "check 'user:' and the environment variable behind 'password:' (or the credential settings)"
+_DATABASE_FIX = "check 'database:', or create the database"
+_REACH_FIX = ("check 'host:' and 'port:' (or 'url:'), that the server runs and accepts connections from here, "
+              "then the database, user and password")
+# SQLSTATE classes (pyodbc, psycopg once connected) and MySQL error numbers, each with its fix.
+_SQLSTATE_FIXES = {"28": _LOGIN_FIX, "3D": _DATABASE_FIX, "08": _REACH_FIX}
+_MYSQL_FIXES = {1045: _LOGIN_FIX, 1049: _DATABASE_FIX, 2002: _REACH_FIX, 2003: _REACH_FIX, 2005: _REACH_FIX}
+
+
+def check_database(resource: DatabaseResource, use: ConnectionUse) -> Iterator[CheckLine]:
+    import sqlalchemy as sa
+
+    engine = resource.engine()
+    try:
+        try:
+            connection = engine.connect()
+        except sa.exc.DBAPIError as error:
+            yield fail(f"cannot connect: {first_line(error.orig)} -> {_connect_fix(error.orig)}")
+            return
+        with connection:
+            version = ".".join(map(str, connection.dialect.server_version_info or ())) or "version unknown"
+            yield ok(f"connected ({connection.dialect.name} {version})")
+            for spec in use.reads:
+                yield _check_read(connection, spec.table, spec.query)
+            if use.writes:
+                yield _check_create_table(connection)
+    finally:
+        engine.dispose()
+
+
+def _connect_fix(error: BaseException) -> str:
+    from ingest_assets.stores.sql.errors import sqlstate
+
+    state = sqlstate(error) or ""
+    for prefix, fix in _SQLSTATE_FIXES.items():
+        if state.startswith(prefix):
+            return fix
+    args = getattr(error, "args", ())
+    if args and isinstance(args[0], int) and args[0] in _MYSQL_FIXES:
+        return _MYSQL_FIXES[args[0]]
+    return _REACH_FIX
+
+
+def _check_read(connection: "sqlalchemy.Connection", table: str | None, query: str | None) -> CheckLine:
+    import sqlalchemy as sa
+
+    if table is None:
+        return note(f"query not run by the check (it runs with the asset): {' '.join((query or '').split())[:60]}")
+    schema, _, name = table.rpartition(".")
+    statement = sa.select(sa.literal_column("*")).select_from(sa.table(name, schema=schema or None)).limit(0)
+    try:
+        with connection.begin():
+            connection.execute(statement)
+    except sa.exc.DBAPIError as error:
+        return fail(f"cannot read table {table}: {first_line(error.orig)} -> check the entity's home.table, "
+                    "and that the user may SELECT from it")
+    return ok(f"can read table {table}")
+
+
+def _check_create_table(connection: "sqlalchemy.Connection") -> CheckLine:
+    """Create and drop a uniquely named table, in a transaction rolled back where DDL allows it."""
+    import sqlalchemy as sa
+
+    probe = sa.Table(probe_name(), sa.MetaData(), sa.Column("probe", sa.Integer))
+    try:
+        with connection.begin() as transaction:
+            probe.create(connection)
+            probe.drop(connection)
+            transaction.rollback()
+    except sa.exc.DBAPIError as error:
+        return fail(f"cannot create a table: {first_line(error.orig)} -> grant the user the right to create "
+                    "tables (and schemas, one per flow) in this database")
+    return ok("can create tables (created and dropped a probe table)")
