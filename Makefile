@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 export DAGSTER_HOME := $(CURDIR)
 export INGEST_FLOWS_DIR := $(CURDIR)/flows
 
-.PHONY: install demo test ui clean bench
+.PHONY: install demo test lint ui clean bench
 
 install: $(VENV)/.installed
 
@@ -19,7 +19,12 @@ $(VENV)/.installed: pyproject.toml
 demo: install
 	$(BIN)/python -m ingest_assets.demo.run
 
-test: install
+# The linter and the strict type checker first: a few seconds, and they fail before the suite starts.
+lint: install
+	$(BIN)/ruff check ingest_assets ingest_assets_tests benchmarks
+	$(BIN)/mypy
+
+test: lint
 	.ci/system-packages
 	$(BIN)/python -m pytest
 

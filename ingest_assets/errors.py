@@ -1,59 +1,204 @@
-"""Every error the package raises derives from `IngestError`.
+"""Every error the package raises derives from `IngestError`; import them all from here.
 
 Configuration errors carry a list of located problems; run-time errors say whether a retry can help
 (`TransientError`, retried by the asset's RetryPolicy) or not (`TerminalError`). Errors are classified
-by where they are raised, never by parsing message text.
+by where they are raised, never by parsing message text: each cause has its own class, built from
+keyword attributes (`raise DestinationMissing(destination=..., cursor_value=...)`), which also make
+its message. The classes live in `ingest_assets/causes/`, one module per group:
+
+    IngestError
+    |-- ConfigError, MissingEnvironmentVariable, TranslatorError, PluginError   (project.py: not retried)
+    |-- TerminalError
+    |   |-- RunConfigConflict, WatermarkError                                   (run.py)
+    |   |-- ColumnError, SchemaError > ColumnTypeUnsupported                    (columns.py)
+    |   |-- StagingError, WriteKeyError                                         (staging.py)
+    |   |-- TransformError                                                      (transforms.py)
+    |   `-- ConnectionSetupError > DriverMissing                                (connections.py)
+    |-- TransientError
+    `-- SourceError, DestinationError, StorageError   (source.py, destination.py, storage.py)
+        groups that hold both kinds: never raised themselves, each of their classes is also a
+        TerminalError or a TransientError (`class LockHeld(DestinationError, TransientError)`).
+
+`TerminalError` and `TransientError` still take a plain message, for plugins and for raise sites not
+yet given a class of their own.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from ingest_assets.causes.base import IngestError, TerminalError, TransientError, first_line
+from ingest_assets.causes.columns import (
+    ArrowTypeUnwritable,
+    AuditColumnClash,
+    ColumnError,
+    ColumnTypeUnreadable,
+    ColumnTypeUnsupported,
+    DecimalTooWide,
+    EntityColumnsMissing,
+    RowHashColumnsMissing,
+    RowSelectionColumnsMissing,
+    SchemaChangesRefused,
+    SchemaError,
+    SourceColumnMissing,
+    SourceColumnsMissing,
+    TableMustBeRebuilt,
+    TransformOutputColumnsMissing,
+)
+from ingest_assets.causes.connections import (
+    AuthLibraryMissing,
+    AzureTokenUnavailable,
+    ConnectionSetupError,
+    DriverMissing,
+    FreeTdsCannotUseToken,
+    HomeDriverMissing,
+    StoreDriverMissing,
+)
+from ingest_assets.causes.destination import (
+    DestinationError,
+    DestinationMissing,
+    DestinationOccupied,
+    FolderWriteModeUnsupported,
+    KeySnapshotMissing,
+    LandingZoneError,
+    LockHeld,
+    OtherLoadPending,
+    PartitionReplaceUnsupported,
+    PublishInProgress,
+    PublishTargetTaken,
+    StagedFileLost,
+    StoreDatabaseRefused,
+    StoreDatabaseUnavailable,
+    TableChangedDuringLoad,
+    WriteModeUnsupported,
+)
+from ingest_assets.causes.project import (
+    ConfigError,
+    ConfigProblem,
+    MissingEnvironmentVariable,
+    NoBuiltInConnectors,
+    PluginAliasUnregistered,
+    PluginError,
+    PluginImportFailed,
+    PluginModelMissing,
+    PluginNameMismatch,
+    PluginNotAConnectorType,
+    PluginShadowsBuiltIn,
+    TranslatorError,
+    TranslatorKeyMismatch,
+)
+from ingest_assets.causes.run import (
+    IncrementalNeedsEveryRow,
+    LookbackNotApplicable,
+    RebuildOfPartition,
+    RunConfigConflict,
+    SampleOfMirroredTable,
+    SampleWithIncremental,
+    SampleWithRebuild,
+    WatermarkError,
+    WatermarkSettingsChanged,
+    WatermarkValueUnsupported,
+)
+from ingest_assets.causes.source import (
+    BatchTypesChanged,
+    BatchValueDoesNotFit,
+    DerivedQueryFailed,
+    FetchedValueDoesNotFit,
+    FileValueDoesNotFit,
+    HomeDatabaseRefused,
+    HomeDatabaseUnavailable,
+    InputDatabaseBusy,
+    InputNotMaterialized,
+    MaxValueUnreadable,
+    NoFilesMatch,
+    ParallelColumnUnsplittable,
+    RowMarkerInvalid,
+    SourceDatabaseMissing,
+    SourceError,
+    SourcePathMissing,
+    SourceQueryInvalid,
+    SourceTableMissing,
+    SourceValueDoesNotFit,
+    UnexpectedSnapshot,
+)
+from ingest_assets.causes.staging import (
+    BatchColumnsChanged,
+    BatchDoesNotFit,
+    CommitBeforeStaging,
+    LatestRowTied,
+    NullWriteKey,
+    StagedCountMismatch,
+    StagedFileCollision,
+    StagedLayoutMismatch,
+    StagedRowsDoNotFit,
+    StagingError,
+    WriteKeyError,
+    WriteKeyNotUnique,
+)
+from ingest_assets.causes.storage import (
+    BlobCopyFailed,
+    StorageAccessDenied,
+    StorageContainerMissing,
+    StorageError,
+    StorageRequestFailed,
+    StorageRequestRefused,
+    StorageSettingInvalid,
+    StorageSettingMalformed,
+    StorageUnreachable,
+    UnknownStorageApi,
+    UnknownStorageCredential,
+)
+from ingest_assets.causes.transforms import (
+    PythonTransformFailed,
+    SqlTransformFailed,
+    TransformColumnsChanged,
+    TransformError,
+    TransformFunctionMissing,
+    TransformInputUnsupported,
+    TransformResultUnsupported,
+    TransformReturnsNoRows,
+    TransformSignatureMismatch,
+    TransformStepFailed,
+)
 
-
-class IngestError(Exception):
-    """Root of every error raised by ingest_assets."""
-
-
-@dataclass(frozen=True)
-class ConfigProblem:
-    """One thing wrong in the YAML project, with where it is and how to fix it."""
-
-    file: str
-    line: int
-    entity: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.file}:{self.line}: {self.entity}: {self.message}"
-
-
-class ConfigError(IngestError):
-    """The project is invalid; every problem found is listed, sorted by file and line."""
-
-    def __init__(self, problems: list[ConfigProblem]):
-        self.problems = sorted(problems, key=lambda p: (p.file, p.line, p.entity, p.message))
-        count = len(self.problems)
-        header = f"the ingest project has {count} problem{'s' if count != 1 else ''}:"
-        super().__init__("\n".join([header, *(f"  {p}" for p in self.problems)]))
-
-
-class MissingEnvironmentVariable(IngestError):
-    """A `${VAR}` reference names a variable that is not set and has no default."""
-
-
-class TerminalError(IngestError):
-    """A run-time failure that a retry cannot fix (bad data, changed settings, a missing table)."""
-
-
-class TransientError(IngestError):
-    """A run-time failure that may pass on retry (a locked file, a dropped connection)."""
-
-
-class WatermarkSettingsChanged(TerminalError):
-    """The entity's watermark settings differ from the ones its last cursor was committed with."""
-
-
-def first_line(error: object) -> str:
-    """The first line of a driver's error (they often append a multi-line context), or its type."""
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__
+__all__ = [
+    # roots
+    "IngestError", "TerminalError", "TransientError", "first_line",
+    # the project (not retried)
+    "ConfigError", "ConfigProblem", "MissingEnvironmentVariable", "TranslatorError", "TranslatorKeyMismatch",
+    "PluginError", "NoBuiltInConnectors", "PluginAliasUnregistered", "PluginImportFailed", "PluginModelMissing",
+    "PluginNameMismatch", "PluginNotAConnectorType", "PluginShadowsBuiltIn",
+    # run config and watermark
+    "RunConfigConflict", "IncrementalNeedsEveryRow", "RebuildOfPartition", "SampleOfMirroredTable",
+    "SampleWithIncremental", "SampleWithRebuild",
+    "WatermarkError", "WatermarkSettingsChanged", "WatermarkValueUnsupported", "LookbackNotApplicable",
+    # columns and schema
+    "ColumnError", "AuditColumnClash", "EntityColumnsMissing", "RowHashColumnsMissing", "RowSelectionColumnsMissing",
+    "SourceColumnMissing", "SourceColumnsMissing", "TransformOutputColumnsMissing",
+    "SchemaError", "SchemaChangesRefused", "TableMustBeRebuilt",
+    "ColumnTypeUnsupported", "ArrowTypeUnwritable", "ColumnTypeUnreadable", "DecimalTooWide",
+    # staging and write keys
+    "StagingError", "BatchColumnsChanged", "BatchDoesNotFit", "CommitBeforeStaging", "StagedCountMismatch",
+    "StagedFileCollision", "StagedLayoutMismatch", "StagedRowsDoNotFit",
+    "WriteKeyError", "LatestRowTied", "NullWriteKey", "WriteKeyNotUnique",
+    # transforms
+    "TransformError", "PythonTransformFailed", "SqlTransformFailed", "TransformColumnsChanged",
+    "TransformFunctionMissing", "TransformInputUnsupported", "TransformResultUnsupported", "TransformReturnsNoRows",
+    "TransformSignatureMismatch", "TransformStepFailed",
+    # connections
+    "ConnectionSetupError", "DriverMissing", "AuthLibraryMissing", "AzureTokenUnavailable", "FreeTdsCannotUseToken",
+    "HomeDriverMissing", "StoreDriverMissing",
+    # the source
+    "SourceError", "DerivedQueryFailed", "HomeDatabaseRefused", "HomeDatabaseUnavailable", "InputDatabaseBusy", "InputNotMaterialized",
+    "MaxValueUnreadable", "NoFilesMatch", "ParallelColumnUnsplittable", "SourceDatabaseMissing", "SourcePathMissing",
+    "SourceQueryInvalid", "SourceTableMissing", "UnexpectedSnapshot",
+    "SourceValueDoesNotFit", "BatchTypesChanged", "BatchValueDoesNotFit", "FetchedValueDoesNotFit",
+    "FileValueDoesNotFit", "RowMarkerInvalid",
+    # the destination
+    "DestinationError", "DestinationMissing", "DestinationOccupied", "KeySnapshotMissing", "LandingZoneError",
+    "LockHeld", "OtherLoadPending", "PublishInProgress", "PublishTargetTaken", "StagedFileLost",
+    "StoreDatabaseRefused", "StoreDatabaseUnavailable", "TableChangedDuringLoad",
+    "WriteModeUnsupported", "FolderWriteModeUnsupported", "PartitionReplaceUnsupported",
+    # storage
+    "StorageError", "BlobCopyFailed", "StorageAccessDenied", "StorageContainerMissing", "StorageRequestFailed",
+    "StorageRequestRefused", "StorageUnreachable",
+    "StorageSettingInvalid", "StorageSettingMalformed", "UnknownStorageApi", "UnknownStorageCredential",
+]

@@ -44,9 +44,6 @@ def resolve_references(text: str, environ: Mapping[str, str] | None = None) -> s
             return default
         if value is not None:
             return value
-        raise MissingEnvironmentVariable(
-            f"environment variable {name} is not set -> export {name}=... "
-            f"or write ${{{name}:-default}} in flows/ingest.yml"
-        )
+        raise MissingEnvironmentVariable(name=name)
 
     return _REFERENCE.sub(substitute, text)

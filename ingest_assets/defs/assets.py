@@ -10,7 +10,8 @@ from ingest_assets.connectors import registry
 from ingest_assets.defs.checks import check_specs
 from ingest_assets.defs.pools import POOL_TAG
 from ingest_assets.defs.publish_step import STEP_TAG, two_step_asset
-from ingest_assets.defs.translator import ENTITY_METADATA_KEY, IngestTranslator, TranslatorError
+from ingest_assets.defs.translator import ENTITY_METADATA_KEY, IngestTranslator
+from ingest_assets.errors import TranslatorKeyMismatch
 from ingest_assets.plan.model import EntityPlan
 from ingest_assets.runtime.materialize import materialize_entity
 from ingest_assets.runtime.overrides import RunOverrides
@@ -20,11 +21,8 @@ def entity_spec(plan: EntityPlan, translator: IngestTranslator, key: dg.AssetKey
     """The translator's spec, marked with the entity it stands for (`ingest plan` maps keys back by it)."""
     spec = translator.get_asset_spec(plan)
     if spec.key != key:
-        raise TranslatorError(
-            f"{type(translator).__name__}.get_asset_spec gives {plan.label} the key {spec.key.to_user_string()!r}, "
-            f"but get_asset_key gives {key.to_user_string()!r} -> change keys in get_asset_key only (checks, jobs, "
-            "sensors and runs all use it)"
-        )
+        raise TranslatorKeyMismatch(translator=type(translator).__name__, entity=plan.label,
+                                    spec_key=spec.key.to_user_string(), asset_key=key.to_user_string())
     return spec.merge_attributes(metadata={ENTITY_METADATA_KEY: plan.label})
 
 

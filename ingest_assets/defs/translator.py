@@ -12,11 +12,8 @@ import dagster as dg
 from collections.abc import Iterable
 
 from ingest_assets.defs.partitions import partitions_definition
-from ingest_assets.errors import IngestError
+from ingest_assets.errors import TranslatorError  # noqa: F401 -- re-exported from its old home
 from ingest_assets.plan.model import EntityPlan
-
-class TranslatorError(IngestError):
-    """A translator whose specs disagree with its own asset keys."""
 
 
 # Written by the factory into every entity's spec, whatever the translator does: which entity an asset is.

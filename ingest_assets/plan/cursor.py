@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from ingest_assets.errors import TerminalError
+from ingest_assets.errors import LookbackNotApplicable, WatermarkValueUnsupported
 
 CURSOR_METADATA_KEY = "ingest/cursor"
 
@@ -38,16 +38,14 @@ def encode_value(value: object) -> dict[str, Any]:
     if isinstance(value, date):
         return {"type": "date", "value": value.isoformat()}
     if isinstance(value, bool):
-        raise TerminalError(f"a boolean ({value!r}) cannot be a watermark -> use a timestamp, date, integer or string column")
+        raise WatermarkValueUnsupported(value=value)
     if isinstance(value, int):
         return {"type": "integer", "value": value}
     if isinstance(value, (float, Decimal)):
         return {"type": "number", "value": str(value)}
     if isinstance(value, str):
         return {"type": "string", "value": value}
-    raise TerminalError(
-        f"a {type(value).__name__} ({value!r}) cannot be a watermark -> use a timestamp, date, integer or string column"
-    )
+    raise WatermarkValueUnsupported(value=value)
 
 
 def decode_value(data: Mapping[str, Any]) -> object:
@@ -101,7 +99,4 @@ class Cursor:
             return value - timedelta(days=math.ceil(seconds / 86400))
         if isinstance(value, (int, Decimal)) and not isinstance(value, bool) and isinstance(lookback, int):
             return value - lookback
-        raise TerminalError(
-            f"lookback {lookback!r} does not apply to a watermark value of type {type(value).__name__} -> a duration "
-            "('2h') for time columns, a number for integer columns"
-        )
+        raise LookbackNotApplicable(lookback=lookback, value=value)

@@ -12,7 +12,7 @@ from datetime import datetime
 
 import pyarrow as pa
 
-from ingest_assets.errors import TerminalError
+from ingest_assets.errors import AuditColumnClash, RowHashColumnsMissing
 from ingest_assets.plan.model import AuditPlan
 from ingest_assets.sql.text import quote_identifier
 
@@ -29,10 +29,7 @@ class AuditColumns:
         """The source's columns followed by the audit columns."""
         clashes = [name for name in self._plan.columns if name in source.names]
         if clashes:
-            raise TerminalError(
-                f"audit column {clashes[0]!r} is also a source column -> name the audit column differently "
-                "(audit: {...: <name>})"
-            )
+            raise AuditColumnClash(column=clashes[0])
         fields = list(source)
         if self._plan.loaded_at:
             fields.append(pa.field(self._plan.loaded_at, pa.timestamp("us", tz="UTC")))
@@ -42,10 +39,7 @@ class AuditColumns:
             hashed = self._plan.row_hash.columns or tuple(source.names)
             missing = [name for name in hashed if name not in source.names]
             if missing:
-                raise TerminalError(
-                    f"audit.row_hash.columns names {missing} which the source does not have -> source columns: "
-                    f"{', '.join(source.names)}"
-                )
+                raise RowHashColumnsMissing(columns=missing, available=source.names)
             texts = ", ".join(f"CAST({quote_identifier(name)} AS VARCHAR)" for name in hashed)
             self._hash_sql = f"SELECT md5(to_json([{texts}])) AS h FROM batch"
             fields.append(pa.field(self._plan.row_hash.column, pa.string()))

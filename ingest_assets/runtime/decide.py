@@ -9,7 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ingest_assets.connectors import registry
-from ingest_assets.errors import TerminalError, WatermarkSettingsChanged
+from ingest_assets.errors import (
+    IncrementalNeedsEveryRow,
+    RebuildOfPartition,
+    SampleOfMirroredTable,
+    SampleWithIncremental,
+    SampleWithRebuild,
+    WatermarkSettingsChanged,
+)
 from ingest_assets.plan.cursor import Cursor
 from ingest_assets.plan.model import EntityPlan, LoadMode, WriteKind
 from ingest_assets.plan.window import KeyBucket, RowFilter, TimeWindow
@@ -34,11 +41,7 @@ class LoadDecision:
 def _write_mode(plan: EntityPlan, mode: LoadMode, kind: WriteKind, window: RowFilter | KeyBucket | None = None
                 ) -> WriteMode:
     if mode.read == "cursor" and (kind == "replace" or plan.delete_missing):
-        raise TerminalError(
-            f"this run reads only the rows past the watermark, but {kind}"
-            f"{' with delete_missing' if plan.delete_missing else ''} needs every row -> run without "
-            "run config {run_type: incremental}"
-        )
+        raise IncrementalNeedsEveryRow(write=kind, delete_missing=plan.delete_missing)
     # The write key travels with every write of an upsert/merge entity, also its replacing first
     # load, so a SQL store creates the key its later upserts rely on.
     by_key = plan.mode().write in ("upsert", "merge")
@@ -85,11 +88,8 @@ def decide_load(
         return LoadDecision(mode, None, _write_mode(plan, mode, mode.write), None, mode.describe())
 
     if committed is not None and committed.column != watermark.column and not overrides.reset_watermark:
-        raise WatermarkSettingsChanged(
-            f"the watermark column changed from {committed.column!r} (cursor {committed.value}) to "
-            f"{watermark.column!r} -> nothing was read; to reset deliberately, run once with run config "
-            "{reset_watermark: true} (a full reload that starts a new cursor)"
-        )
+        raise WatermarkSettingsChanged(committed_column=committed.column, cursor_value=committed.value,
+                                       column=watermark.column)
     # Reading only up to the maximum seen at the start leaves rows committed during the read to the
     # next run instead of losing them behind a cursor that has already moved past.
     cursor_after = Cursor(watermark.column, source_max) if source_max is not None else committed
@@ -117,8 +117,7 @@ def decide_load(
 
 def _rebuild(plan: EntityPlan, source_max: object | None, partition_window: PartitionWindow) -> LoadDecision:
     if partition_window is not None:
-        raise TerminalError("rebuild replaces the whole table, and this run loads one partition -> rebuild "
-                            "runs without a partition; run the entity's partitions afterwards")
+        raise RebuildOfPartition()
     full = LoadMode("full", "replace")
     watermark = plan.watermark
     window, cursor_after = None, None
@@ -134,18 +133,11 @@ def _sample(plan: EntityPlan, overrides: RunOverrides, rows: int, partition_wind
     """Sample mode: whichever `rows` rows the source returns first replace the destination (or the
     partition's rows), and no cursor is recorded, so the next normal run is a first load again."""
     if registry.connector(plan.store.type).publish_step:
-        raise TerminalError(
-            f"sample_rows: {rows} would replace the mirrored table {plan.write.describe()} with a sample, which "
-            f"Fabric replicates (dropping the table first) -> sample into a development store, or run with run "
-            "config {sample_rows: 0}"
-        )
+        raise SampleOfMirroredTable(rows=rows, table=plan.write.describe())
     if overrides.rebuild:
-        raise TerminalError(f"run config sets both rebuild (load everything) and sample_rows: {rows} -> keep one")
+        raise SampleWithRebuild(rows=rows)
     if overrides.run_type is RunTypeOverride.incremental:
-        raise TerminalError(
-            f"run config sets both run_type: incremental (rows past the watermark) and sample_rows: {rows} (a "
-            "sample that replaces the destination and records no watermark) -> keep one"
-        )
+        raise SampleWithIncremental(rows=rows)
     full = LoadMode("full", "replace")
     if isinstance(partition_window, KeyBucket):
         return LoadDecision(full, None, _write_mode(plan, full, "replace", partition_window), None,

@@ -19,7 +19,15 @@ from typing import TYPE_CHECKING, TypeVar
 import dagster as dg
 
 from ingest_assets.connectors import registry
-from ingest_assets.errors import TerminalError
+from ingest_assets.errors import (
+    DestinationMissing,
+    EntityColumnsMissing,
+    RowSelectionColumnsMissing,
+    SchemaChangesRefused,
+    StagedCountMismatch,
+    TableMustBeRebuilt,
+    TransformOutputColumnsMissing,
+)
 from ingest_assets.homes.base import Home, ReadRequest
 from ingest_assets.plan.model import EntityPlan
 from ingest_assets.plan.window import KeyBucket, TimeWindow
@@ -159,11 +167,7 @@ def _stage(context: dg.OpExecutionContext, plan: EntityPlan, asset_key: dg.Asset
     write_mode = decision.write_mode
     if write_mode.kind in ("append", "upsert", "merge") and committed is not None and not store.exists(plan.write):
         # Writing only the rows past the cursor to a missing table would silently lose the rest.
-        raise TerminalError(
-            f"the destination {store.describe(plan.write)} does not exist, but the committed watermark says "
-            f"rows up to {committed.value} were loaded -> run once with run config {{reset_watermark: true}} "
-            "to reload everything"
-        )
+        raise DestinationMissing(destination=store.describe(plan.write), cursor_value=committed.value)
     request = ReadRequest(plan.read, decision.row_filter, decision.bucket, decision.sample_rows)
     context.log.info(access_plan.render_text(access_plan.explain(
         plan, asset_key.to_user_string(), decision, home, request, store.describe(plan.write), committed, source_max)))
@@ -185,18 +189,11 @@ def _stage(context: dg.OpExecutionContext, plan: EntityPlan, asset_key: dg.Asset
                                        keys=write_mode.keys)
         if schema.refused:
             yield check_results.schema_result(plan, asset_key, schema)
-            raise TerminalError(
-                "the source's columns changed in a way schema_changes: "
-                f"{plan.schema_changes} does not allow -> nothing was written; "
-                + "; ".join(change.describe() for change in schema.refused)
-            )
+            raise SchemaChangesRefused(policy=plan.schema_changes,
+                                       changes=[change.describe() for change in schema.refused])
         unsupported = store.unsupported_changes(plan.write, write_mode, schema)
         if unsupported:
-            raise TerminalError(
-                f"{store.describe(plan.write)} cannot follow this load: {'; '.join(unsupported)}. The table must be "
-                "rebuilt -> nothing was written; run once with run config {rebuild: true} to drop it and load "
-                "everything again"
-            )
+            raise TableMustBeRebuilt(destination=store.describe(plan.write), reasons=unsupported)
         token = f"{context.run.run_id[:8]}-{uuid.uuid4().hex[:12]}"
         with store.writer(plan.write, write_mode, schema.layout, token, quality) as writer:
             for batch in reader:
@@ -207,10 +204,8 @@ def _stage(context: dg.OpExecutionContext, plan: EntityPlan, asset_key: dg.Asset
             if rows_staged != rows_out:
                 yield check_results.rows_read_result(plan, asset_key, rows_read, rows_staged,
                                                      rows_transformed=rows_transformed)
-                raise TerminalError(
-                    f"{rows_out} rows were {'transformed' if plan.transform else 'read'} but {rows_staged} were "
-                    "staged -> nothing was committed; run again, and report this if it repeats"
-                )
+                raise StagedCountMismatch(rows_out=rows_out, rows_staged=rows_staged,
+                                          transformed=bool(plan.transform))
             duplicates_dropped = writer.resolve_duplicate_keys()
             result = finish(writer)
     return StagedLoad(decision, schema, rows_read, duplicates_dropped, started_at, rows_transformed), result
@@ -239,20 +234,11 @@ def _require_columns(plan: EntityPlan, source: pa.Schema, output: pa.Schema) -> 
     if plan.transform:
         missing = sorted(selecting - set(source.names))
         if missing:
-            raise TerminalError(
-                f"columns {missing} select the rows to read but are not in the source -> source columns: "
-                f"{', '.join(source.names)}"
-            )
+            raise RowSelectionColumnsMissing(columns=missing, available=source.names)
         missing = sorted(needed - set(output.names))
         if missing:
-            raise TerminalError(
-                f"columns {missing} named in the entity's settings are not in the transform's output -> keep or "
-                f"compute them in the transform (its columns: {', '.join(output.names)})"
-            )
+            raise TransformOutputColumnsMissing(columns=missing, available=output.names)
         return
     missing = sorted(needed - set(output.names))
     if missing:
-        raise TerminalError(
-            f"columns {missing} named in the entity's settings are not in the source -> source columns: "
-            f"{', '.join(output.names)}"
-        )
+        raise EntityColumnsMissing(columns=missing, available=output.names)
