@@ -25,7 +25,7 @@ from ingest_assets.cli.project import add_project_arguments, flows_dir
 if TYPE_CHECKING:
     import dagster as dg
 
-    from ingest_assets.plan.model import ProjectPlan
+    from ingest_assets.plan.project import ProjectPlan
 
 EXIT_UNREACHABLE = 1
 EXIT_INVALID = 2

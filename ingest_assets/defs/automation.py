@@ -20,7 +20,8 @@ import dagster as dg
 from ingest_assets.connectors import registry
 from ingest_assets.defs.translator import EntityKeys
 from ingest_assets.plan.cursor import encode_value
-from ingest_assets.plan.model import EntityPlan, FlowPlan, ProjectPlan
+from ingest_assets.plan.model import EntityPlan
+from ingest_assets.plan.project import FlowPlan, ProjectPlan
 from ingest_assets.runtime.state import committed_cursor
 
 _STATUS = {"running": dg.DefaultScheduleStatus.RUNNING, "stopped": dg.DefaultScheduleStatus.STOPPED}

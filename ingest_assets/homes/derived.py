@@ -29,13 +29,11 @@ from ingest_assets.errors import TerminalError, TransientError, first_line
 from ingest_assets.homes.base import ReadRequest
 from ingest_assets.plan.model import EntityPlan, ReadSpec
 from ingest_assets.sql.text import parquet_files, quote_identifier, quote_qualified, string_literal
-from ingest_assets.stores.read_back import ArrowStream, DuckDBTable, ParquetFiles, TableSource
+from ingest_assets.stores.read_back import ArrowStream, DuckDBTable, ParquetFiles, ReadableStore, TableSource
 
 if TYPE_CHECKING:
     import duckdb
     import pyarrow as pa
-
-    from ingest_assets.stores.read_back import ReadableStore
 
 SCRATCH_DATABASE = "_ingest_derived"  # the scratch file's catalog name; never a flow's schema name
 
@@ -119,7 +117,7 @@ class DerivedQueryHome:
 
     def _source(self, asset: EntityPlan) -> TableSource:
         # Only stores whose type `reads_back` are inputs (checked when the project loads).
-        store = cast("ReadableStore", registry.open_store(asset.store.type, self._stores(asset.store.name)))
+        store = cast(ReadableStore, registry.open_store(asset.store.type, self._stores(asset.store.name)))
         source = store.read_back(asset.write)
         if source is None:
             raise TerminalError(f"input {asset.label} has not been written yet ({store.describe(asset.write)}) -> "

@@ -1,14 +1,8 @@
-"""Column types for SQLAlchemy homes: the Arrow type of a column, and how to bind a value for it.
-
-The SQL Server case is why binding is typed: pyodbc sends a Python datetime as `datetime2(7)`, and
-SQL Server then compares a legacy `datetime` column (1/300 s ticks: .003, .007) after widening it to
-`datetime2`, so `col > @cursor` stays true for the row the cursor came from and an incremental load
-re-reads it for ever. Casting the parameter to the column's own type makes the comparison exact.
+"""Column types for SQLAlchemy homes: the Arrow type of a column, and the types SQL Server describes
+for a query (how a value is bound for a column's type is `ingest_assets.sql.bound`).
 """
 
 from __future__ import annotations
-
-from datetime import datetime
 
 import pyarrow as pa
 import sqlalchemy as sa
@@ -45,38 +39,10 @@ def arrow_type(column_type: sa.types.TypeEngine) -> pa.DataType | None:
     return None
 
 
-def _is_legacy_datetime(column_type: sa.types.TypeEngine | None) -> bool:
-    return isinstance(column_type, (sa.DATETIME, mssql.SMALLDATETIME)) and not isinstance(
-        column_type, (mssql.DATETIME2, mssql.DATETIMEOFFSET)
-    )
-
-
-def value_sql(dialect: sa.Dialect, column_type: sa.types.TypeEngine | None, placeholder: str) -> str:
-    """The SQL for a bound value compared with a column of `column_type`."""
-    if dialect.name == "mssql" and _is_legacy_datetime(column_type):
-        assert column_type is not None
-        return f"CAST({placeholder} AS {dialect.type_compiler_instance.process(column_type)})"
-    return placeholder
-
-
-def bind_type(column_type: sa.types.TypeEngine | None, value: object) -> sa.types.TypeEngine | None:
-    """The type a value is bound with: the column's, unless the value is of another kind (e.g. an int
-    compared with a text column), where the driver's own conversion is the honest one."""
-    if column_type is None:
-        return None
-    try:
-        python_type = column_type.python_type
-    except NotImplementedError:
-        return None
-    if isinstance(value, python_type) or (python_type is datetime and isinstance(value, datetime)):
-        return column_type
-    return None
-
-
 def describe_query_types(connection: sa.Connection, query: str) -> dict[str, sa.types.TypeEngine]:
     """Column types of a query's result where the dialect can describe them without running it.
 
-    Only SQL Server needs them (for the legacy `datetime` casts above); its catalog function
+    Only SQL Server needs them (for the legacy `datetime` casts, see `sql.bound`); its catalog function
     describes the first result set of any statement.
     """
     if connection.dialect.name != "mssql":

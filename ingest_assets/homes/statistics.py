@@ -16,8 +16,8 @@ from collections.abc import Callable
 import sqlalchemy as sa
 
 from ingest_assets.homes.explain import RowEstimate
-from ingest_assets.homes.read_query import quote_qualified
 from ingest_assets.plan.model import ReadSpec
+from ingest_assets.sql.text import quote_qualified
 
 # An EXPLAIN statement of the read: the given prefix ("EXPLAIN ...") before the read's own SQL.
 Explain = Callable[[str], sa.TextClause]
@@ -41,7 +41,8 @@ POSTGRES_RELTUPLES = "SELECT reltuples::bigint FROM pg_class WHERE oid = to_regc
 
 def postgres_table_name(spec: ReadSpec) -> str:
     """The table as `to_regclass` reads it: each part quoted, so names keep their case."""
-    return quote_qualified(spec.table, lambda part: '"' + part.replace('"', '""') + '"')
+    assert spec.table is not None
+    return quote_qualified(spec.table)
 
 
 def _postgres(connection: sa.Connection, spec: ReadSpec, filtered: bool, explain: Explain) -> RowEstimate:

@@ -7,7 +7,9 @@ from pathlib import Path
 from ingest_assets.config.loader import load_project
 from ingest_assets.errors import ConfigError
 from ingest_assets.plan.build import build_project_plan
-from ingest_assets.plan.model import EntityPlan, FlowPlan, LoadMode, ProjectPlan
+from ingest_assets.plan.build_derived import plan_derived
+from ingest_assets.plan.model import EntityPlan, LoadMode
+from ingest_assets.plan.project import FlowPlan, ProjectPlan
 
 __all__ = ["EntityPlan", "FlowPlan", "LoadMode", "ProjectPlan", "load_plan"]
 
@@ -19,9 +21,6 @@ def load_plan(flows_dir: Path | str, environment: str | None = None) -> ProjectP
         raise ConfigError(problems)
     plan, plan_problems = build_project_plan(project)
     problems.extend(plan_problems)
-    # Imported here: derived plans are built on this package's plan model (a cycle at import time).
-    from ingest_assets.plan.build_derived import plan_derived
-
     plan, derived_problems = plan_derived(project, plan)
     problems.extend(derived_problems)
     if problems:

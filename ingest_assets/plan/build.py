@@ -25,19 +25,17 @@ from ingest_assets.plan.model import (
     ChecksPlan,
     ConnectionPlan,
     EntityPlan,
-    FlowPlan,
     ParallelPlan,
     PartitionPlan,
-    ProjectPlan,
     ReadSpec,
     RowHashPlan,
-    ScheduleDef,
-    SensorDef,
     SourceLocation,
     WatermarkPlan,
     WriteSpec,
     load_mode,
 )
+from ingest_assets.plan.project import FlowPlan, ProjectPlan, ScheduleDef, SensorDef
+from ingest_assets.stores.open_mirroring.options import MirroredTableOptions
 
 
 
@@ -414,11 +412,8 @@ def _write_spec(store: ConnectionPlan, settings: StoreSettings, flow: str, entit
         return None
     if connector.store_settings:
         # Open Mirroring, as hygge names tables: the entity's name, in the store's schema (if any).
-        return WriteSpec(
-            table=settings.table or entity, schema=settings.schema_name or getattr(store.settings, "schema_name", None),
-            key_columns=tuple(write_key), wait_seconds=settings.folder_deletion_wait_seconds,
-            row_marker_column=settings.row_marker_column,
-        )
+        options = MirroredTableOptions.of(settings, getattr(store.settings, "schema_name", None), write_key)
+        return WriteSpec(table=settings.table or entity, store_options=options)
     if kind == "table":
         return WriteSpec(table=settings.table or f"{flow}.{entity}")
     return WriteSpec(path=settings.path or f"{flow}/{entity}")

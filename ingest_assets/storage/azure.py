@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from ingest_assets.connectors import azure_auth
 from ingest_assets.errors import TerminalError
 from ingest_assets.storage.azure_errors import AzureTarget
-
-if TYPE_CHECKING:
-    from ingest_assets.storage.base import Storage
+from ingest_assets.storage.base import Storage
+from ingest_assets.storage.blob import BlobStorage
+from ingest_assets.storage.dfs import DfsStorage
 
 RETRY_TOTAL = 3
 RETRY_BACKOFF_SECONDS = 1.0
@@ -49,7 +50,7 @@ class AzureLocation:
     client_secret: str | None = field(default=None, repr=False)
 
 
-def open_azure_storage(location: AzureLocation) -> "Storage":
+def open_azure_storage(location: AzureLocation) -> Storage:
     """A BlobStorage (`api: blob`) or DfsStorage (`api: dfs`) for `location`."""
     if location.credential not in CREDENTIAL_KINDS:
         raise TerminalError(f"unknown credential {location.credential!r} -> use one of {', '.join(CREDENTIAL_KINDS)}")
@@ -116,8 +117,6 @@ def _credential(location: AzureLocation) -> Any:
 
         assert location.sas_token, "validated when the project loads"
         return AzureSasCredential(location.sas_token.lstrip("?"))
-    from ingest_assets.connectors import azure_auth
-
     return azure_auth.credential(kind, location.tenant_id, location.client_id, location.client_secret)
 
 
@@ -138,10 +137,8 @@ def _service(location: AzureLocation, client_class: Any, retry_class: Any) -> An
     return client_class(location.account_url, credential=_credential(location), **options)
 
 
-def _open_blob(location: AzureLocation) -> "Storage":
+def _open_blob(location: AzureLocation) -> Storage:
     from azure.storage.blob import BlobServiceClient, LinearRetry
-
-    from ingest_assets.storage.blob import BlobStorage
 
     try:
         container = _service(location, BlobServiceClient, LinearRetry).get_container_client(location.filesystem)
@@ -154,10 +151,8 @@ def _open_blob(location: AzureLocation) -> "Storage":
     return BlobStorage(container, target, source_query=source_query)
 
 
-def _open_dfs(location: AzureLocation) -> "Storage":
+def _open_dfs(location: AzureLocation) -> Storage:
     from azure.storage.filedatalake import DataLakeServiceClient, LinearRetry
-
-    from ingest_assets.storage.dfs import DfsStorage
 
     try:
         file_system = _service(location, DataLakeServiceClient, LinearRetry).get_file_system_client(location.filesystem)

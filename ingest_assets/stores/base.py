@@ -1,23 +1,29 @@
 """The store seam: stage Arrow batches, then commit them in one atomic step.
 
 A writer is a context manager: leaving it without `commit()` (an exception anywhere in the run)
-discards everything staged, so the destination stays exactly as it was.
+discards everything staged, so the destination stays exactly as it was. A store whose type has
+`ConnectorType.publish_step` is also a `PublishingStore`: its writer can `prepare()` instead, and
+the store `complete()`s that prepared load in a later step.
 """
 
 from __future__ import annotations
 
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
-from ingest_assets.plan.window import KeyBucket, RowFilter
 from ingest_assets.plan.model import WriteKind, WriteSpec
+from ingest_assets.plan.window import KeyBucket, RowFilter
+from ingest_assets.stores.schema_decision import SchemaDecision, TableLayout
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from ingest_assets.stores.schema_changes import SchemaDecision
-
+# The seam, with the layout a store writes (decided by the schema policy, see `schema_decision`).
+__all__ = [
+    "CommitResult", "FilesPublished", "FollowsSchemaChanges", "PublishingStore", "PublishingWriter", "QualityRequest",
+    "SchemaDecision", "Store", "StoreWriter", "TableLayout", "WriteMode",
+]
 
 @dataclass(frozen=True)
 class WriteMode:
@@ -43,30 +49,6 @@ class WriteMode:
     @property
     def by_key(self) -> bool:
         return self.kind in ("upsert", "merge")
-
-
-@dataclass(frozen=True)
-class TableLayout:
-    """The destination's columns after the commit, and the columns this load stages.
-
-    - `table`: every column of the destination after the commit. A store creates a missing table
-      with these columns, and a `replace` of the whole table re-creates it with them.
-    - `staged`: the columns this load writes, a subset of `table` with the same types; the other
-      table columns are NULL in the rows this load writes.
-    - `added`: columns an existing table gains (ALTER TABLE ... ADD), in `table`'s order.
-    - `widened`: columns of an existing table whose type becomes `table`'s (only safe widenings,
-      decided in `ingest_assets.stores.schema_changes`, reach a store).
-    """
-
-    table: "pa.Schema"
-    staged: "pa.Schema"
-    added: tuple[str, ...] = ()
-    widened: tuple[str, ...] = ()
-
-    @classmethod
-    def new(cls, schema: "pa.Schema") -> "TableLayout":
-        """A table whose columns are exactly the staged ones (a first load, or tests)."""
-        return cls(table=schema, staged=schema)
 
 
 @dataclass(frozen=True)
@@ -111,7 +93,7 @@ class CommitResult:
 
 
 class StoreWriter(Protocol):
-    def write(self, batch: "pa.RecordBatch") -> None: ...
+    def write(self, batch: pa.RecordBatch) -> None: ...
 
     def finish_staging(self) -> int:
         """Close the staged data; its row count, read back from what was written (file footers)."""
@@ -143,15 +125,38 @@ class Store(Protocol):
     def exists(self, target: WriteSpec) -> bool:
         """Whether the target table has been written (and not removed since)."""
 
-    def current_schema(self, target: WriteSpec) -> "pa.Schema | None":
+    def current_schema(self, target: WriteSpec) -> pa.Schema | None:
         """The target table's columns as Arrow types (None when it does not exist yet)."""
 
-    def unsupported_changes(self, target: WriteSpec, mode: WriteMode, decision: "SchemaDecision") -> list[str]:
+    def unsupported_changes(self, target: WriteSpec, mode: WriteMode, decision: SchemaDecision) -> list[str]:
         """Changes of this load the destination cannot follow without a rebuild (most stores: none)."""
 
 
 class FollowsSchemaChanges:
     """A store that applies every change the schema policy allows (only Open Mirroring cannot)."""
 
-    def unsupported_changes(self, target: WriteSpec, mode: WriteMode, decision: "SchemaDecision") -> list[str]:
+    def unsupported_changes(self, target: WriteSpec, mode: WriteMode, decision: SchemaDecision) -> list[str]:
         return []
+
+
+# What a publishing store's prepare() hands to its complete(): picklable, since the publish step
+# may run in another process.
+Prepared = TypeVar("Prepared")
+Prepared_co = TypeVar("Prepared_co", covariant=True)
+
+
+class PublishingWriter(StoreWriter, Protocol[Prepared_co]):
+    def prepare(self) -> Prepared_co:
+        """Pass the commit point without publishing: what `PublishingStore.complete` publishes (staged
+        files uploaded, the publish journal written). `commit()` is both steps at once."""
+
+
+class PublishingStore(Store, Protocol[Prepared]):
+    """A store that publishes in a step of its own after extraction (`ConnectorType.publish_step`)."""
+
+    def writer(
+        self, target: WriteSpec, mode: WriteMode, layout: TableLayout, run_token: str, quality: QualityRequest
+    ) -> AbstractContextManager[PublishingWriter[Prepared]]: ...
+
+    def complete(self, prepared: Prepared) -> CommitResult:
+        """Publish a prepared load (or accept that a recovery already did), then verify it."""

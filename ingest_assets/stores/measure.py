@@ -1,38 +1,29 @@
 """What the DuckDB-run stores share: which rows a load removes, row counts and key quality.
 
-Every condition here is DuckDB SQL over an existing row aliased `t`, with values as bound parameters
-(named `window_*` and `bucket_*`, so they never collide with a caller's).
+Every condition here is DuckDB SQL over an existing row aliased `t`, its values kept apart until the
+statement that holds it is rendered (`sql.statement`), so values are bound and never collide.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ingest_assets.errors import TerminalError, TransientError
 from ingest_assets.plan.window import KeyBucket, RowFilter
-from ingest_assets.sql.text import quote_identifier, window_sql
-from ingest_assets.stores.base import QualityRequest, TableLayout, WriteMode
+from ingest_assets.sql.statement import Sql, duckdb_text
+from ingest_assets.sql.text import quote_identifier
+from ingest_assets.sql.window import condition
+from ingest_assets.stores.base import QualityRequest, WriteMode
+from ingest_assets.stores.schema_decision import TableLayout
 
 if TYPE_CHECKING:
     import duckdb
     import pyarrow as pa
 
-
-@dataclass(frozen=True)
-class Condition:
-    """A null-safe boolean over an existing row `t`, and the parameters it binds."""
-
-    sql: str
-    params: dict[str, object] = field(default_factory=dict)
-
-    @property
-    def never(self) -> bool:
-        return self.sql == "false"
-
-
-NEVER = Condition("false")
+# A null-safe boolean over an existing row `t` that no row satisfies.
+NEVER = Sql.of("false")
 
 
 @dataclass(frozen=True)
@@ -42,16 +33,16 @@ class Removal:
     Never both for one row.
     """
 
-    replaced: Condition
-    deleted: Condition
+    replaced: Sql
+    deleted: Sql
 
     @property
     def removes_nothing(self) -> bool:
-        return self.replaced.never and self.deleted.never
+        return self.replaced == NEVER and self.deleted == NEVER
 
-    def either(self) -> Condition:
+    def either(self) -> Sql:
         """Rows removed for either reason."""
-        return Condition(f"({self.replaced.sql}) OR ({self.deleted.sql})", self.replaced.params | self.deleted.params)
+        return Sql.of("(", self.replaced, ") OR (", self.deleted, ")")
 
 
 def removal(mode: WriteMode, load_keys: str) -> Removal:
@@ -65,39 +56,36 @@ def removal(mode: WriteMode, load_keys: str) -> Removal:
     if mode.kind == "replace":
         return Removal(_in_window(mode.window), NEVER)
     pairs = " AND ".join(f"k.{quote_identifier(c)} = t.{quote_identifier(c)}" for c in mode.keys)
-    matched = f"EXISTS (SELECT 1 FROM {load_keys} AS k WHERE {pairs})"
+    matched = Sql.of(f"EXISTS (SELECT 1 FROM {load_keys} AS k WHERE {pairs})")
     if not (mode.kind == "merge" and mode.delete_missing):
-        return Removal(Condition(matched), NEVER)
-    scope = _in_window(mode.window)
-    return Removal(Condition(matched), Condition(f"{scope.sql} AND NOT {matched}", scope.params))
+        return Removal(matched, NEVER)
+    return Removal(matched, Sql.of(_in_window(mode.window), " AND NOT ", matched))
 
 
-def _in_window(window: RowFilter | KeyBucket | None) -> Condition:
+def _in_window(window: RowFilter | KeyBucket | None) -> Sql:
     """The rows of `window` (every row without one); a null window column is outside it."""
     if window is None:
-        return Condition("true")
-    condition, params = window_sql(window)
-    return Condition(f"coalesce({condition}, false)", params)
+        return Sql.of("true")
+    return Sql.of("coalesce(", condition(window) or "true", ", false)")
 
 
 def count_rows(
-    connection: "duckdb.DuckDBPyConnection", relation: str, window: RowFilter | KeyBucket | None = None
+    connection: duckdb.DuckDBPyConnection, relation: str, window: RowFilter | KeyBucket | None = None
 ) -> int:
-    if window is None:
-        return connection.sql(f"SELECT count(*) FROM {relation}").fetchall()[0][0]
-    condition, params = window_sql(window)
-    return connection.sql(f"SELECT count(*) FROM {relation} WHERE {condition}", params=params).fetchall()[0][0]
+    where = condition(window) if window is not None else Sql()
+    sql, params = duckdb_text(Sql.of(f"SELECT count(*) FROM {relation}", *((" WHERE ", where) if where else ())))
+    return int(connection.sql(sql, params=params or None).fetchall()[0][0])
 
 
 def measure_quality(
-    connection: "duckdb.DuckDBPyConnection", relation: str, quality: QualityRequest
+    connection: duckdb.DuckDBPyConnection, relation: str, quality: QualityRequest
 ) -> tuple[dict[str, int], dict[tuple[str, ...], int]]:
     """Nulls per checked column, and extra rows per unique column set (0 when every key is unique)."""
     nulls: dict[str, int] = {}
     if quality.not_null:
         expressions = ", ".join(f"count(*) - count({quote_identifier(c)})" for c in quality.not_null)
         values = connection.sql(f"SELECT {expressions} FROM {relation}").fetchall()[0]
-        nulls = dict(zip(quality.not_null, values))
+        nulls = dict(zip(quality.not_null, values, strict=True))
     duplicates: dict[tuple[str, ...], int] = {}
     for columns in quality.unique_sets:
         group = ", ".join(quote_identifier(c) for c in columns)
@@ -107,7 +95,7 @@ def measure_quality(
     return nulls, duplicates
 
 
-def require_staged_layout(files: list[Path], holds: "pa.Schema", layout: TableLayout, label: str) -> None:
+def require_staged_layout(files: list[Path], holds: pa.Schema, layout: TableLayout, label: str) -> None:
     """The staged files hold `holds` (the store's stage schema, from the layout), and `layout.staged`
     is a subset of `layout.table` with the same types.
 
@@ -123,7 +111,7 @@ def require_staged_layout(files: list[Path], holds: "pa.Schema", layout: TableLa
     staged = pq.read_schema(files[0])
     problems = [] if same_columns(staged, holds) else [
         f"the staged files hold {describe_columns(staged)}, expected {describe_columns(holds)}"]
-    table_types = dict(zip(layout.table.names, layout.table.types))
+    table_types = dict(zip(layout.table.names, layout.table.types, strict=True))
     problems += [f"staged column {f.name} {f.type} is not a table column of that type"
                  for f in layout.staged if table_types.get(f.name) != f.type]
     if problems:
@@ -150,10 +138,10 @@ def require_table_fits(current: dict[str, str], table: dict[str, str], layout: T
                              f"({'; '.join(problems)}) -> nothing was written; run again")
 
 
-def same_columns(a: "pa.Schema", b: "pa.Schema") -> bool:
+def same_columns(a: pa.Schema, b: pa.Schema) -> bool:
     """Same names and types in the same order (nullability and metadata aside)."""
     return a.names == b.names and a.types == b.types
 
 
-def describe_columns(schema: "pa.Schema") -> str:
+def describe_columns(schema: pa.Schema) -> str:
     return "(" + ", ".join(f"{f.name} {f.type}" for f in schema) + ")"

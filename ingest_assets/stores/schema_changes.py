@@ -16,53 +16,15 @@ there every change is applied. A refused change fails the run before anything is
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
-
 import pyarrow as pa
 
 from ingest_assets.config.models import SchemaPolicy
-from ingest_assets.stores.base import TableLayout
-
-ChangeKind = Literal["added", "removed", "changed"]
+from ingest_assets.stores.schema_decision import ColumnChange, SchemaDecision, TableLayout
 
 # The destination's Arrow schema after a load, recorded in its materialization (the next reference).
 SCHEMA_METADATA_KEY = "ingest/table_schema"
 
 _INT_DIGITS = {8: 3, 16: 5, 32: 10, 64: 19}
-
-
-@dataclass(frozen=True)
-class ColumnChange:
-    column: str
-    kind: ChangeKind
-    before: str | None  # the destination's type
-    after: str | None  # the source's type
-    action: str  # what this load does about it
-    refused: bool = False
-
-    def describe(self) -> str:
-        if self.kind == "added":
-            text = f"+{self.column} {self.after}"
-        elif self.kind == "removed":
-            text = f"-{self.column} {self.before}"
-        else:
-            text = f"{self.column} {self.before} -> {self.after}"
-        return f"{text} ({self.action})"
-
-    def as_json(self) -> dict[str, object]:
-        return {"column": self.column, "change": self.kind, "destination_type": self.before,
-                "source_type": self.after, "action": self.action}
-
-
-@dataclass(frozen=True)
-class SchemaDecision:
-    layout: TableLayout
-    changes: tuple[ColumnChange, ...]
-
-    @property
-    def refused(self) -> tuple[ColumnChange, ...]:
-        return tuple(change for change in self.changes if change.refused)
 
 
 def logical_type(data_type: pa.DataType) -> pa.DataType:

@@ -6,17 +6,12 @@ carries the run's unique token and a sequence number, so names never collide acr
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ingest_assets.errors import TerminalError
-
-if TYPE_CHECKING:
-    from ingest_assets.stores.base import TableLayout, WriteMode
 
 ROW_GROUP_ROWS = 262_144
 FILE_ROWS = 16 * ROW_GROUP_ROWS
@@ -98,59 +93,3 @@ class ParquetStage:
 def parquet_rows(files: list[Path]) -> int:
     """Rows in Parquet files, read back from their footers."""
     return sum(pq.ParquetFile(path).metadata.num_rows for path in files)
-
-
-class StagedWriter:
-    """What every store's writer shares: batches go to a ParquetStage until the store commits.
-
-    `staged_files` are what a store's commit applies: the stage's files, or after
-    `resolve_duplicate_keys` the latest row per key.
-    """
-
-    def __init__(self, stage: ParquetStage, mode: "WriteMode"):
-        self._stage = stage
-        self._mode = mode
-        self.staged_files: list[Path] = []
-
-    def write(self, batch: pa.RecordBatch) -> None:
-        self._stage.write(batch)
-
-    def finish_staging(self) -> int:
-        self.staged_files = self._stage.finish()
-        return parquet_rows(self.staged_files)
-
-    def resolve_duplicate_keys(self) -> int:
-        from ingest_assets.stores.staged_keys import resolve_duplicate_keys
-
-        # Also a replace that carries the write key (the first load of an upsert entity): the table it
-        # leaves must have unique keys for the upserts after it.
-        if not self._mode.keys:
-            return 0
-        self.staged_files, dropped = resolve_duplicate_keys(
-            self.staged_files, self._stage.schema, self._mode.keys, self._mode.latest_by, self._stage.label,
-            self._stage.directory / "latest", f"{self._stage.token}-latest",
-        )
-        return dropped
-
-    def discard_staging(self) -> None:
-        self._stage.abort()
-        shutil.rmtree(self._stage.directory, ignore_errors=True)
-
-
-class TableSchemaWriter(StagedWriter):
-    """A file store's writer: batches are staged in the table's whole schema (columns this load does
-    not have are NULL), so every file of the table has the same columns."""
-
-    def __init__(self, stage: ParquetStage, mode: "WriteMode", layout: "TableLayout"):
-        super().__init__(stage, mode)
-        self._layout = layout
-
-    def write(self, batch: pa.RecordBatch) -> None:
-        from ingest_assets.stores.schema_changes import conform
-
-        if batch.schema.names != self._layout.staged.names:
-            raise TerminalError(
-                f"{self._stage.label}: a batch has columns {batch.schema.names}, the layout stages "
-                f"{self._layout.staged.names} -> the source's columns changed during the read; run again"
-            )
-        super().write(conform(batch, self._layout.table))

@@ -59,6 +59,7 @@ from ingest_assets.stores.open_mirroring.layout import (
     sequence_number,
 )
 from ingest_assets.storage.base import Storage, join
+from ingest_assets.storage.local import LocalStorage
 
 SCHEMA_SUFFIX = ".schema"
 # Files up to this size are read with one `read_bytes`; larger ones are downloaded to a temporary file.
@@ -414,8 +415,6 @@ def format_table(name: str, table: pa.Table, rows: int = 5) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """`python -m ingest_assets.stores.open_mirroring.replay <landing zone folder>`: print what Fabric would show."""
-    from ingest_assets.storage.local import LocalStorage
-
     parser = argparse.ArgumentParser(
         prog="python -m ingest_assets.stores.open_mirroring.replay",
         description="Replay a local Open Mirroring landing zone and print the tables Fabric would show.")

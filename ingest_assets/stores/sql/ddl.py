@@ -10,6 +10,7 @@ import pyarrow as pa
 import sqlalchemy as sa
 from sqlalchemy.schema import CreateIndex, CreateSchema, CreateTable, DropTable
 
+from ingest_assets.sql.bound import literal
 from ingest_assets.stores.sql.dialects import DialectTraits
 from ingest_assets.stores.sql.names import TableName
 from ingest_assets.stores.sql.types import sql_type
@@ -32,7 +33,7 @@ def table_object(name: TableName, schema: pa.Schema, dialect: sa.Dialect, traits
 
 def statement(sql: str) -> sa.TextClause:
     """Text made of quoted identifiers and keywords only; a colon inside a quoted name is not a bind."""
-    return sa.text(sql.replace(":", r"\:"))
+    return sa.text(literal(sql))
 
 
 def quoted_table(dialect: sa.Dialect, table: sa.Table) -> str:

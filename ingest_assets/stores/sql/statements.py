@@ -13,8 +13,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import mysql, postgresql, sqlite
 
 from ingest_assets.plan.window import KeyBucket, RowFilter
-from ingest_assets.homes.read_query import BoundSlots, condition_sql
-from ingest_assets.homes.sql_types import bind_type, value_sql
+from ingest_assets.sql.bound import text_clause
+from ingest_assets.sql.window import condition
 from ingest_assets.stores.sql.dialects import UpsertStyle
 from ingest_assets.stores.sql.ddl import quoted_table, statement
 
@@ -24,16 +24,12 @@ _ON_CONFLICT_INSERTS: dict[str, Callable[[sa.Table], sa.Insert]] = {
 
 
 def window_condition(window: RowFilter | KeyBucket, dialect: sa.Dialect, table: sa.Table) -> sa.ColumnElement[bool]:
-    """The rows of a partition window: the homes' own condition (see `homes.read_query`), so a key
-    bucket's shifted modulo and a range's bounds select here exactly the rows a partition read."""
-    slots = BoundSlots(lambda name, column: value_sql(dialect, table.c[column].type, f":{name}"))
-    sql = condition_sql(window, dialect.identifier_preparer.quote, slots)
+    """The rows of a partition window: the condition homes read by (`sql.window`), so a key bucket's
+    shifted modulo and a range's bounds select here exactly the rows a partition read."""
+    sql = condition(window, dialect.identifier_preparer.quote)
     if not sql:
         return sa.true()  # a range with no bounds
-    return sa.text(sql).bindparams(*(
-        sa.bindparam(name, value, type_=bind_type(table.c[slots.columns[name]].type, value))
-        for name, value in slots.values.items()
-    ))
+    return text_clause(sql, dialect, lambda column: table.c[column].type)
 
 
 def count_rows(table: sa.Table, where: sa.ColumnElement[bool] | None = None) -> sa.Select:
