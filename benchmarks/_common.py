@@ -18,7 +18,7 @@ import sys
 import time
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -166,7 +166,7 @@ def machine_lines() -> list[str]:
 
 
 def machine_summary() -> str:
-    return "\n".join([f"- date: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC", *machine_lines()])
+    return "\n".join([f"- date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC", *machine_lines()])
 
 
 def replace_section(path: Path, markdown: str) -> None:

@@ -79,7 +79,7 @@ def ingest_idle(args: argparse.Namespace) -> dict[str, Any]:
     """The ingest child without the run: the floor of the stack, with every module the run imports."""
     import duckdb  # noqa: F401  (the store's commit imports it)
 
-    import ingest_assets.homes.files  # noqa: F401
+    import ingest_assets.homes.files
     import ingest_assets.stores.parquet  # noqa: F401
 
     return ingest(args, execute=False)

@@ -12,6 +12,7 @@ doing `build_definitions(flows_dir)` and `Definitions.validate_loadable(defs)`, 
 from __future__ import annotations
 
 import argparse
+import itertools
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -149,7 +150,7 @@ def _fit(results: list[SizeResult], value) -> tuple[float, float]:
     denominator = sum((x - mean_x) ** 2 for x in xs)
     if denominator == 0:
         return float("nan"), mean_y
-    slope = sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys)) / denominator
+    slope = sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys, strict=False)) / denominator
     return slope, mean_y - slope * mean_x
 
 
@@ -195,7 +196,7 @@ def report(results: list[SizeResult], runs: int) -> str:
 
 def _growth_lines(results: list[SizeResult]) -> list[str]:
     lines = []
-    for small, large in zip(results, results[1:]):
+    for small, large in itertools.pairwise(results):
         lines.append(
             f"- growth {small.entities:,} -> {large.entities:,} entities (x{large.entities / small.entities:g}): "
             f"process wall x{median(large.wall) / median(small.wall):.2f}, "

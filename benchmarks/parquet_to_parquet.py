@@ -22,13 +22,12 @@ import argparse
 import json
 import shutil
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-
 from _common import WORK_DIR, ChildResult, log, markdown_table, median, run_workload, spread
 
 DEFAULT_ROWS = (1_000_000, 5_000_000)
@@ -36,7 +35,7 @@ CHUNK_ROWS = 250_000
 DEFAULT_FILE_ROWS = 1_000_000  # 4 row groups of CHUNK_ROWS per file
 SOURCE_VERSION = 2  # bump when the generated data changes, so cached sources are rebuilt
 STATUSES = ("placed", "paid", "packed", "shipped", "delivered", "returned")
-BASE_MICROS = int(datetime(2025, 1, 1, tzinfo=timezone.utc).timestamp() * 1_000_000)
+BASE_MICROS = int(datetime(2025, 1, 1, tzinfo=UTC).timestamp() * 1_000_000)
 YEAR_MICROS = 365 * 86_400 * 1_000_000
 FLAT_GROWTH = 1.25  # ingest peak RSS may grow at most this much from the smallest to the largest N
 

@@ -47,7 +47,7 @@ from _common import (
 from parquet_to_parquet import FLAT_GROWTH
 
 sys.path.insert(0, str(REPO_ROOT))  # the tests' server helper: ingest_assets_tests is not installed
-from ingest_assets_tests.servers.postgres import PostgresServer  # noqa: E402
+from ingest_assets_tests.servers.postgres import PostgresServer
 
 DEFAULT_ROWS = 5_000_000
 SCALING_ROWS = 1_000_000  # the small table: peak memory there and at N must be the same

@@ -28,7 +28,7 @@ def _section(title: str, benchmark: Callable[[], str]) -> tuple[str, bool]:
     """A benchmark's markdown, or its failure as a section, so one failure does not hide the others."""
     try:
         return benchmark(), True
-    except Exception:  # noqa: BLE001 - reported in the results and by the exit status
+    except Exception:  # reported in the results and by the exit status
         log(f"{title} failed")
         return f"## {title}\n\nFAILED:\n\n```\n{traceback.format_exc()}```\n", False
 

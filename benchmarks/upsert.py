@@ -135,7 +135,7 @@ class Checksum:
     sum_changed_id: int  # sum of the ids whose row carries the changed values
 
     @classmethod
-    def from_row(cls, row: tuple) -> "Checksum":
+    def from_row(cls, row: tuple) -> Checksum:
         return cls(int(row[0]), int(row[1]), Decimal(row[2]), int(row[3]), int(row[4]))
 
 
@@ -556,7 +556,7 @@ class Profile:
     # (phase, seconds) of the step, from ingest_assets' functions (see PHASES); absent phases are left out
     phases: list[tuple[str, float]] = field(default_factory=list)
     # PostgreSQL's own time per statement, in order, for each path run with the statement log on
-    statements: dict[str, list["StatementTime"]] = field(default_factory=dict)
+    statements: dict[str, list[StatementTime]] = field(default_factory=dict)
 
 
 # The step's phases, as (what, the ingest_assets functions that do it): the phase's time is the largest

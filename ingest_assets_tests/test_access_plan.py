@@ -22,12 +22,12 @@ from sqlalchemy.dialects import mssql, mysql
 from ingest_assets.cli.main import main
 from ingest_assets.errors import TerminalError
 from ingest_assets.homes.base import ReadRequest
-from ingest_assets.plan.window import RowFilter
 from ingest_assets.homes.sql import _limited
 from ingest_assets.plan import load_plan
+from ingest_assets.plan.cursor import CURSOR_METADATA_KEY, Cursor
+from ingest_assets.plan.window import RowFilter
 from ingest_assets.runtime.decide import decide_load
 from ingest_assets.runtime.overrides import RunOverrides
-from ingest_assets.plan.cursor import CURSOR_METADATA_KEY, Cursor
 from ingest_assets_tests.conftest import (
     REPOSITORY,
     Project,
@@ -229,9 +229,9 @@ def test_parquet_plan_counts_rows_from_footers_exactly(project: Project, capsys)
 
 
 def test_parquet_whole_dataset_estimate_is_exact(project: Project):
+    from ingest_assets.connectors.files import FolderResource
     from ingest_assets.homes.files import parquet_home
     from ingest_assets.plan.model import ReadSpec
-    from ingest_assets.connectors.files import FolderResource
 
     _files_project(project)
     home = parquet_home(FolderResource(path="source", project_root=str(project.root)))
@@ -428,7 +428,7 @@ def test_row_limit_compiles_per_dialect():
     read = sa.text("SELECT a FROM t WHERE a > :ingest_1").bindparams(sa.bindparam("ingest_1", 5))
     options = {"compile_kwargs": {"render_postcompile": True}}
     assert str(_limited(read, 10).compile(dialect=mssql.dialect(), **options)).split() == \
-        "SELECT TOP 10 * FROM (SELECT a FROM t WHERE a > :ingest_1) AS ingest_sample".split()
+        "SELECT TOP 10 * FROM (SELECT a FROM t WHERE a > :ingest_1) AS ingest_sample".split()  # noqa: SIM905
     assert str(_limited(read, 10).compile(dialect=mysql.dialect(), **options)).split()[-2:] == ["LIMIT", "%s"]
 
 

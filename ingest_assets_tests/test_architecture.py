@@ -85,7 +85,7 @@ def _resolve(path: str) -> tuple[object | None, str | None]:
     module_name, _, attribute = path.partition(":")
     try:
         found: object = importlib.import_module(module_name)
-    except Exception as error:  # noqa: BLE001 -- the module's own import error is the finding
+    except Exception as error:  # the module's own import error is the finding
         return None, f"{path}: module {module_name} fails to import: {type(error).__name__}: {error}"
     for part in attribute.split("."):
         if not hasattr(found, part):
@@ -110,10 +110,7 @@ def _connector_problems(where: str, connector: object) -> list[str]:
     """Every import path a ConnectorType names (home, store, and any other "module:attribute" field)."""
     values = ({f.name: getattr(connector, f.name) for f in dataclasses.fields(connector)}
               if dataclasses.is_dataclass(connector) else dict(vars(connector)))
-    problems = []
-    for field in ("home", "store"):
-        if field not in values:
-            problems.append(f"{where}: a ConnectorType without `{field}`")
+    problems = [f"{where}: a ConnectorType without `{field}`" for field in ("home", "store") if field not in values]
     for field, value in values.items():
         if value is None or not isinstance(value, str) or (field not in ("home", "store") and ":" not in value):
             continue

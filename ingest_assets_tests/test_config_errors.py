@@ -14,7 +14,6 @@ from ingest_assets.errors import ConfigError
 from ingest_assets.plan import load_plan
 from ingest_assets_tests.conftest import write_project, yaml_text
 
-
 # flows/ingest.yml; lines: 1 connections, 2 shop_db, 5 warehouse, 8 lake, 10 lake's path, 11 exports.
 CONNECTIONS = yaml_text("""
     connections:

@@ -9,9 +9,9 @@ import sys
 import dagster as dg
 import pytest
 
-from ingest_assets.defs.factory import build_definitions
 from ingest_assets.connectors.duckdb import DuckDBFileResource
 from ingest_assets.connectors.sqlite import SqliteFileResource
+from ingest_assets.defs.factory import build_definitions
 from ingest_assets.runtime import check_results as checks
 from ingest_assets_tests.conftest import REPOSITORY
 

@@ -86,7 +86,7 @@ def test_a_group_holding_both_kinds_is_neither(cls):
     assert any(issubclass(c, TerminalError) for c in members) and any(issubclass(c, TransientError) for c in members)
 
 
-@pytest.mark.parametrize("name", sorted(NOT_RUN_TIME) + ["PluginError", "PluginImportFailed"])
+@pytest.mark.parametrize("name", [*sorted(NOT_RUN_TIME), "PluginError", "PluginImportFailed"])
 def test_project_errors_stay_neither_terminal_nor_transient(name):
     cls = getattr(errors, name)
     assert issubclass(cls, IngestError) and not issubclass(cls, (TerminalError, TransientError))

@@ -102,7 +102,7 @@ def test_updated_rows_replace_their_earlier_copy_by_key(sales: Project):
 
     table = read_parquet_table(sales.root / "lake/sales/orders")
     assert sorted(table.column("id").to_pylist()) == list(range(1, 101))  # no duplicates
-    amounts = dict(zip(table.column("id").to_pylist(), table.column("amount").to_pylist()))
+    amounts = dict(zip(table.column("id").to_pylist(), table.column("amount").to_pylist(), strict=False))
     assert float(amounts[5]) == 999 and float(amounts[6]) == 999
     assert sales.latest_metadata("sales/orders")["ingest/rows_replaced"] == 2
 

@@ -9,14 +9,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from ingest_assets.connectors.files import CsvFolderResource, FolderResource
+from ingest_assets.connectors.sqlite import SqliteFileResource
 from ingest_assets.errors import TerminalError
 from ingest_assets.homes.base import ReadRequest
-from ingest_assets.plan.window import RowFilter
 from ingest_assets.homes.files import csv_home, parquet_home
 from ingest_assets.homes.sql import SqlAlchemyHome
 from ingest_assets.plan.model import ReadSpec
-from ingest_assets.connectors.files import CsvFolderResource, FolderResource
-from ingest_assets.connectors.sqlite import SqliteFileResource
+from ingest_assets.plan.window import RowFilter
 from ingest_assets_tests.conftest import create_orders_db, write_events_parquet
 
 

@@ -26,9 +26,9 @@ from ingest_assets.connectors.mssql import odbc_value
 from ingest_assets.connectors.mysql import MysqlResource
 from ingest_assets.connectors.sqlalchemy import SqlAlchemyResource
 from ingest_assets.homes.base import ReadRequest
-from ingest_assets.plan.window import RowFilter
 from ingest_assets.homes.sql import SqlAlchemyHome
 from ingest_assets.plan.model import ParallelPlan, ReadSpec
+from ingest_assets.plan.window import RowFilter
 from ingest_assets_tests.conftest import Project, read_parquet_table
 from ingest_assets_tests.servers.mariadb import MariaDBServer
 
@@ -92,8 +92,8 @@ def _assert_rows_equal(table: pa.Table, expected: list[tuple]) -> None:
     """Row by row and column by column, so a failure names the column (long values stay readable)."""
     actual = [tuple(row[c] for c in COLUMNS) for row in table.sort_by("id").to_pylist()]
     assert len(actual) == len(expected)
-    for got, want in zip(actual, map(_stored, expected)):
-        differences = {name: (str(g)[:80], str(w)[:80]) for name, g, w in zip(COLUMNS, got, want) if g != w}
+    for got, want in zip(actual, map(_stored, expected), strict=False):
+        differences = {name: (str(g)[:80], str(w)[:80]) for name, g, w in zip(COLUMNS, got, want, strict=False) if g != w}
         assert not differences, f"row id={want[0]}: {differences}"
 
 

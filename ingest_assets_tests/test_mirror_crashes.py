@@ -68,16 +68,22 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ingest_assets.stores.open_mirroring.layout import METADATA_FILE, PARTNER_EVENTS_FILE, ROW_MARKER, RowMarker, sequence_number
-from ingest_assets.stores.open_mirroring.replay import data_files, replay_table
-from ingest_assets.stores.open_mirroring.options import MirroredTableOptions
-from ingest_assets.stores.open_mirroring.store import OpenMirroringStore
+from ingest_assets.connectors.open_mirroring import OpenMirroringResource
 from ingest_assets.plan.model import WriteSpec
 from ingest_assets.storage.base import Entry, Storage, join
 from ingest_assets.storage.local import LocalStorage
-from ingest_assets.connectors.open_mirroring import OpenMirroringResource
 from ingest_assets.stores import staging
 from ingest_assets.stores.base import CommitResult, QualityRequest, TableLayout, WriteMode
+from ingest_assets.stores.open_mirroring.layout import (
+    METADATA_FILE,
+    PARTNER_EVENTS_FILE,
+    ROW_MARKER,
+    RowMarker,
+    sequence_number,
+)
+from ingest_assets.stores.open_mirroring.options import MirroredTableOptions
+from ingest_assets.stores.open_mirroring.replay import data_files, replay_table
+from ingest_assets.stores.open_mirroring.store import OpenMirroringStore
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 CRASH_EXIT = 137
@@ -495,7 +501,7 @@ def crash_load(storage: Storage, backend: dict[str, object], spare: Storage, wor
         reports = list(pool.map(
             lambda point: crash_in_subprocess(point, backend, mirrors[point], work / mirrors[point]), points))
 
-    for point, report in zip(points, reports):
+    for point, report in zip(points, reports, strict=False):
         crashed = mirrors[point]
         assert report["crashed_at"] == point.at
         op = operations[point.at - 1]

@@ -7,16 +7,16 @@ table's newest file where it is; the test moves files the same way and runs the 
 from __future__ import annotations
 
 import sqlite3
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import dagster as dg
 import pytest
 
-from ingest_assets.stores.open_mirroring.layout import sequence_name
-from ingest_assets.stores.open_mirroring.pickup import pickup
 from ingest_assets.defs.pickup_check import FILES_APPLIED
 from ingest_assets.storage.local import LocalStorage
+from ingest_assets.stores.open_mirroring.layout import sequence_name
+from ingest_assets.stores.open_mirroring.pickup import pickup
 from ingest_assets_tests.conftest import Project
 
 TABLE = Path("onelake/shop.MountedRelationalDatabase/Files/LandingZone/customers")
@@ -149,7 +149,7 @@ def test_a_bad_cron_is_refused_when_the_project_loads(project: Project) -> None:
 def test_dagster_automation_requests_the_check_on_its_cron(project: Project) -> None:
     _write_project(project, within_minutes=30)
     defs = project.definitions()
-    start = datetime(2026, 5, 4, 9, 1, tzinfo=timezone.utc)
+    start = datetime(2026, 5, 4, 9, 1, tzinfo=UTC)
     first = dg.evaluate_automation_conditions(defs=defs, instance=project.instance, evaluation_time=start)
     later = dg.evaluate_automation_conditions(defs=defs, instance=project.instance, cursor=first.cursor,
                                               evaluation_time=start + timedelta(minutes=5))

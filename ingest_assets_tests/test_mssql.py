@@ -44,10 +44,10 @@ from ingest_assets.connectors import azure_auth
 from ingest_assets.connectors.mssql import MssqlConnection, MssqlResource
 from ingest_assets.errors import MissingEnvironmentVariable, TerminalError, TransientError
 from ingest_assets.homes.base import ReadRequest
-from ingest_assets.plan.window import KeyBucket, RowFilter
 from ingest_assets.homes.read_query import split_range
 from ingest_assets.homes.sql import SqlAlchemyHome
 from ingest_assets.plan.model import ReadSpec
+from ingest_assets.plan.window import KeyBucket, RowFilter
 from ingest_assets_tests.conftest import Project, read_parquet_table
 
 LIVE_URL = os.environ.get("INGEST_TEST_MSSQL_URL")
@@ -394,9 +394,8 @@ def test_freetds_with_azure_ad_is_refused():
 
     with pytest.raises(TerminalError, match="^managed_identity authentication needs Microsoft's ODBC driver, "
                                             "FreeTDS cannot pass an access token -> set driver: "
-                                            "ODBC Driver 18 for SQL Server$"):
-        with home.read(ReadRequest(ORDERS)):
-            pass
+                                            "ODBC Driver 18 for SQL Server$"), home.read(ReadRequest(ORDERS)):
+        pass
 
 
 # ---- (c) failures through the real FreeTDS driver -----------------------------------------------
@@ -452,9 +451,8 @@ def test_a_closed_port_is_a_quick_transient_error(freetds: str):
     home = freetds_home(closed_port())
     started = time.monotonic()
 
-    with pytest.raises(TransientError) as read_error:
-        with home.read(ReadRequest(ORDERS)):
-            pass
+    with pytest.raises(TransientError) as read_error, home.read(ReadRequest(ORDERS)):
+        pass
     with pytest.raises(TransientError) as max_error:
         home.max_value(ORDERS, "created")
 

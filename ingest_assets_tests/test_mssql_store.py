@@ -17,8 +17,8 @@ from sqlalchemy.schema import CreateTable
 
 from ingest_assets.connectors.mssql import MssqlResource
 from ingest_assets.errors import TerminalError
-from ingest_assets.plan.window import KeyBucket, RowFilter
 from ingest_assets.plan.model import WriteSpec
+from ingest_assets.plan.window import KeyBucket, RowFilter
 from ingest_assets.stores.base import QualityRequest, TableLayout, WriteMode
 from ingest_assets.stores.sql import ddl, statements
 from ingest_assets.stores.sql.dialects import traits_of

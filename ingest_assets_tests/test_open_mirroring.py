@@ -18,11 +18,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from ingest_assets.stores.open_mirroring.layout import ROW_MARKER
-from ingest_assets.stores.open_mirroring.replay import replay_table
 from ingest_assets.runtime import check_results as checks
 from ingest_assets.storage.base import Storage
 from ingest_assets.storage.local import LocalStorage
+from ingest_assets.stores.open_mirroring.layout import ROW_MARKER
+from ingest_assets.stores.open_mirroring.replay import replay_table
 from ingest_assets_tests.conftest import Project
 
 ZONE = "shop.MountedRelationalDatabase/Files/LandingZone"

@@ -12,7 +12,6 @@ from ingest_assets.plan.model import ChecksPlan, PartitionPlan, ReadSpec, Waterm
 from ingest_assets.plan.project import ScheduleDef, SensorDef
 from ingest_assets_tests.conftest import write_project, yaml_text
 
-
 INGEST = yaml_text("""
     connections:
       shop_db:

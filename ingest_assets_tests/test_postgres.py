@@ -8,7 +8,7 @@ import sys
 import threading
 import time
 import uuid
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -43,11 +43,11 @@ CREATE TABLE public.all_types (
 ALL_TYPES_ROWS = [
     (1, 7, 70000, Decimal("1234567890.12"), Decimal("1234567890123456789012345678.0123456789"), 0.25,
      "zoë ✓", "A-1", "x" * 200_000, True, date(2026, 3, 1), datetime(2026, 3, 1, 8, 30, 15, 123456),
-     datetime(2026, 3, 1, 7, 30, 15, 654321, tzinfo=timezone.utc),
+     datetime(2026, 3, 1, 7, 30, 15, 654321, tzinfo=UTC),
      uuid.UUID("5f0e6c2e-8a6b-4d0e-9d8b-2f1a0c3e4b5d"), b"\x00\x01\xfe\xff"),
     (2, None, None, None, None, None, None, None, None, None, None, None, None, None, None),
     (3, -32768, -2147483648, Decimal("-0.01"), Decimal("0.0000000001"), -1.5e300, "", "", "", False,
-     date(1970, 1, 1), datetime(1999, 12, 31, 23, 59, 59), datetime(2000, 1, 1, tzinfo=timezone.utc),
+     date(1970, 1, 1), datetime(1999, 12, 31, 23, 59, 59), datetime(2000, 1, 1, tzinfo=UTC),
      uuid.UUID(int=0), b""),
 ]
 
@@ -80,7 +80,7 @@ def _comparable(value):
     if isinstance(value, memoryview):
         return bytes(value)
     if isinstance(value, datetime) and value.tzinfo is not None:
-        return value.astimezone(timezone.utc)
+        return value.astimezone(UTC)
     return value
 
 
@@ -88,9 +88,9 @@ def _assert_rows_equal(actual: list[tuple], expected: list[tuple]) -> None:
     """Row by row and column by column, so a failure names the column (long values stay readable)."""
     assert len(actual) == len(expected)
     names = [line.split()[0] for line in ALL_TYPES_DDL.strip().splitlines()[1:-1]]
-    for got, want in zip(actual, expected):
+    for got, want in zip(actual, expected, strict=False):
         differences = {name: (str(g)[:80], str(w)[:80]) for name, g, w in
-                       zip(names, map(_comparable, got), want) if g != w}
+                       zip(names, map(_comparable, got), want, strict=False) if g != w}
         assert not differences, f"row id={want[0]}: {differences}"
 
 
@@ -131,7 +131,7 @@ def test_every_column_type_round_trips_to_parquet_and_duckdb(project: Project, p
 
 # ---- incremental reads, lookback, queries ---------------------------------------------------------
 
-BASE = datetime(2026, 3, 1, 8, 0, tzinfo=timezone.utc)
+BASE = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
 
 
 def _create_orders(server, database: str, ids, minute_offset: int = 0) -> None:
@@ -338,8 +338,8 @@ def _closed_port() -> int:
 
 
 def test_pool_size_becomes_a_dagster_pool_and_its_instance_limit(project: Project, postgres_server, pg_database):
-    from ingest_assets.plan import load_plan
     from ingest_assets.defs.pools import POOL_TAG, apply_pool_limits, pool_limits
+    from ingest_assets.plan import load_plan
 
     _create_orders(postgres_server, pg_database, range(1, 5))
     _project(project, postgres_server, pg_database, connection_settings={"pool_size": 2},
@@ -408,10 +408,9 @@ def test_a_read_abandoned_half_way_closes_every_connection_and_thread(postgres_s
     home = registry.open_home("postgres", resource)
     threads_before = threading.active_count()
     spec = ReadSpec(table="big", batch_size=1000, parallel=ParallelPlan("id", 3))
-    with pytest.raises(RuntimeError, match="the store failed"):
-        with home.read(ReadRequest(spec)) as reader:
-            next(iter(reader))
-            raise RuntimeError("the store failed")
+    with pytest.raises(RuntimeError, match="the store failed"), home.read(ReadRequest(spec)) as reader:
+        next(iter(reader))
+        raise RuntimeError("the store failed")
     assert threading.active_count() == threads_before
     assert postgres_server.execute(
         pg_database, "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'ingest_assets'") == [(0,)]

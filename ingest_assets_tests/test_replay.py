@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -14,6 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from ingest_assets.errors import TerminalError
+from ingest_assets.storage.local import LocalStorage
 from ingest_assets.stores.open_mirroring import replay as replay_module
 from ingest_assets.stores.open_mirroring.layout import sequence_name
 from ingest_assets.stores.open_mirroring.replay import (
@@ -23,7 +24,6 @@ from ingest_assets.stores.open_mirroring.replay import (
     replay_table,
     table_folders,
 )
-from ingest_assets.storage.local import LocalStorage
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 ZONE = "mirror.MountedRelationalDatabase/Files/LandingZone"
@@ -253,7 +253,7 @@ def test_exact_types_survive(tmp_path: Path) -> None:
     nanos = pa.array([1_700_000_000_123_456_789, None], pa.timestamp("ns", tz="UTC"))
     make_table(tmp_path, folder, ["id"], [
         {"id": pa.array([1, 2], pa.int16()), "ns": nanos,
-         "tz": pa.array([datetime(2026, 1, 1, tzinfo=timezone.utc), None], pa.timestamp("ms", tz="UTC")),
+         "tz": pa.array([datetime(2026, 1, 1, tzinfo=UTC), None], pa.timestamp("ms", tz="UTC")),
          "tags": pa.array([["x", "y"], []], pa.list_(pa.string())),
          "s": pa.array(["p", "q"], pa.large_string())},
         # a string column written without large offsets is the same Parquet type
@@ -266,7 +266,7 @@ def test_exact_types_survive(tmp_path: Path) -> None:
         ("id", pa.int16()), ("ns", pa.timestamp("ns", tz="UTC")), ("tz", pa.timestamp("ms", tz="UTC")),
         ("tags", pa.list_(pa.string())), ("s", pa.large_string())])
     assert table.column("ns").cast(pa.int64()).to_pylist() == [1_700_000_000_123_456_789, 5]
-    assert table.column("tz").to_pylist() == [datetime(2026, 1, 1, tzinfo=timezone.utc), None]
+    assert table.column("tz").to_pylist() == [datetime(2026, 1, 1, tzinfo=UTC), None]
     assert table.column("tags").to_pylist() == [["x", "y"], None]
     assert table.column("s").to_pylist() == ["p", "r"]
 

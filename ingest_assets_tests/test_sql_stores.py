@@ -9,7 +9,7 @@ import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from pathlib import Path
 
@@ -19,11 +19,11 @@ import sqlalchemy as sa
 
 from ingest_assets.connectors.mysql import MysqlResource
 from ingest_assets.connectors.postgres import PostgresResource
+from ingest_assets.connectors.registry import connector
 from ingest_assets.connectors.sqlalchemy import SqlAlchemyResource
 from ingest_assets.errors import TerminalError
-from ingest_assets.plan.window import KeyBucket, RowFilter
 from ingest_assets.plan.model import WriteSpec
-from ingest_assets.connectors.registry import connector
+from ingest_assets.plan.window import KeyBucket, RowFilter
 from ingest_assets.stores.base import CommitResult, QualityRequest, TableLayout, WriteMode
 from ingest_assets.stores.sql.dialects import traits_of
 from ingest_assets.stores.sql.store import SqlStore, SqlTableWriter
@@ -95,9 +95,9 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]
 
 
 def commit(backend: Backend, mode: WriteMode, rows: list[dict], layout: TableLayout | pa.Schema = ORDERS,
-           quality: QualityRequest = QualityRequest(), token: str = "run-1") -> CommitResult:
+           quality: QualityRequest | None = None, token: str = "run-1") -> CommitResult:
     layout = layout if isinstance(layout, TableLayout) else TableLayout.new(layout)
-    with backend.store.writer(TARGET, mode, layout, token, quality) as writer:
+    with backend.store.writer(TARGET, mode, layout, token, quality or QualityRequest()) as writer:
         writer.write(pa.RecordBatch.from_pylist(rows, schema=layout.staged))
         writer.finish_staging()
         writer.resolve_duplicate_keys()
@@ -105,7 +105,7 @@ def commit(backend: Backend, mode: WriteMode, rows: list[dict], layout: TableLay
 
 
 def orders(*rows: tuple) -> list[dict]:
-    return [dict(zip(ORDERS.names, row)) for row in rows]
+    return [dict(zip(ORDERS.names, row, strict=False)) for row in rows]
 
 
 D1, D2, D3 = date(2026, 3, 1), date(2026, 3, 2), date(2026, 3, 3)
@@ -321,7 +321,7 @@ TYPED_ROW = {
     "id": 1, "small": -32768, "regular": 2_147_483_647, "ratio": 1.5, "score": 1e300,
     "amount": Decimal("1234567890123456789012345678.0123456789"), "flag": True, "payload": b"\x00\x01\xfe\xff",
     "token": TOKEN.bytes, "day": date(1, 1, 1), "at": datetime(2026, 3, 1, 8, 0, 0, 123456),
-    "at_zoned": datetime(2026, 3, 1, 7, 0, 0, 654321, tzinfo=timezone.utc), "clock": time(23, 59, 59, 999999),
+    "at_zoned": datetime(2026, 3, 1, 7, 0, 0, 654321, tzinfo=UTC), "clock": time(23, 59, 59, 999999),
     "body": LONG_TEXT,
 }
 
@@ -333,7 +333,7 @@ def test_every_type_round_trips_through_postgresql(postgres_server, pg_database)
     assert backend.rows() == [
         (1, -32768, 2_147_483_647, 1.5, 1e300, Decimal("1234567890123456789012345678.0123456789"), True,
          b"\x00\x01\xfe\xff", TOKEN, date(1, 1, 1), datetime(2026, 3, 1, 8, 0, 0, 123456),
-         datetime(2026, 3, 1, 7, 0, 0, 654321, tzinfo=timezone.utc), time(23, 59, 59, 999999), LONG_TEXT),
+         datetime(2026, 3, 1, 7, 0, 0, 654321, tzinfo=UTC), time(23, 59, 59, 999999), LONG_TEXT),
         (2, *([None] * 13)),
     ]
     assert backend.column_types() == {

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 import uuid
+from datetime import UTC
 from pathlib import Path
 
 import pytest
@@ -41,7 +42,7 @@ def names(entries: list[Entry]) -> list[str]:
 
 
 def test_list_gives_direct_children_sorted_with_sizes(storage_backend) -> None:
-    storage, label = storage_backend
+    storage, _label = storage_backend
     storage.write_bytes("data/b.parquet", b"bbb")
     storage.write_bytes("data/a.parquet", b"a")
     storage.write_bytes("data/sub/deeper/c.parquet", b"cc")
@@ -232,7 +233,7 @@ def test_descriptions_and_reprs_carry_no_secret() -> None:
 
 
 def test_blob_works_with_a_connection_string_and_a_sas(azurite) -> None:
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
     from azure.storage.blob import ContainerSasPermissions, generate_container_sas
 
@@ -243,7 +244,7 @@ def test_blob_works_with_a_connection_string_and_a_sas(azurite) -> None:
     sas = generate_container_sas(azurite.account_name, container, account_key=azurite.account_key,
                                  permission=ContainerSasPermissions(read=True, write=True, delete=True, list=True,
                                                                     create=True, add=True),
-                                 expiry=datetime.now(timezone.utc) + timedelta(hours=1))
+                                 expiry=datetime.now(UTC) + timedelta(hours=1))
     by_sas = open_azure_storage(azurite.location(container, credential="sas", account_key=None, sas_token=sas))
     assert by_sas.read_bytes("a/file") == b"via connection string"
     by_sas.rename("a/file", "b/file")  # the copy's source is authorized by the SAS as well
@@ -281,7 +282,7 @@ def test_missing_container_is_terminal_and_named(api: str, azurite_or_dfs) -> No
     operations = {"list": lambda: storage.list("a"), "exists": lambda: storage.exists("a/b"),
                   "read": lambda: storage.read_bytes("a/b"), "write": lambda: storage.write_bytes("a/b", b"1"),
                   "rename": lambda: storage.rename("a/b", "a/c"), "delete": lambda: storage.delete("a/b")}
-    for name, operation in operations.items():
+    for operation in operations.values():
         with pytest.raises(TerminalError, match="'no-such-filesystem' does not exist.*create it or check filesystem:"):
             operation()
 
@@ -320,7 +321,10 @@ def test_closed_port_is_transient_within_seconds(api: str) -> None:
 def test_azure_errors_are_classified_by_type_and_status(error: str, guarded: bool, expected: type) -> None:
     """The mapping table, with the SDK's own exception types (what the servers above cannot provoke)."""
     from azure.core.exceptions import (
-        ClientAuthenticationError, HttpResponseError, IncompleteReadError, ServiceResponseTimeoutError,
+        ClientAuthenticationError,
+        HttpResponseError,
+        IncompleteReadError,
+        ServiceResponseTimeoutError,
     )
 
     from ingest_assets.storage.azure_errors import AzureTarget, storage_error

@@ -20,11 +20,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from ingest_assets.errors import TerminalError, TransientError
-from ingest_assets.plan.window import KeyBucket, RowFilter
-from ingest_assets.plan.model import WriteSpec
 from ingest_assets.connectors.duckdb import DuckDBFileResource
 from ingest_assets.connectors.files import FolderResource
+from ingest_assets.errors import TerminalError, TransientError
+from ingest_assets.plan.model import WriteSpec
+from ingest_assets.plan.window import KeyBucket, RowFilter
 from ingest_assets.stores import duckdb as duckdb_store
 from ingest_assets.stores import parquet as parquet_store
 from ingest_assets.stores import staging
@@ -80,7 +80,7 @@ def target(request, tmp_path: Path) -> Target:
 
 
 def table_of(rows: list[tuple], schema: pa.Schema = SCHEMA) -> pa.Table:
-    return pa.Table.from_pylist([dict(zip(schema.names, row)) for row in rows], schema=schema)
+    return pa.Table.from_pylist([dict(zip(schema.names, row, strict=False)) for row in rows], schema=schema)
 
 
 def load(target: Target, mode: WriteMode, rows: list[tuple], layout: TableLayout | None = None,
@@ -108,7 +108,7 @@ KEYS = ("id",)
 STRATEGIES = {
     "append": (
         WriteMode("append"), [(6, D3, "f", 2)],
-        BASE + [(6, D3, "f", 2)],
+        [*BASE, (6, D3, "f", 2)],
         dict(written=1, replaced=0, deleted=0, before=5, after=6, window=None),
     ),
     "replace the whole table": (
@@ -133,7 +133,7 @@ STRATEGIES = {
     ),
     "merge without delete_missing": (
         WriteMode("merge", keys=KEYS), [(5, D3, "E", 2)],
-        BASE[:4] + [(5, D3, "E", 2)],
+        [*BASE[:4], (5, D3, "E", 2)],
         dict(written=1, replaced=1, deleted=0, before=5, after=5, window=None),
     ),
     "merge deleting missing rows of the whole table": (
@@ -257,7 +257,7 @@ def test_current_schema_of_a_missing_table_is_none(target: Target):
          TableLayout(table=WITH_EXTRA, staged=SCHEMA, added=()))
     # A missing table is created with every column of the layout, the unstaged ones NULL.
     assert target.store.current_schema(target.spec) == WITH_EXTRA
-    assert target.rows() == [row + (None,) for row in BASE]
+    assert target.rows() == [(*row, None) for row in BASE]
 
 
 def test_a_failure_before_the_publish_leaves_rows_and_schema_unchanged(target: Target, monkeypatch):

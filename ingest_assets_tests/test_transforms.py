@@ -42,7 +42,7 @@ def source_orders(project: Project) -> list[tuple]:
 
 def lake_rows(project: Project, entity: str, columns: list[str]) -> list[tuple]:
     table = read_parquet_table(project.root / f"lake/shop/{entity}").sort_by("id")
-    return list(zip(*(table.column(name).to_pylist() for name in columns)))
+    return list(zip(*(table.column(name).to_pylist() for name in columns), strict=False))
 
 
 def write_python(path: Path, text: str) -> None:

@@ -10,7 +10,6 @@ import json
 import sqlite3
 import sys
 import textwrap
-from pathlib import Path
 
 import dagster as dg
 import pytest

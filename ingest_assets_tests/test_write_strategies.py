@@ -22,6 +22,7 @@ from ingest_assets_tests.conftest import (
     sqlite_rows,
 )
 
+
 def _sorted(rows) -> list[tuple]:
     # NULLs last, as DuckDB orders them; every column holds one type, so values compare.
     return sorted((tuple(row) for row in rows), key=lambda row: tuple((v is None, 0 if v is None else v) for v in row))
@@ -30,7 +31,7 @@ def _sorted(rows) -> list[tuple]:
 def _parquet_rows(project: Project, columns: str) -> list[tuple]:
     import duckdb
 
-    orders = read_parquet_table(project.root / "lake/sales/orders")  # DuckDB finds the table by its name
+    read_parquet_table(project.root / "lake/sales/orders")  # DuckDB finds the table by its name
     return _sorted(duckdb.connect().sql(f"SELECT {columns} FROM orders").fetchall())
 
 

@@ -56,7 +56,7 @@ class AzuriteServer:
         return (f"DefaultEndpointsProtocol=http;AccountName={self.account_name};AccountKey={self.account_key};"
                 f"BlobEndpoint={self.account_url};")
 
-    def location(self, container: str, **settings: Any) -> "AzureLocation":
+    def location(self, container: str, **settings: Any) -> AzureLocation:
         """Where `open_azure_storage` finds `container`: the account key unless `settings` say otherwise."""
         from ingest_assets.storage.azure import AzureLocation
 
@@ -75,7 +75,7 @@ class AzuriteServer:
         with self._service() as service:
             service.delete_container(name)
 
-    def _service(self) -> "BlobServiceClient":
+    def _service(self) -> BlobServiceClient:
         from azure.core.credentials import AzureNamedKeyCredential
         from azure.storage.blob import BlobServiceClient
 

@@ -108,7 +108,7 @@ class DfsServer:
         return (f"DefaultEndpointsProtocol=http;AccountName={self.account_name};AccountKey={self.account_key};"
                 f"BlobEndpoint={self.account_url};")
 
-    def location(self, filesystem: str, **settings: Any) -> "AzureLocation":
+    def location(self, filesystem: str, **settings: Any) -> AzureLocation:
         """Where `open_azure_storage` finds `filesystem`: the account key unless `settings` say otherwise."""
         from ingest_assets.storage.azure import AzureLocation
 
@@ -143,7 +143,7 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "IngestDfsTestServer/1.0"
     state: DfsServer  # set on the subclass made per server
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - silence the access log
+    def log_message(self, format: str, *args: object) -> None:  # silences the access log
         pass
 
     # ---- plumbing -------------------------------------------------------------------------------
@@ -161,7 +161,7 @@ class _Handler(BaseHTTPRequestHandler):
                       (item.partition("=") for item in split.query.split("&") if item)}
         body = self._read_body()
         segments = [unquote(part) for part in self.raw_path.split("/")[1:]]
-        account, filesystem, path = (segments + ["", ""])[0], (segments + ["", ""])[1], "/".join(segments[2:])
+        account, filesystem, path = ([*segments, "", ""])[0], ([*segments, "", ""])[1], "/".join(segments[2:])
         # Blob-endpoint calls (container operations, blob reads) answer errors in XML, DFS ones in JSON.
         self.blob_style = "restype" in self.query or (
             self.command in ("GET", "HEAD") and path != "" and "action" not in self.query)
