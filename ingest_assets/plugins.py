@@ -30,13 +30,13 @@ from __future__ import annotations
 from ingest_assets.config.references import resolve_references
 from ingest_assets.connectors.check import Checkable, CheckLine, ConnectionUse, fail, note, ok, probe_name
 from ingest_assets.connectors.connector_type import ConnectorType
-from ingest_assets.connectors.plugins import ENTRY_POINT_GROUP, PluginError
+from ingest_assets.connectors.plugins import ENTRY_POINT_GROUP
 from ingest_assets.connectors.resource import ConnectionResource
 from ingest_assets.connectors.settings import ConnectionSettings, Secret
-from ingest_assets.errors import IngestError, TerminalError, TransientError
+from ingest_assets.errors import IngestError, PluginError, TerminalError, TransientError
 from ingest_assets.homes.base import Home, ReadRequest
-from ingest_assets.plan.window import RowFilter
 from ingest_assets.plan.model import ReadSpec, WriteSpec
+from ingest_assets.plan.window import RowFilter
 from ingest_assets.stores.base import (
     CommitResult,
     FollowsSchemaChanges,
@@ -48,8 +48,9 @@ from ingest_assets.stores.base import (
 )
 
 __all__ = [
-    "ENTRY_POINT_GROUP", "Checkable", "CheckLine", "CommitResult", "ConnectionResource", "ConnectionSettings",
-    "ConnectionUse", "ConnectorType", "FollowsSchemaChanges", "Home", "IngestError", "PluginError", "QualityRequest",
-    "ReadRequest", "ReadSpec", "RowFilter", "Secret", "Store", "StoreWriter", "TableLayout", "TerminalError",
-    "TransientError", "WriteMode", "WriteSpec", "fail", "note", "ok", "probe_name", "resolve_references",
+    "ENTRY_POINT_GROUP", "CheckLine", "Checkable", "CommitResult", "ConnectionResource", "ConnectionSettings",
+    "ConnectionUse", "ConnectorType", "FollowsSchemaChanges", "Home", "IngestError", "PluginError",
+    "QualityRequest", "ReadRequest", "ReadSpec", "RowFilter", "Secret", "Store", "StoreWriter", "TableLayout",
+    "TerminalError", "TransientError", "WriteMode", "WriteSpec", "fail", "note", "ok", "probe_name",
+    "resolve_references",
 ]

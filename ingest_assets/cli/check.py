@@ -25,7 +25,7 @@ from ingest_assets.plan.model import ConnectionPlan
 _LABELS = {"ok": "ok  ", "fail": "FAIL", "note": "note"}
 
 
-def register(commands: argparse._SubParsersAction) -> None:
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = commands.add_parser(
         "check", help="validate the project and test every connection it reads or writes",
         description="Validate the project, then connect to every home and store its entities use: what works, "

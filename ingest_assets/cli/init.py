@@ -6,8 +6,10 @@ import argparse
 import sys
 from pathlib import Path
 
+from ingest_assets.cli.init_template import project_files
 
-def register(commands: argparse._SubParsersAction) -> None:
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = commands.add_parser(
         "init", help="create a new project folder with an example flow",
         description="Create a project folder: pyproject.toml, workspace.yaml, dagster.yaml, definitions.py "
@@ -17,8 +19,6 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ingest_assets.cli.init_template import project_files
-
     folder: Path = args.name
     if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
         print(f"ingest init: {folder} already exists and is not an empty folder -> choose another name, "

@@ -1,13 +1,13 @@
 """`ingest <command>`: one module per command, each with `register(subparsers)` and `run(args) -> int`.
 
-Commands import what they need inside `run`, so `ingest --help` stays fast.
+Each `register` sets the parser's `run` default to its command's `run`.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from importlib import import_module
 
 COMMANDS = ("init", "check", "plan")
@@ -27,7 +27,8 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    return args.run(args)
+    run: Callable[[argparse.Namespace], int] = args.run  # set by the command's `register`
+    return run(args)
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ the selection is invalid.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import sys
@@ -20,18 +21,28 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import dagster as dg
+from dagster._core.errors import DagsterInvalidSubsetError
+
 from ingest_assets.cli.project import add_project_arguments, flows_dir
+from ingest_assets.connectors import registry
+from ingest_assets.defs.factory import build_definitions
+from ingest_assets.defs.translator import ENTITY_METADATA_KEY
+from ingest_assets.errors import ConfigError, IngestError, MissingEnvironmentVariable
+from ingest_assets.plan import load_plan
+from ingest_assets.runtime.access_plan import render_text
+from ingest_assets.runtime.dry_run import plan_entity
 
 if TYPE_CHECKING:
-    import dagster as dg
-
+    from ingest_assets.plan.model import EntityPlan
     from ingest_assets.plan.project import ProjectPlan
+    from ingest_assets.runtime.access_plan import AccessPlan
 
 EXIT_UNREACHABLE = 1
 EXIT_INVALID = 2
 
 
-def register(commands: argparse._SubParsersAction) -> None:
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = commands.add_parser(
         "plan", help="dry run: show what each entity's next run would read, write and cost",
         description="Show, per selected entity, the source query, the load window (from the committed cursor "
@@ -54,10 +65,6 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ingest_assets.errors import ConfigError, MissingEnvironmentVariable
-    from ingest_assets.defs.factory import build_definitions
-    from ingest_assets.plan import load_plan
-
     folder = flows_dir(args)
     try:
         project = load_plan(folder, args.environment)
@@ -87,8 +94,6 @@ def run(args: argparse.Namespace) -> int:
             "errors": [{"asset_key": key, "error": message} for key, message in failures],
         }, indent=2))
     else:
-        from ingest_assets.runtime.access_plan import render_text
-
         print(f"ingest plan: {len(entities)} entit{'y' if len(entities) == 1 else 'ies'} of {folder}"
               f"{f' (environment {project.environment})' if project.environment else ''}; {instance_note}"
               f"{'; offline' if args.offline else ''}. No rows are read and nothing is written.\n")
@@ -99,22 +104,16 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_UNREACHABLE if failures else 0
 
 
-def _definitions(target: str) -> "dg.Definitions":
+def _definitions(target: str) -> dg.Definitions:
     """The Definitions a code location module holds (its `defs`, or the attribute after a colon)."""
-    import importlib
-
     module_name, _, attribute = target.partition(":")
-    return getattr(importlib.import_module(module_name), attribute or "defs")
+    definitions: dg.Definitions = getattr(importlib.import_module(module_name), attribute or "defs")
+    return definitions
 
 
-def _select(definitions: "dg.Definitions", selection: str) -> list[tuple["dg.AssetKey", str]]:
+def _select(definitions: dg.Definitions, selection: str) -> list[tuple[dg.AssetKey, str]]:
     """(asset key, entity label) of the entities `selection` names, parsed and resolved exactly as `dagster
     asset materialize --select` does; keys are the definitions' own (the translator's)."""
-    import dagster as dg
-    from dagster._core.errors import DagsterInvalidSubsetError
-
-    from ingest_assets.defs.translator import ENTITY_METADATA_KEY
-
     try:
         with warnings.catch_warnings():
             # Dagster's parser warns about its own beta parameters (`include_sources` of a tag).
@@ -129,14 +128,12 @@ def _select(definitions: "dg.Definitions", selection: str) -> list[tuple["dg.Ass
     if not keys:
         raise ValueError(f"--select {selection!r} selects no entity -> check the tags, groups or keys it names")
     entities = [(key, graph.get(key).metadata.get(ENTITY_METADATA_KEY)) for key in sorted(keys)]
-    return [(key, label.text if isinstance(label, dg.TextMetadataValue) else str(label))
+    return [(key, label.value if isinstance(label, dg.TextMetadataValue) else str(label))
             for key, label in entities if label is not None]
 
 
-def _instance(stack: ExitStack) -> tuple["dg.DagsterInstance | None", str]:
+def _instance(stack: ExitStack) -> tuple[dg.DagsterInstance | None, str]:
     """The instance at $DAGSTER_HOME, only when it exists already (opening a new one would create it)."""
-    import dagster as dg
-
     home = os.environ.get("DAGSTER_HOME")
     if not home:
         return None, "no $DAGSTER_HOME: no committed cursors, every incremental entity is planned as a first load"
@@ -146,14 +143,14 @@ def _instance(stack: ExitStack) -> tuple["dg.DagsterInstance | None", str]:
     return instance, f"committed cursors from the Dagster instance at {home}"
 
 
-def _plan_all(project: "ProjectPlan", entities, instance, offline: bool):
-    from ingest_assets.connectors import registry
-    from ingest_assets.errors import IngestError
-    from ingest_assets.runtime.dry_run import plan_entity
-
+def _plan_all(
+    project: ProjectPlan, entities: list[tuple[dg.AssetKey, EntityPlan]], instance: dg.DagsterInstance | None,
+    offline: bool,
+) -> tuple[list[AccessPlan], list[tuple[str, str]]]:
     resources = {c.name: registry.connector(c.type).make_resource(c.settings, project.root)
                  for c in project.connections}
-    plans, failures = [], []
+    plans: list[AccessPlan] = []
+    failures: list[tuple[str, str]] = []
     for key, entity in entities:
         try:
             plans.append(plan_entity(entity, key, resources[entity.home.name], resources[entity.store.name],

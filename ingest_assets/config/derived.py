@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Literal, Union
+from typing import Literal
 
 from pydantic import Field, PositiveInt, field_validator
 
@@ -43,7 +43,7 @@ class DerivedFile(LabelledFile):
     tags: Tags = Field(default_factory=dict)
     owners: list[str] = Field(default_factory=list)
     # eager (default): refresh when an input was updated; none: only when asked; or {on_cron: ...}.
-    automation: Union[Literal["eager", "none"], CronAutomation] = "eager"
+    automation: Literal["eager", "none"] | CronAutomation = "eager"
     batch_size: PositiveInt | None = None
 
     @field_validator("name")

@@ -7,9 +7,9 @@ connection, or resolves a `${VAR}` reference.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -122,7 +122,9 @@ def load_project(
     return project, problems
 
 
-def _load_flow(flow_path: Path, flow_file: Path, display, problems: list[ConfigProblem]) -> LoadedFlow | None:
+def _load_flow(
+    flow_path: Path, flow_file: Path, display: Callable[[Path], str], problems: list[ConfigProblem]
+) -> LoadedFlow | None:
     raw_flow = parse_file(flow_file, display(flow_file), problems)
     if raw_flow is None:
         flow_name = flow_path.name
@@ -134,9 +136,10 @@ def _load_flow(flow_path: Path, flow_file: Path, display, problems: list[ConfigP
         settings = validate_file(FlowFile, raw_flow, raw_flow.location, flow_name, problems)
 
     entities: list[LoadedEntity] = []
-    if settings is not None:
+    if raw_flow is not None and settings is not None:
         raw_inline = raw_flow.get("entities") or []
         for index, entity_settings in enumerate(settings.entities):
+            assert isinstance(raw_inline, LocatedList), "settings.entities validated it as a YAML list"
             raw_entity = raw_inline[index]
             location = Location(raw_flow.location.file, raw_inline.line_of(index))
             if entity_settings.name is None:
@@ -153,7 +156,7 @@ def _load_flow(flow_path: Path, flow_file: Path, display, problems: list[ConfigP
         name = entity_settings.name or path.stem
         entities.append(LoadedEntity(name, entity_settings, raw_entity, raw_entity.location))
 
-    if settings is None:
+    if raw_flow is None or settings is None:
         return None
     return LoadedFlow(flow_name, settings, raw_flow, raw_flow.location, tuple(entities))
 

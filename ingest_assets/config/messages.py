@@ -8,6 +8,7 @@ import typing
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
 from ingest_assets.config.yaml_source import LocatedDict, LocatedList, Location
 from ingest_assets.errors import ConfigProblem
@@ -28,7 +29,7 @@ def problems_from_validation(
 
 
 def _describe(
-    detail: dict[str, Any], loc: tuple[Any, ...], shown: tuple[Any, ...], model: type[BaseModel], raw: Any
+    detail: ErrorDetails, loc: tuple[Any, ...], shown: tuple[Any, ...], model: type[BaseModel], raw: Any
 ) -> str:
     """`loc` is pydantic's path (it walks the models); `shown` is the same path as the YAML spells it."""
     kind = detail["type"]
@@ -71,9 +72,9 @@ def _without_union_tags(raw: Any, loc: tuple[Any, ...]) -> tuple[Any, ...]:
         if isinstance(node, dict) and part not in node and node.get("type") == part:
             continue  # the member chosen by `type:`, not a key of the YAML mapping
         shown.append(part)
-        if isinstance(node, dict) and part in node:
-            node = node[part]
-        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+        if (isinstance(node, dict) and part in node) or (
+            isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        ):
             node = node[part]
         else:
             node = None

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Self
 
 from pydantic import (
     BaseModel,
@@ -77,7 +77,7 @@ class ProjectFile(Model):
     default_environment: str | None = None
     # Environment overrides are partial settings merged into `connections` and `options` before
     # these models validate them, so they are checked as strictly as the base settings.
-    environments: dict[str, "EnvironmentOverrides"] = Field(default_factory=dict)
+    environments: dict[str, EnvironmentOverrides] = Field(default_factory=dict)
 
     @field_validator("connections")
     @classmethod
@@ -197,7 +197,7 @@ class AuditSettings(Model):
         return value
 
     @model_validator(mode="after")
-    def _distinct_names(self):
+    def _distinct_names(self) -> Self:
         names = [n for n in (self.loaded_at, self.run_id, self.row_hash and self.row_hash.column) if n]
         if len(set(names)) < len(names):
             raise ValueError(f"audit columns share a name ({', '.join(names)}) -> give each its own name")

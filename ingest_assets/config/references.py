@@ -19,11 +19,7 @@ _ANY_BRACE_REFERENCE = re.compile(r"\$\{[^}]*\}?")
 
 def reference_syntax_errors(text: str) -> list[str]:
     """The malformed `${...}` references in `text` (e.g. `${1X}` or an unclosed `${X`)."""
-    bad = []
-    for match in _ANY_BRACE_REFERENCE.finditer(text):
-        if not _REFERENCE.fullmatch(match.group(0)):
-            bad.append(match.group(0))
-    return bad
+    return [match.group(0) for match in _ANY_BRACE_REFERENCE.finditer(text) if not _REFERENCE.fullmatch(match.group(0))]
 
 
 def referenced_names(text: str) -> list[str]:

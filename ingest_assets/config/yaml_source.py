@@ -19,8 +19,12 @@ class Location:
     line: int
 
 
-class LocatedDict(dict):
-    """A dict loaded from YAML, with the 1-based line of the mapping and of each of its keys."""
+class LocatedDict(dict[str, Any]):
+    """A dict loaded from YAML, with the 1-based line of the mapping and of each of its keys.
+
+    Its values are any YAML value (a `LocatedDict`, a `LocatedList`, text, a number...), which the
+    models validate; its keys are text for every setting (another key fails validation).
+    """
 
     location: Location
     key_lines: dict[str, int]
@@ -32,7 +36,7 @@ class LocatedDict(dict):
         return Location(self.location.file, self.line_of(key))
 
 
-class LocatedList(list):
+class LocatedList(list[Any]):
     """A list loaded from YAML, with the line of each item."""
 
     location: Location
@@ -51,7 +55,7 @@ class YamlSyntaxError(Exception):
 
 
 def _make_loader(display_name: str, base: type = yaml.SafeLoader) -> type[yaml.SafeLoader]:
-    class _LocatingLoader(base):  # type: ignore[misc, valid-type]
+    class _LocatingLoader(base):  # type: ignore[misc]  # a base chosen at run time: libyaml's loader, or PyYAML's
         pass
 
     def construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> LocatedDict:
@@ -89,7 +93,7 @@ def load_yaml(path: Path, display_name: str) -> Any:
     """Parse one YAML file; an empty file is an empty mapping."""
     text = path.read_text(encoding="utf-8")
     try:
-        data = yaml.load(text, Loader=_make_loader(display_name, _FAST_BASE))  # noqa: S506 - a safe loader
+        data = yaml.load(text, Loader=_make_loader(display_name, _FAST_BASE))  # a safe loader
     except YamlSyntaxError:
         raise
     except yaml.MarkedYAMLError:
@@ -104,7 +108,7 @@ def load_yaml(path: Path, display_name: str) -> Any:
 
 def _parse_explaining_errors(text: str, display_name: str) -> Any:
     try:
-        return yaml.load(text, Loader=_make_loader(display_name))  # noqa: S506 - SafeLoader subclass
+        return yaml.load(text, Loader=_make_loader(display_name))  # a SafeLoader subclass
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line = mark.line + 1 if mark else 1

@@ -9,7 +9,7 @@ from __future__ import annotations
 import struct
 from typing import TYPE_CHECKING
 
-from ingest_assets.errors import TerminalError
+from ingest_assets.errors import AuthLibraryMissing, AzureTokenUnavailable
 
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
@@ -21,13 +21,11 @@ SQL_COPT_SS_ACCESS_TOKEN = 1256
 
 def credential(
     method: str, tenant_id: str | None = None, client_id: str | None = None, client_secret: str | None = None
-) -> "TokenCredential":
+) -> TokenCredential:
     try:
         from azure import identity
     except ImportError as error:
-        raise TerminalError(
-            f"{method} authentication needs azure-identity -> pip install 'ingest_assets[mssql]'"
-        ) from error
+        raise AuthLibraryMissing(method=method, extra="mssql") from error
     if method == "managed_identity":
         return identity.ManagedIdentityCredential(client_id=client_id) if client_id else identity.ManagedIdentityCredential()
     if method == "azure_cli":
@@ -40,11 +38,11 @@ def credential(
     raise ValueError(f"unknown Azure authentication method {method!r}")
 
 
-def sql_server_token(source: "TokenCredential") -> bytes:
+def sql_server_token(source: TokenCredential) -> bytes:
     """An access token packed as the ODBC driver expects it: a length-prefixed UTF-16-LE string."""
     try:
         token = source.get_token(SQL_SCOPE).token
     except Exception as error:  # azure-identity raises several unrelated types; all mean "no token"
-        raise TerminalError(f"could not get an Azure AD token for SQL Server: {error}") from error
+        raise AzureTokenUnavailable(reason=str(error)) from error
     encoded = token.encode("utf-16-le")
     return struct.pack(f"<I{len(encoded)}s", len(encoded), encoded)

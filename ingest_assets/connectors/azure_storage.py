@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any, Literal, Optional
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import AliasChoices, Field, model_validator
 
@@ -57,7 +57,7 @@ class AzureStorageSettings(ConnectionSettings):
     client_secret: Annotated[str | None, Secret()] = None
 
     @model_validator(mode="after")
-    def _location_and_credential(self):
+    def _location_and_credential(self) -> Self:
         if (self.local_path is None) == (self.account_url is None and self.connection_string is None):
             raise ValueError("say where the files go -> set 'account_url:' and 'filesystem:' (or "
                              "'connection_string:'), or 'local_path:' for a local folder, not both")
@@ -114,17 +114,17 @@ def _api_from_url(url: str) -> StorageApi | None:
 
 class StorageResource(ConnectionResource):
     project_root: str = Field(default=".", description="The folder a relative local_path is resolved against.")
-    local_path: Optional[str] = Field(default=None, description="A local folder instead of an Azure account.")
-    account_url: Optional[str] = None
-    filesystem: Optional[str] = Field(default=None, description="Container, file system or Fabric workspace.")
-    api: Optional[str] = Field(default=None, description="dfs (ADLS Gen2, OneLake) or blob (Blob storage, Azurite).")
-    credential: Optional[str] = None
-    account_key: Optional[str] = None
-    sas_token: Optional[str] = None
-    connection_string: Optional[str] = None
-    tenant_id: Optional[str] = None
-    client_id: Optional[str] = None
-    client_secret: Optional[str] = None
+    local_path: str | None = Field(default=None, description="A local folder instead of an Azure account.")
+    account_url: str | None = None
+    filesystem: str | None = Field(default=None, description="Container, file system or Fabric workspace.")
+    api: str | None = Field(default=None, description="dfs (ADLS Gen2, OneLake) or blob (Blob storage, Azurite).")
+    credential: str | None = None
+    account_key: str | None = None
+    sas_token: str | None = None
+    connection_string: str | None = None
+    tenant_id: str | None = None
+    client_id: str | None = None
+    client_secret: str | None = None
 
     def local_folder(self) -> Path:
         assert self.local_path is not None

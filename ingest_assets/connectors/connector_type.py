@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeAlias
 
 import dagster as dg
 from pydantic import BaseModel
@@ -19,6 +19,10 @@ ReadKindName = Literal["table", "query", "path"]
 WriteKindName = Literal["table", "path"]
 # Entity `store:` settings that only some store types read (each type lists its own in `store_settings`).
 STORE_ONLY_SETTINGS = ("folder_deletion_wait_seconds", "schema_name", "row_marker_column")
+# A connection's Dagster resource, of whatever class its type makes. ConfigurableResource's parameter is
+# the value it hands to ops (for these resources, the resource itself), which resource classes leave
+# unset: Any. A string, so that nothing subscripts the pydantic class at run time.
+AnyResource: TypeAlias = "dg.ConfigurableResource[Any]"
 
 
 @dataclass(frozen=True)
@@ -26,7 +30,7 @@ class ConnectorType:
     name: str
     # The Dagster resource of one connection, from its settings and the project root (built-in types:
     # `ConnectionResource.from_settings` of their resource class).
-    make_resource: Callable[[Any, Path], dg.ConfigurableResource]
+    make_resource: Callable[[Any, Path], AnyResource]
     home: str | None  # "module:factory" taking the resource, or None when it cannot be read
     store: str | None  # "module:factory" taking the resource, or None when it cannot be written
     read_kinds: frozenset[ReadKindName]

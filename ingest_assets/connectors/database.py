@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, cast
 from urllib.parse import unquote_plus
 
 from pydantic import AliasChoices, Field, PositiveInt
@@ -71,18 +71,18 @@ class DatabaseSettings(ConnectionSettings):
 
 
 class DatabaseResource(ConnectionResource):
-    pool_size: Optional[int] = Field(
+    pool_size: int | None = Field(
         default=None, description="The most connections to open at once (also a Dagster concurrency pool)."
     )
 
-    def sqlalchemy_url(self) -> "sqlalchemy.URL | str":
+    def sqlalchemy_url(self) -> sqlalchemy.URL | str:
         raise NotImplementedError
 
     def connect_args(self) -> dict[str, object]:
         """Keyword arguments for the driver's connect()."""
         return {}
 
-    def engine(self) -> "sqlalchemy.Engine":
+    def engine(self) -> sqlalchemy.Engine:
         import sqlalchemy
 
         # NullPool: a connection is closed when returned, so the count the server sees is exactly
@@ -93,7 +93,7 @@ class DatabaseResource(ConnectionResource):
             sqlalchemy.event.listen(engine, "before_cursor_execute", _datetimes_as_text, retval=True)
         return engine
 
-    def bulk_engine(self) -> "sqlalchemy.Engine":
+    def bulk_engine(self) -> sqlalchemy.Engine:
         """An engine for the stores' bulk inserts (executemany of many rows)."""
         return self.engine()
 
@@ -101,7 +101,7 @@ class DatabaseResource(ConnectionResource):
         return check_database(self, use)
 
 
-def _cuts_datetime_fractions(dialect: "sqlalchemy.Dialect") -> bool:
+def _cuts_datetime_fractions(dialect: sqlalchemy.Dialect) -> bool:
     """pyodbc cuts a datetime parameter's fraction to the precision the ODBC driver reports for
     timestamps; MySQL's and MariaDB's drivers report none, so 08:00:00.5 is sent as 08:00:00 and an
     incremental window `cursor < updated_at <= max` leaves the newest row out and reads rows at the
@@ -109,15 +109,17 @@ def _cuts_datetime_fractions(dialect: "sqlalchemy.Dialect") -> bool:
     return dialect.driver == "pyodbc" and dialect.name in ("mysql", "mariadb")
 
 
-def _datetimes_as_text(connection: object, cursor: object, statement: str, parameters: Sequence,
-                       context: object, executemany: bool) -> tuple[str, Sequence]:
+def _datetimes_as_text(connection: object, cursor: object, statement: str,
+                       parameters: Sequence[Sequence[object]] | Sequence[object], context: object,
+                       executemany: bool) -> tuple[str, Sequence[object]]:
     """Send datetimes as ISO text, which the server converts back with every microsecond."""
 
     def exact(value: object) -> object:
         return value.isoformat(sep=" ", timespec="microseconds") if isinstance(value, datetime) else value
 
     if executemany:
-        return statement, [tuple(map(exact, row)) for row in parameters]
+        rows = cast("Sequence[Sequence[object]]", parameters)  # executemany: one sequence per row
+        return statement, [tuple(map(exact, row)) for row in rows]
     return statement, tuple(map(exact, parameters))
 
 
@@ -153,10 +155,10 @@ def check_database(resource: DatabaseResource, use: ConnectionUse) -> Iterator[C
         engine.dispose()
 
 
-def _connect_fix(error: BaseException) -> str:
+def _connect_fix(error: BaseException | None) -> str:
     from ingest_assets.stores.sql.errors import sqlstate
 
-    state = sqlstate(error) or ""
+    state = (sqlstate(error) if error is not None else None) or ""
     for prefix, fix in _SQLSTATE_FIXES.items():
         if state.startswith(prefix):
             return fix
@@ -166,13 +168,15 @@ def _connect_fix(error: BaseException) -> str:
     return _REACH_FIX
 
 
-def _check_read(connection: "sqlalchemy.Connection", table: str | None, query: str | None) -> CheckLine:
+def _check_read(connection: sqlalchemy.Connection, table: str | None, query: str | None) -> CheckLine:
     import sqlalchemy as sa
 
     if table is None:
         return note(f"query not run by the check (it runs with the asset): {' '.join((query or '').split())[:60]}")
     schema, _, name = table.rpartition(".")
-    statement = sa.select(sa.literal_column("*")).select_from(sa.table(name, schema=schema or None)).limit(0)
+    statement: sa.Select[tuple[object]] = (
+        sa.select(sa.literal_column("*")).select_from(sa.table(name, schema=schema or None)).limit(0)
+    )
     try:
         with connection.begin():
             connection.execute(statement)
@@ -182,7 +186,7 @@ def _check_read(connection: "sqlalchemy.Connection", table: str | None, query: s
     return ok(f"can read table {table}")
 
 
-def _check_create_table(connection: "sqlalchemy.Connection") -> CheckLine:
+def _check_create_table(connection: sqlalchemy.Connection) -> CheckLine:
     """Create and drop a uniquely named table, in a transaction rolled back where DDL allows it."""
     import sqlalchemy as sa
 

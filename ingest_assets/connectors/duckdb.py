@@ -41,7 +41,7 @@ class DuckDBFileResource(ProjectRelativeResource):
         return check_duckdb(self, use)
 
     @contextmanager
-    def connect(self, read_only: bool = False) -> Iterator["duckdb.DuckDBPyConnection"]:
+    def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
         from dagster_duckdb import DuckDBResource
 
         database = self.database()
@@ -94,7 +94,7 @@ def _missing_store_file(database: Path) -> CheckLine:
     return note(f"database file {database} does not exist yet; the first load creates it ({folder.text})")
 
 
-def _check_read(connection: "duckdb.DuckDBPyConnection", table: str | None, query: str | None) -> CheckLine:
+def _check_read(connection: duckdb.DuckDBPyConnection, table: str | None, query: str | None) -> CheckLine:
     import duckdb
 
     if table is None:

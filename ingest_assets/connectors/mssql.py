@@ -4,7 +4,7 @@ FreeTDS), signing in with a password or an Azure AD token."""
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING, Annotated, Literal, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Self
 
 from pydantic import Field, PositiveInt, model_validator
 
@@ -14,10 +14,13 @@ from ingest_assets.connectors.database import sql_database
 from ingest_assets.connectors.resource import resolved
 from ingest_assets.connectors.server import ServerResource, ServerSettings
 from ingest_assets.connectors.settings import Secret, require_reference
-from ingest_assets.errors import TerminalError
+from ingest_assets.errors import FreeTdsCannotUseToken
 
 if TYPE_CHECKING:
+    # pyodbc's stubs are one file, pyodbc.pyi, which mypy cannot read from site-packages (PEP 561 is for packages).
+    import pyodbc  # type: ignore[import-not-found]
     import sqlalchemy
+    from sqlalchemy.pool import ConnectionPoolEntry
 
 MssqlAuthentication = Literal["sql", "managed_identity", "azure_cli", "service_principal", "azure_default"]
 
@@ -43,7 +46,7 @@ class MssqlConnection(ServerSettings):
     odbc: dict[str, str] = Field(default_factory=dict)
 
     @model_validator(mode="after")
-    def _credentials_complete(self):
+    def _credentials_complete(self) -> Self:
         if self.authentication == "service_principal":
             missing = [n for n in ("tenant_id", "client_id", "client_secret") if getattr(self, n) is None]
             if missing:
@@ -63,9 +66,9 @@ class MssqlConnection(ServerSettings):
 class MssqlResource(ServerResource):
     driver: str = "ODBC Driver 18 for SQL Server"
     authentication: str = "sql"
-    tenant_id: Optional[str] = None
-    client_id: Optional[str] = None
-    client_secret: Optional[str] = Field(default=None, description="A ${VAR} reference, resolved at run time.")
+    tenant_id: str | None = None
+    client_id: str | None = None
+    client_secret: str | None = Field(default=None, description="A ${VAR} reference, resolved at run time.")
     encrypt: bool = True
     trust_server_certificate: bool = False
     login_timeout_seconds: int = 30
@@ -95,7 +98,7 @@ class MssqlResource(ServerResource):
         attributes |= {key: resolve_references(value) for key, value in self.odbc.items()}
         return ";".join(f"{key}={odbc_value(value)}" for key, value in attributes.items() if value is not None)
 
-    def sqlalchemy_url(self) -> "sqlalchemy.URL":
+    def sqlalchemy_url(self) -> sqlalchemy.URL:
         import sqlalchemy
 
         return sqlalchemy.URL.create("mssql+pyodbc", query={"odbc_connect": self.odbc_connection_string()})
@@ -106,19 +109,19 @@ class MssqlResource(ServerResource):
         # server that accepts the connection but never answers.
         return {"timeout": self.login_timeout_seconds}
 
-    def engine(self) -> "sqlalchemy.Engine":
+    def engine(self) -> sqlalchemy.Engine:
         import sqlalchemy
 
         engine = super().engine()
         if self.authentication != "sql":
             if self.is_freetds:
-                raise TerminalError(f"{self.authentication} authentication needs Microsoft's ODBC driver, "
-                                    "FreeTDS cannot pass an access token -> set driver: ODBC Driver 18 for SQL Server")
+                raise FreeTdsCannotUseToken(authentication=self.authentication)
             source = azure_auth.credential(self.authentication, resolved(self.tenant_id),
                                            resolved(self.client_id), resolved(self.client_secret))
 
             @sqlalchemy.event.listens_for(engine, "do_connect")
-            def _token(dialect, connection_record, cargs, cparams):
+            def _token(dialect: sqlalchemy.Dialect, connection_record: ConnectionPoolEntry,
+                       cargs: tuple[object, ...], cparams: dict[str, Any]) -> None:  # SQLAlchemy's do_connect
                 # A fresh token for every connection: tokens expire, long loads outlive them.
                 cparams.setdefault("attrs_before", {})[azure_auth.SQL_COPT_SS_ACCESS_TOKEN] = (
                     azure_auth.sql_server_token(source)
@@ -126,14 +129,15 @@ class MssqlResource(ServerResource):
 
         return engine
 
-    def bulk_engine(self) -> "sqlalchemy.Engine":
+    def bulk_engine(self) -> sqlalchemy.Engine:
         """With pyodbc's fast_executemany: a chunk of rows goes in one round trip, not one per row."""
         import sqlalchemy
 
         engine = self.engine()
 
         @sqlalchemy.event.listens_for(engine, "before_cursor_execute")
-        def _fast_executemany(connection, cursor, statement, parameters, context, executemany):
+        def _fast_executemany(connection: sqlalchemy.Connection, cursor: pyodbc.Cursor, statement: str,
+                              parameters: object, context: object, executemany: bool) -> None:
             if executemany:
                 cursor.fast_executemany = True
 

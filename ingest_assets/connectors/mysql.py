@@ -19,7 +19,7 @@ class MysqlConnection(ServerSettings):
 
 
 class MysqlResource(ServerResource):
-    def sqlalchemy_url(self) -> "sqlalchemy.URL":
+    def sqlalchemy_url(self) -> sqlalchemy.URL:
         return self._url("mysql+pymysql", {"charset": "utf8mb4"})
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Optional
+from typing import Annotated, Literal
 
 from dagster._utils.schedules import is_valid_cron_string
 from pydantic import AliasChoices, Field, PositiveInt, field_validator
@@ -52,12 +52,12 @@ class OpenMirroringConnection(AzureStorageSettings):
 
 class OpenMirroringResource(StorageResource):
     mirror_name: str = Field(description="The mirrored database (item name or id) in the workspace.")
-    schema_name: Optional[str] = Field(default=None, description="Tables go into <schema>.schema/ folders.")
+    schema_name: str | None = Field(default=None, description="Tables go into <schema>.schema/ folders.")
     key_columns: list[str] = Field(default_factory=list)
     folder_deletion_wait_seconds: int = Field(default=120, description="Wait after deleting a table folder.")
     partner_name: str = "ingest_assets"
     source_type: str = Field(default="SQL", description="_partnerEvents.json: the kind of source database.")
-    source_version: Optional[str] = None
+    source_version: str | None = None
 
     def _check_folder(self) -> str:
         return landing_zone(resolve_references(self.mirror_name))

@@ -19,7 +19,17 @@ from pydantic import BaseModel, Field, create_model
 
 from ingest_assets.config.models import ProjectFile
 from ingest_assets.connectors.connector_type import ConnectorType
-from ingest_assets.errors import IngestError, first_line
+from ingest_assets.errors import (
+    NoBuiltInConnectors,
+    PluginAliasUnregistered,
+    PluginError,
+    PluginImportFailed,
+    PluginModelMissing,
+    PluginNameMismatch,
+    PluginNotAConnectorType,
+    PluginShadowsBuiltIn,
+    first_line,
+)
 
 ENTRY_POINT_GROUP = "ingest_assets.connectors"
 _DISTRIBUTION = "ingest_assets"
@@ -29,9 +39,7 @@ _DISTRIBUTION = "ingest_assets"
 _LISTING_ORDER = ("parquet", "csv", "duckdb", "sqlite", "sqlalchemy", "postgres", "postgresql", "mssql",
                   "sqlserver", "mysql", "mariadb", "adls", "onelake", "open_mirroring")
 
-
-class PluginError(IngestError):
-    """An installed connector plugin cannot be used (it fails to import, or registers a bad type)."""
+__all__ = ["ENTRY_POINT_GROUP", "PluginError", "plugin_connector_types", "project_file_model"]
 
 
 @functools.cache
@@ -40,16 +48,14 @@ def plugin_connector_types() -> dict[str, ConnectorType]:
     registered = entry_points(group=ENTRY_POINT_GROUP)
     built_in = [e for e in registered if _is_built_in(e)]
     if not built_in:
-        raise PluginError(f"no built-in connection type is registered (entry points {ENTRY_POINT_GROUP}) -> "
-                          "reinstall ingest_assets, e.g. pip install -e .")
+        raise NoBuiltInConnectors(group=ENTRY_POINT_GROUP)
     built_in_names = {e.name for e in built_in}
     found: dict[str, tuple[EntryPoint, ConnectorType]] = {}
     for entry_point in sorted(built_in, key=_listing_key):
         found[entry_point.name] = (entry_point, _load(entry_point))
     for entry_point in sorted((e for e in registered if not _is_built_in(e)), key=lambda e: e.name):
         if entry_point.name in built_in_names:
-            raise PluginError(f"{_origin(entry_point)} registers type {entry_point.name!r}, which is built in -> "
-                              "give the entry point another name")
+            raise PluginShadowsBuiltIn(origin=_origin(entry_point), name=entry_point.name)
         found[entry_point.name] = (entry_point, _load(entry_point))
     _check_aliases(found)
     return {name: connector for name, (_, connector) in found.items()}
@@ -71,9 +77,9 @@ def _origin(entry_point: EntryPoint) -> str:
     return f"connector plugin {entry_point.name!r} ({entry_point.value}, from {where})"
 
 
-def _fix(entry_point: EntryPoint) -> str:
+def _distribution(entry_point: EntryPoint) -> str | None:
     dist = entry_point.dist
-    return f"fix the plugin, or uninstall it (pip uninstall {dist.name if dist is not None else '<its distribution>'})"
+    return dist.name if dist is not None else None
 
 
 def _load(entry_point: EntryPoint) -> ConnectorType:
@@ -81,17 +87,15 @@ def _load(entry_point: EntryPoint) -> ConnectorType:
     try:
         connector = entry_point.load()
     except Exception as error:  # any import-time failure of foreign code is the plugin's
-        raise PluginError(f"{origin} failed to import: {type(error).__name__}: {first_line(error)} -> "
-                          f"{_fix(entry_point)}") from error
+        raise PluginImportFailed(origin=origin, error_type=type(error).__name__, reason=first_line(error),
+                                 distribution=_distribution(entry_point)) from error
     if not isinstance(connector, ConnectorType):
-        raise PluginError(f"{origin} is a {type(connector).__name__}, not an ingest_assets.plugins.ConnectorType "
-                          f"-> point the entry point at one; {_fix(entry_point)}")
+        raise PluginNotAConnectorType(origin=origin, found_type=type(connector).__name__,
+                                      distribution=_distribution(entry_point))
     if connector.name != entry_point.name:
-        raise PluginError(f"{origin} registers a ConnectorType named {connector.name!r} -> name the entry point "
-                          "like the type")
+        raise PluginNameMismatch(origin=origin, name=connector.name)
     if connector.model is None or connector.name not in _type_tags(connector.model):
-        raise PluginError(f"{origin} needs a settings model with `type: Literal[{connector.name!r}]` -> set "
-                          "ConnectorType(model=...) to a subclass of ingest_assets.plugins.ConnectionSettings")
+        raise PluginModelMissing(origin=origin, name=connector.name)
     return connector
 
 
@@ -101,9 +105,7 @@ def _check_aliases(found: dict[str, tuple[EntryPoint, ConnectorType]]) -> None:
         assert connector.model is not None  # checked by _load
         for tag in _type_tags(connector.model):
             if tag not in found or found[tag][1].model is not connector.model:
-                raise PluginError(f"{_origin(entry_point)} has a settings model whose `type` also accepts {tag!r}, "
-                                  f"which no entry point registers with that model -> register {tag!r} too, or "
-                                  f"remove it from the Literal")
+                raise PluginAliasUnregistered(origin=_origin(entry_point), alias=tag)
 
 
 def _type_tags(model: type[BaseModel]) -> list[str]:
@@ -119,7 +121,7 @@ def project_file_model() -> type[ProjectFile]:
     unknown `type` lists every registered type.
     """
     models = list(dict.fromkeys(connector.model for connector in plugin_connector_types().values()))
-    # A union built at run time, which no static checker can follow.
-    union = Annotated[Union[tuple(models)], Field(discriminator="type")]  # type: ignore[valid-type]
+    # A union built at run time, which no static checker can follow (nor spell with `|`).
+    union = Annotated[Union[tuple(models)], Field(discriminator="type")]  # type: ignore[valid-type]  # noqa: UP007
     return create_model("ProjectFile", __base__=ProjectFile,
                         connections=(dict[str, union], Field(default_factory=dict)))  # type: ignore[valid-type]

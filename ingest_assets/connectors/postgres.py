@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING, Literal, Optional
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
@@ -30,7 +30,7 @@ class PostgresConnection(ServerSettings):
 
 
 class PostgresResource(ServerResource):
-    sslmode: Optional[str] = None
+    sslmode: str | None = None
     engine_name: str = Field(default="adbc", description="adbc (Arrow-native) or sqlalchemy (psycopg).")
     parameters: dict[str, str] = Field(default_factory=dict, description="Extra libpq parameters.")
 
@@ -46,7 +46,7 @@ class PostgresResource(ServerResource):
         """A libpq connection URI (what ADBC's PostgreSQL driver takes), password included."""
         return self._url("postgresql", self._query()).render_as_string(hide_password=False)
 
-    def sqlalchemy_url(self) -> "sqlalchemy.URL":
+    def sqlalchemy_url(self) -> sqlalchemy.URL:
         return self._url("postgresql+psycopg", self._query())
 
 

@@ -10,9 +10,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-import dagster as dg
-
-from ingest_assets.connectors.connector_type import STORE_ONLY_SETTINGS, ConnectorType
+from ingest_assets.connectors.connector_type import STORE_ONLY_SETTINGS, AnyResource, ConnectorType
 from ingest_assets.connectors.plugins import plugin_connector_types
 
 __all__ = [
@@ -49,14 +47,14 @@ def _import(target: str) -> Any:
 
 # Homes and stores are typed Any here: `homes.base.Home` and `stores.base.Store` are built on the plan,
 # which uses this registry.
-def open_home(type_name: str, resource: dg.ConfigurableResource) -> Any:
+def open_home(type_name: str, resource: AnyResource) -> Any:
     """The type's `Home` over the connection's resource."""
     factory = connector(type_name).home
     assert factory is not None, f"{type_name} cannot be a home (validated when the project loads)"
     return _import(factory)(resource)
 
 
-def open_store(type_name: str, resource: dg.ConfigurableResource) -> Any:
+def open_store(type_name: str, resource: AnyResource) -> Any:
     """The type's `Store` over the connection's resource."""
     factory = connector(type_name).store
     assert factory is not None, f"{type_name} cannot be a store (validated when the project loads)"

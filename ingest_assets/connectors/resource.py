@@ -21,7 +21,8 @@ def resolved(value: str | None) -> str | None:
     return None if value is None else resolve_references(value)
 
 
-class ConnectionResource(dg.ConfigurableResource):
+# Unsubscripted: subscripting would put a class made by pydantic in every resource's MRO (see AnyResource).
+class ConnectionResource(dg.ConfigurableResource):  # type: ignore[type-arg]
     @classmethod
     def from_settings(cls, settings: ConnectionSettings, project_root: Path) -> Self:
         """The resource of one connection: its settings' `resource_fields()`, field for field, plus

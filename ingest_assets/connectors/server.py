@@ -3,7 +3,7 @@ or as host/port/database/user/password, and the SQLAlchemy URL made of it at run
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Self
 
 from pydantic import Field, PositiveInt, field_validator, model_validator
 
@@ -33,7 +33,7 @@ class ServerSettings(DatabaseSettings):
         return value
 
     @model_validator(mode="after")
-    def _address_given(self):
+    def _address_given(self) -> Self:
         if self.url is None and (self.host is None or self.database is None):
             raise ValueError(
                 "missing address -> set 'host:' and 'database:' (with user/password), or a full 'url:'"
@@ -44,14 +44,14 @@ class ServerSettings(DatabaseSettings):
 
 
 class ServerResource(DatabaseResource):
-    url: Optional[str] = None
-    host: Optional[str] = None
-    port: Optional[int] = None
-    database: Optional[str] = None
-    user: Optional[str] = None
-    password: Optional[str] = Field(default=None, description="A ${VAR} reference, resolved at run time.")
+    url: str | None = None
+    host: str | None = None
+    port: int | None = None
+    database: str | None = None
+    user: str | None = None
+    password: str | None = Field(default=None, description="A ${VAR} reference, resolved at run time.")
 
-    def _url(self, drivername: str, query: Optional[dict[str, str]] = None) -> "sqlalchemy.URL":
+    def _url(self, drivername: str, query: dict[str, str] | None = None) -> sqlalchemy.URL:
         import sqlalchemy
 
         if self.url is not None:

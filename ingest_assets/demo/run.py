@@ -11,12 +11,17 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 import dagster as dg
 
+from ingest_assets.connectors import registry
+from ingest_assets.connectors.duckdb import DuckDBFileResource
 from ingest_assets.demo.source import DAYS, START, add_new_rows, build_source
 from ingest_assets.plan import load_plan
+from ingest_assets.sql.text import quote_qualified
+from ingest_assets.storage.local import LocalStorage
 
 DEMO_DIR = Path(os.environ.get("INGEST_DEMO_DIR", "data/demo"))
 
@@ -40,6 +45,12 @@ def _reset(dagster_home: Path) -> None:
     shutil.rmtree(dagster_home / ".dagster", ignore_errors=True)
 
 
+def _metadata(record: dg.EventLogRecord) -> Mapping[str, dg.MetadataValue]:
+    materialization = record.asset_materialization
+    assert materialization is not None, "fetch_materializations returns materializations only"
+    return materialization.metadata
+
+
 def _summary(instance: dg.DagsterInstance, flows_dir: Path) -> str:
     plan = load_plan(flows_dir)
     lines = [f"{'asset':<34} {'runs':>4} {'rows moved (per run)':<24} {'rows now':>9}  destination"]
@@ -50,8 +61,10 @@ def _summary(instance: dg.DagsterInstance, flows_dir: Path) -> str:
         # A run over a partition range records one materialization per partition: count runs.
         moved_by_run: dict[str, int] = {}
         for record in reversed(records):
-            moved_by_run[record.run_id] = record.asset_materialization.metadata["ingest/rows_written"].value
-        latest = records[0].asset_materialization.metadata if records else {}
+            rows_written = _metadata(record)["ingest/rows_written"].value
+            assert isinstance(rows_written, int), "recorded as a count by every store"
+            moved_by_run[record.run_id] = rows_written
+        latest: Mapping[str, dg.MetadataValue] = _metadata(records[0]) if records else {}
         # A landing zone cannot be counted (Fabric applies it): no row count is recorded.
         row_count = latest.get("dagster/row_count")
         rows_now = f"{row_count.value:,}" if row_count is not None else "-"
@@ -62,27 +75,25 @@ def _summary(instance: dg.DagsterInstance, flows_dir: Path) -> str:
         )
         if latest:
             notes += _latest_load_notes(key.to_user_string(), latest)
-    return "\n".join(lines + [""] + notes)
+    return "\n".join([*lines, "", *notes])
 
 
-def _latest_load_notes(asset: str, metadata) -> list[str]:
+def _latest_load_notes(asset: str, metadata: Mapping[str, dg.MetadataValue]) -> list[str]:
     """What the latest load did beyond inserting rows: deletions and schema changes."""
     notes = []
     deleted = metadata["ingest/rows_deleted"].value
     if deleted:
         notes.append(f"{asset}: the latest load deleted {deleted:,} rows the source no longer has (merge)")
-    for change in metadata["ingest/schema_changes"].value:
-        notes.append(f"{asset}: {change['change']} column {change['column']} ({change['source_type']}): "
-                     f"{change['action']}")
+    changes = metadata["ingest/schema_changes"].value
+    assert isinstance(changes, list), "recorded as a JSON list of changes"
+    notes += [f"{asset}: {change['change']} column {change['column']} ({change['source_type']}): {change['action']}"
+              for change in changes]
     return notes
 
 
 def _derived_summary(instance: dg.DagsterInstance, flows_dir: Path) -> str:
     """Where each derived asset landed, what it reads, and (in DuckDB) its first rows."""
     import duckdb
-
-    from ingest_assets.connectors import registry
-    from ingest_assets.sql.text import quote_qualified
 
     plan = load_plan(flows_dir)
     lines = []
@@ -98,6 +109,7 @@ def _derived_summary(instance: dg.DagsterInstance, flows_dir: Path) -> str:
         store = derived.entity.store
         if store.type == "duckdb" and derived.entity.write.table:
             resource = registry.connector(store.type).make_resource(store.settings, plan.root)
+            assert isinstance(resource, DuckDBFileResource), "the resource of every duckdb connection"
             with duckdb.connect(str(resource.database()), read_only=True) as connection:
                 relation = connection.sql(f"SELECT * FROM {quote_qualified(derived.entity.write.table)} LIMIT 3")
                 lines.append("  " + " | ".join(relation.columns))
@@ -108,7 +120,6 @@ def _derived_summary(instance: dg.DagsterInstance, flows_dir: Path) -> str:
 def _mirror_summary(onelake: Path) -> str:
     """The landing zone's files, and the tables Fabric would show, replayed from them."""
     from ingest_assets.stores.open_mirroring.replay import replay_landing_zone
-    from ingest_assets.storage.local import LocalStorage
 
     zone = next(onelake.glob("*/Files/LandingZone"))
     lines = [f"Fabric landing zone {zone}:"]
