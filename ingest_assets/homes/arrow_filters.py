@@ -6,7 +6,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
 
-from ingest_assets.errors import TerminalError
+from ingest_assets.errors import SourceColumnMissing
 from ingest_assets.plan.window import RowFilter
 
 
@@ -14,9 +14,7 @@ def filter_expression(row_filter: RowFilter | None, schema: pa.Schema, source: s
     if row_filter is None:
         return None
     if row_filter.column not in schema.names:
-        raise TerminalError(
-            f"column {row_filter.column!r} is not in {source} -> columns there: {', '.join(schema.names)}"
-        )
+        raise SourceColumnMissing(column=row_filter.column, source=source, available=schema.names)
     column_type = schema.field(row_filter.column).type
     field = pc.field(row_filter.column)
     expression = None

@@ -37,7 +37,7 @@ class Home(Protocol):
     - `max_value` is called by the new-data sensor, so it must be cheap.
     """
 
-    def read(self, request: ReadRequest) -> AbstractContextManager["pa.RecordBatchReader"]:
+    def read(self, request: ReadRequest) -> AbstractContextManager[pa.RecordBatchReader]:
         """A stream of the requested rows and columns; the reader is valid inside the context."""
 
     def max_value(self, spec: ReadSpec, column: str) -> object | None:

@@ -21,12 +21,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
-import dagster as dg
-
 from ingest_assets.connectors import registry
-from ingest_assets.plan.derived import DerivedPlan
-from ingest_assets.errors import TerminalError, TransientError, first_line
+from ingest_assets.connectors.connector_type import AnyResource
+from ingest_assets.errors import DerivedQueryFailed, InputDatabaseBusy, InputNotMaterialized, first_line
 from ingest_assets.homes.base import ReadRequest
+from ingest_assets.plan.derived import DerivedPlan
 from ingest_assets.plan.model import EntityPlan, ReadSpec
 from ingest_assets.sql.text import parquet_files, quote_identifier, quote_qualified, string_literal
 from ingest_assets.stores.read_back import ArrowStream, DuckDBTable, ParquetFiles, ReadableStore, TableSource
@@ -41,12 +40,12 @@ SCRATCH_DATABASE = "_ingest_derived"  # the scratch file's catalog name; never a
 class DerivedQueryHome:
     """A `Home` whose rows are the derived asset's query result; `stores` are the inputs' store resources."""
 
-    def __init__(self, derived: DerivedPlan, stores: Callable[[str], dg.ConfigurableResource]):
+    def __init__(self, derived: DerivedPlan, stores: Callable[[str], AnyResource]):
         self._derived = derived
         self._stores = stores
 
     @contextmanager
-    def read(self, request: ReadRequest) -> Iterator["pa.RecordBatchReader"]:
+    def read(self, request: ReadRequest) -> Iterator[pa.RecordBatchReader]:
         import duckdb
         import pyarrow as pa
 
@@ -70,8 +69,8 @@ class DerivedQueryHome:
     def max_value(self, spec: ReadSpec, column: str) -> object | None:
         return None  # a derived asset has no watermark: it is recomputed in full
 
-    def _batches(self, result: "pa.RecordBatchReader", connection: "duckdb.DuckDBPyConnection"
-                 ) -> Iterator["pa.RecordBatch"]:
+    def _batches(self, result: pa.RecordBatchReader, connection: duckdb.DuckDBPyConnection
+                 ) -> Iterator[pa.RecordBatch]:
         import duckdb
         import pyarrow as pa
 
@@ -90,14 +89,12 @@ class DerivedQueryHome:
             result.close()
             connection.close()  # releases the attached inputs before the store commits
 
-    def _query_failed(self, error: Exception) -> TerminalError:
-        views = ", ".join(i.label for i in self._derived.inputs)
-        return TerminalError(f"the query failed in DuckDB: {first_line(error)} -> nothing was written; fix 'sql' "
-                             f"(the inputs are the views {views}; parameters are written $name)")
+    def _query_failed(self, error: Exception) -> DerivedQueryFailed:
+        return DerivedQueryFailed(reason=first_line(error), inputs=[i.label for i in self._derived.inputs])
 
     # ---- inputs ----------------------------------------------------------------------------------
 
-    def _expose_inputs(self, connection: "duckdb.DuckDBPyConnection") -> None:
+    def _expose_inputs(self, connection: duckdb.DuckDBPyConnection) -> None:
         attached: dict[str, str] = {}  # database file -> its alias: a file is attached once
         for asset in self._derived.inputs:
             source = self._source(asset)
@@ -120,23 +117,22 @@ class DerivedQueryHome:
         store = cast(ReadableStore, registry.open_store(asset.store.type, self._stores(asset.store.name)))
         source = store.read_back(asset.write)
         if source is None:
-            raise TerminalError(f"input {asset.label} has not been written yet ({store.describe(asset.write)}) -> "
-                                "materialize it first (select the derived asset with its inputs: +"
-                                f"{'/'.join(self._derived.entity.key_path)})")
+            raise InputNotMaterialized(entity=asset.label, destination=store.describe(asset.write),
+                                       derived_key="/".join(self._derived.entity.key_path))
         return source
 
 
-def _attach(connection: "duckdb.DuckDBPyConnection", database: str, alias: str) -> None:
+def _attach(connection: duckdb.DuckDBPyConnection, database: str, alias: str) -> None:
     import duckdb
 
     try:
         connection.execute(f"ATTACH {string_literal(database)} AS {quote_identifier(alias)} (READ_ONLY)")
     except duckdb.IOException as error:
         # Another process holds the file's write lock (a commit): a retry finds it free.
-        raise TransientError(f"cannot open the input database {database}: {first_line(error)}") from error
+        raise InputDatabaseBusy(database=database, reason=first_line(error)) from error
 
 
-def _copy_stream(connection: "duckdb.DuckDBPyConnection", source: ArrowStream, view: str) -> None:
+def _copy_stream(connection: duckdb.DuckDBPyConnection, source: ArrowStream, view: str) -> None:
     """Stream the input into the scratch database (on disk), batch by batch."""
     stream = "_ingest_input_stream"
     with source.open() as reader:

@@ -8,11 +8,11 @@ from contextlib import contextmanager
 
 import pyarrow as pa
 
-from ingest_assets.errors import TerminalError
+from ingest_assets.connectors.duckdb import DuckDBFileResource
+from ingest_assets.errors import MaxValueUnreadable, SourceDatabaseMissing, SourceQueryInvalid
 from ingest_assets.homes.base import ReadRequest
 from ingest_assets.homes.explain import RowEstimate, SourceQuery
 from ingest_assets.plan.model import ReadSpec
-from ingest_assets.connectors.duckdb import DuckDBFileResource
 from ingest_assets.sql.statement import Sql, duckdb_text
 from ingest_assets.sql.text import quote_identifier, quote_qualified
 from ingest_assets.sql.window import condition
@@ -42,9 +42,7 @@ class DuckDBHome:
 
     def _check_database(self) -> None:
         if not self._resource.database().exists():
-            raise TerminalError(
-                f"DuckDB home database {self._resource.database()} does not exist -> check the connection's path"
-            )
+            raise SourceDatabaseMissing(engine="DuckDB", database=self._resource.database())
 
     @contextmanager
     def read(self, request: ReadRequest) -> Iterator[pa.RecordBatchReader]:
@@ -57,9 +55,7 @@ class DuckDBHome:
             try:
                 relation = connection.sql(sql, params=params or None)
             except (duckdb.CatalogException, duckdb.BinderException, duckdb.ParserException) as error:
-                raise TerminalError(
-                    f"DuckDB home cannot read {spec.describe()}: {error} -> check home.table or home.query"
-                ) from error
+                raise SourceQueryInvalid(engine="DuckDB", source=spec.describe(), reason=str(error)) from error
             yield relation.to_arrow_reader(spec.batch_size)
 
     def source_query(self, request: ReadRequest) -> SourceQuery:
@@ -85,9 +81,7 @@ class DuckDBHome:
                 sql, params = _read_sql(ReadRequest(spec, request.row_filter, request.bucket))
                 explained = connection.execute(f"EXPLAIN (FORMAT JSON) {sql}", params or None).fetchall()
             except (duckdb.CatalogException, duckdb.BinderException, duckdb.ParserException) as error:
-                raise TerminalError(
-                    f"DuckDB home cannot read {spec.describe()}: {error} -> check home.table or home.query"
-                ) from error
+                raise SourceQueryInvalid(engine="DuckDB", source=spec.describe(), reason=str(error)) from error
         top = json.loads(explained[0][1])[0]
         cardinality = top.get("extra_info", {}).get("Estimated Cardinality")
         if cardinality is None:
@@ -101,6 +95,8 @@ class DuckDBHome:
         sql = f"SELECT max({quote_identifier(column)}) FROM {_source_sql(spec)}"
         with self._resource.connect(read_only=True) as connection:
             try:
-                return connection.sql(sql).fetchall()[0][0]
+                largest: object | None = connection.sql(sql).fetchall()[0][0]
+                return largest
             except (duckdb.CatalogException, duckdb.BinderException) as error:
-                raise TerminalError(f"DuckDB home cannot read max({column}) of {spec.describe()}: {error}") from error
+                raise MaxValueUnreadable(engine="DuckDB", column=column, source=spec.describe(),
+                                         reason=str(error)) from error

@@ -35,7 +35,7 @@ class RowEstimate:
     upper_bound: bool = False  # the count before the read's filter (the read returns at most this)
 
     @classmethod
-    def unknown(cls, reason: str) -> "RowEstimate":
+    def unknown(cls, reason: str) -> RowEstimate:
         return cls(None, reason)
 
     def describe(self) -> str:
@@ -47,7 +47,7 @@ class RowEstimate:
             return f"at most {self.rows:,} rows ({self.method})"
         return f"about {self.rows:,} rows ({self.method})"
 
-    def capped(self, limit: int | None) -> "RowEstimate":
+    def capped(self, limit: int | None) -> RowEstimate:
         """The estimate of a sampled read, which stops after `limit` rows."""
         if limit is None or self.rows is None or self.rows <= limit:
             return self

@@ -16,12 +16,18 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.dataset as ds
 
-from ingest_assets.errors import TerminalError
+from ingest_assets.connectors.files import CsvFolderResource, FolderResource
+from ingest_assets.errors import (
+    FileValueDoesNotFit,
+    NoFilesMatch,
+    SourceColumnMissing,
+    SourceColumnsMissing,
+    SourcePathMissing,
+)
 from ingest_assets.homes.arrow_filters import filter_expression
 from ingest_assets.homes.base import ReadRequest
 from ingest_assets.homes.explain import RowEstimate, SourceQuery
 from ingest_assets.plan.model import ReadSpec
-from ingest_assets.connectors.files import CsvFolderResource, FolderResource
 
 _GLOB_CHARACTERS = set("*?[")
 
@@ -32,22 +38,17 @@ class FileDatasetHome:
         self._format = file_format
         self._format_name = format_name
 
-    def _dataset(self, spec: ReadSpec) -> ds.Dataset:
+    def _dataset(self, spec: ReadSpec) -> ds.FileSystemDataset:
         assert spec.path is not None
         folder = self._resource.folder()
         target = folder / spec.path
         if _GLOB_CHARACTERS & set(spec.path):
             files = sorted(p for p in glob.glob(str(target), recursive=True) if Path(p).is_file())
             if not files:
-                raise TerminalError(
-                    f"no {self._format_name} files match {spec.path!r} in {folder} -> check the entity's home.path"
-                )
+                raise NoFilesMatch(file_format=self._format_name, pattern=spec.path, folder=folder)
             return ds.dataset(files, format=self._format)
         if not target.exists():
-            raise TerminalError(
-                f"{self._format_name} home path {spec.path!r} does not exist in {folder} -> check the "
-                "entity's home.path (a file, a folder or a glob such as 'orders/*.parquet')"
-            )
+            raise SourcePathMissing(file_format=self._format_name, path=spec.path, folder=folder)
         return ds.dataset(str(target), format=self._format)
 
     @contextmanager
@@ -58,9 +59,7 @@ class FileDatasetHome:
         columns = list(spec.columns) or None
         missing = [c for c in columns or [] if c not in dataset.schema.names]
         if missing:
-            raise TerminalError(
-                f"columns {missing} are not in {source} -> columns there: {', '.join(dataset.schema.names)}"
-            )
+            raise SourceColumnsMissing(columns=missing, source=source, available=dataset.schema.names)
         columns_schema = pa.schema([dataset.schema.field(c) for c in columns]) if columns else dataset.schema
         batches = _scan_one_file_at_a_time(
             dataset, columns, filter_expression(request.row_filter, dataset.schema, source), spec.batch_size
@@ -94,10 +93,8 @@ class FileDatasetHome:
     def max_value(self, spec: ReadSpec, column: str) -> object | None:
         dataset = self._dataset(spec)
         if column not in dataset.schema.names:
-            raise TerminalError(
-                f"column {column!r} is not in {self._format_name} home {spec.path!r} -> columns there: "
-                f"{', '.join(dataset.schema.names)}"
-            )
+            raise SourceColumnMissing(column=column, source=f"{self._format_name} home {spec.path!r}",
+                                      available=dataset.schema.names)
         if isinstance(self._format, ds.ParquetFileFormat):
             from_footers = _max_from_parquet_statistics(dataset, column)
             if from_footers is not None:
@@ -110,7 +107,7 @@ class FileDatasetHome:
         return largest
 
 
-def _max_from_parquet_statistics(dataset: ds.Dataset, column: str) -> object | None:
+def _max_from_parquet_statistics(dataset: ds.FileSystemDataset, column: str) -> object | None:
     """The column's maximum from the files' footers: no data is read (what keeps the sensor cheap).
 
     None when any row group lacks statistics for the column; the caller then scans the column.
@@ -134,7 +131,7 @@ def _max_from_parquet_statistics(dataset: ds.Dataset, column: str) -> object | N
 
 
 def _scan_one_file_at_a_time(
-    dataset: ds.Dataset, columns: list[str] | None, row_filter: ds.Expression | None, batch_size: int
+    dataset: ds.FileSystemDataset, columns: list[str] | None, row_filter: ds.Expression | None, batch_size: int
 ) -> Iterator[pa.RecordBatch]:
     """Scan file by file, row group by row group.
 
@@ -189,7 +186,7 @@ def _translated(batches: Iterator[pa.RecordBatch], source: str) -> Iterator[pa.R
     try:
         yield from batches
     except (pa.ArrowInvalid, pa.ArrowTypeError) as error:
-        raise TerminalError(f"{source} holds a value that does not fit its column: {error} -> fix the file") from error
+        raise FileValueDoesNotFit(source=source, reason=str(error)) from error
 
 
 def parquet_home(resource: FolderResource) -> FileDatasetHome:

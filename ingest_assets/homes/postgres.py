@@ -17,26 +17,32 @@ import re
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from datetime import date, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from ingest_assets.connectors.postgres import PostgresResource
-from ingest_assets.errors import TerminalError, TransientError, first_line
+from ingest_assets.errors import (
+    HomeDatabaseRefused,
+    HomeDatabaseUnavailable,
+    HomeDriverMissing,
+    UnexpectedSnapshot,
+    first_line,
+)
 from ingest_assets.homes import statistics
 from ingest_assets.homes.base import ReadRequest
 from ingest_assets.homes.explain import RowEstimate, SourceQuery
 from ingest_assets.homes.read_query import build_read_query, range_groups, require_column, require_columns, split_range
 from ingest_assets.homes.sql import SqlAlchemyHome
-from ingest_assets.homes.streams import as_reader, merged_batches
+from ingest_assets.homes.streams import StreamOpener, as_reader, merged_batches
 from ingest_assets.plan.model import ReadSpec
 from ingest_assets.sql.statement import Rendered, Sql, Value
 from ingest_assets.sql.text import quote_identifier
 from ingest_assets.sql.window import Condition
 
 if TYPE_CHECKING:
-    from adbc_driver_manager.dbapi import Connection
+    from adbc_driver_manager.dbapi import Connection, Cursor, Error
 
 _SNAPSHOT_ID = re.compile(r"^[0-9A-F]+-[0-9A-F]+(-[0-9]+)?$")
 # SQLSTATE classes worth a retry: connection exceptions, too many connections / out of resources,
@@ -45,7 +51,7 @@ _TRANSIENT_SQLSTATES = ("08", "53", "57", "40001", "40P01")
 _REFUSED_LOGIN_SQLSTATES = ("28", "3D")
 
 
-def postgres_home(resource: PostgresResource):
+def postgres_home(resource: PostgresResource) -> SqlAlchemyHome | PostgresHome:
     return SqlAlchemyHome(resource) if resource.engine_name == "sqlalchemy" else PostgresHome(resource)
 
 
@@ -54,16 +60,15 @@ class PostgresHome:
         self._resource = resource
 
     @contextmanager
-    def _connect(self) -> Iterator["Connection"]:
+    def _connect(self) -> Iterator[Connection]:
         try:
             from adbc_driver_manager import dbapi
-            from adbc_driver_postgresql import dbapi as postgresql
+            from adbc_driver_postgresql import dbapi as postgresql  # type: ignore[import-untyped]  # no py.typed
         except ImportError as error:
-            raise TerminalError("reading PostgreSQL needs its ADBC driver -> pip install "
-                                "'ingest_assets[postgres]' (or set engine: sqlalchemy)") from error
+            raise HomeDriverMissing(database="PostgreSQL", extra="postgres") from error
 
         try:
-            connection = postgresql.connect(self._resource.libpq_uri(), autocommit=True)
+            connection: Connection = postgresql.connect(self._resource.libpq_uri(), autocommit=True)
         except dbapi.Error as error:
             raise _home_error(error, connecting=True) from error
         try:
@@ -87,7 +92,7 @@ class PostgresHome:
             parallel = spec.parallel is not None and request.limit is None
             ranges = self._ranges(cursor, request, column_types) if parallel else []
             # Other connections join this one's snapshot, so every range sees the same rows.
-            snapshot = _fetch_value(cursor, "SELECT pg_export_snapshot()") if len(ranges) > 1 else None
+            snapshot = _fetch_text(cursor, "SELECT pg_export_snapshot()") if len(ranges) > 1 else None
             groups = range_groups(ranges, self._resource.pool_size)
             openers = [self._opener(cursor if i == 0 else None, snapshot, request, group, column_types)
                        for i, group in enumerate(groups)]
@@ -109,7 +114,9 @@ class PostgresHome:
         with self._connect() as connection, connection.cursor() as cursor:
             column_types = _column_types(cursor, request.spec)
         query = _query(request.spec, request.conditions, column_types, limit=request.limit)
-        notes = ("values are bound with set_config('ingest.<name>', $n) in the read's transaction",) if query.values else ()
+        notes: tuple[str, ...] = ()
+        if query.values:
+            notes = ("values are bound with set_config('ingest.<name>', $n) in the read's transaction",)
         if request.spec.parallel is not None and request.limit is None:
             notes += (f"run once per key range of {request.spec.parallel.column} "
                       f"({request.spec.parallel.partitions} ranges), in one snapshot",)
@@ -137,26 +144,27 @@ class PostgresHome:
             cursor.adbc_statement.set_options(**{"adbc.postgresql.use_copy": "false"})
             cursor.execute(f"EXPLAIN (FORMAT JSON) {query.text}",
                            parameters=[_setting_text(v) for v in query.parameters.values()] or None)
-            plan = cursor.fetchone()[0]
+            plan = _one_row(cursor)[0]
         return RowEstimate(statistics.postgres_plan_rows(plan), "EXPLAIN (FORMAT JSON) plan rows")
 
     # ---- reading -------------------------------------------------------------------------------
 
-    def _ranges(self, cursor, request: ReadRequest, column_types) -> Sequence[Condition]:
+    def _ranges(self, cursor: Cursor, request: ReadRequest, column_types: dict[str, str]) -> Sequence[Condition]:
         parallel = request.spec.parallel
         assert parallel is not None
         column = quote_identifier(parallel.column)
         query = _query(request.spec, request.conditions, column_types, f"min({column}), max({column})")
         _set_values(cursor, query)
         cursor.execute(query.text)
-        low, high = cursor.fetchone()
+        low, high = _one_row(cursor)
         return [] if low is None else split_range(low, high, parallel.partitions, parallel.column)
 
-    def _opener(self, cursor, snapshot: str | None, request: ReadRequest, ranges, column_types):
+    def _opener(self, cursor: Cursor | None, snapshot: str | None, request: ReadRequest,
+                ranges: Sequence[Condition | None], column_types: dict[str, str]) -> StreamOpener:
         """Streams `ranges` on the given cursor (the first one's), or on a new connection in the snapshot."""
 
         @contextmanager
-        def open_stream():
+        def open_stream() -> Iterator[Iterator[pa.RecordBatch]]:
             with ExitStack() as stack:
                 if cursor is not None:
                     own = cursor
@@ -168,7 +176,8 @@ class PostgresHome:
         return open_stream
 
 
-def _range_batches(cursor, request: ReadRequest, ranges, column_types) -> Iterator[pa.RecordBatch]:
+def _range_batches(cursor: Cursor, request: ReadRequest, ranges: Sequence[Condition | None],
+                   column_types: dict[str, str]) -> Iterator[pa.RecordBatch]:
     for key_range in ranges:
         conditions = request.conditions + ([key_range] if key_range is not None else [])
         query = _query(request.spec, conditions, column_types, limit=request.limit)
@@ -184,16 +193,16 @@ def _range_batches(cursor, request: ReadRequest, ranges, column_types) -> Iterat
             yield pa.RecordBatch.from_arrays([pa.array([], type=f.type) for f in exact], schema=exact)
 
 
-def _begin(cursor, snapshot: str | None = None) -> None:
+def _begin(cursor: Cursor, snapshot: str | None = None) -> None:
     # One snapshot for the whole read (and, through pg_export_snapshot, for every parallel range).
     cursor.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
     if snapshot is not None:
         if not _SNAPSHOT_ID.match(snapshot):
-            raise TerminalError(f"unexpected snapshot id from the server: {snapshot!r}")
+            raise UnexpectedSnapshot(snapshot=snapshot)
         cursor.execute(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
 
 
-def _column_types(cursor, spec: ReadSpec) -> dict[str, str]:
+def _column_types(cursor: Cursor, spec: ReadSpec) -> dict[str, str]:
     """Column name -> PostgreSQL type name, from the result schema of the read with no rows."""
     probe = Sql.of("SELECT * FROM (", build_read_query(spec, [], quote_identifier), ") AS ingest_probe LIMIT 0")
     cursor.execute(probe.literal_text())
@@ -221,7 +230,7 @@ def _query(spec: ReadSpec, conditions: Sequence[Condition], column_types: dict[s
     return query.render(read_setting)
 
 
-def _set_values(cursor, query: Rendered) -> None:
+def _set_values(cursor: Cursor, query: Rendered) -> None:
     """Bind the query's values as transaction-local settings (read back by `current_setting`)."""
     if not query.values:
         return
@@ -238,9 +247,22 @@ def _setting_text(value: object) -> str:
     return str(value)
 
 
-def _fetch_value(cursor, sql: str) -> object:
+def _fetch_value(cursor: Cursor, sql: str) -> object:
     cursor.execute(sql)
-    return cursor.fetchone()[0]
+    return _one_row(cursor)[0]
+
+
+def _fetch_text(cursor: Cursor, sql: str) -> str:
+    value = _fetch_value(cursor, sql)
+    assert isinstance(value, str), f"{sql} returns text"
+    return value
+
+
+def _one_row(cursor: Cursor) -> tuple[Any, ...]:
+    """The row of a statement that returns exactly one (an aggregate, a function call, EXPLAIN)."""
+    row = cursor.fetchone()
+    assert row is not None, "the statement returns one row"
+    return row
 
 
 def _exact_schema(schema: pa.Schema) -> pa.Schema:
@@ -266,7 +288,7 @@ def _exact_batch(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
     if batch.schema.remove_metadata().equals(schema):
         return batch
     columns = []
-    for column, field in zip(batch.columns, schema):
+    for column, field in zip(batch.columns, schema, strict=True):
         if column.type == field.type:
             columns.append(column)
             continue
@@ -275,12 +297,12 @@ def _exact_batch(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
     return pa.RecordBatch.from_arrays(columns, schema=schema)
 
 
-def _home_error(error, connecting: bool) -> Exception:
+def _home_error(error: Error, connecting: bool) -> HomeDatabaseUnavailable | HomeDatabaseRefused:
     """Classified by where it happened and by SQLSTATE, not by its text: failing to connect may pass
     (the server restarts), unless the driver reports a refused login or database (classes 28, 3D;
     ADBC 1.13 reports no SQLSTATE for connection failures, so those are retried, then fail)."""
     sqlstate = getattr(error, "sqlstate", None) or ""
     refused = sqlstate.startswith(_REFUSED_LOGIN_SQLSTATES)
     if (connecting and not refused) or sqlstate.startswith(_TRANSIENT_SQLSTATES):
-        return TransientError(f"home database error: {first_line(error)}")
-    return TerminalError(f"the home database refused the read: {first_line(error)}")
+        return HomeDatabaseUnavailable(reason=first_line(error), sqlstate=sqlstate or None)
+    return HomeDatabaseRefused(reason=first_line(error), sqlstate=sqlstate or None)

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from datetime import date, datetime
 
-from ingest_assets.errors import TerminalError
+from ingest_assets.errors import ParallelColumnUnsplittable, SourceColumnMissing, SourceColumnsMissing
 from ingest_assets.plan.model import ReadSpec
 from ingest_assets.plan.window import KeyIsNull, RowFilter
 from ingest_assets.sql.statement import Sql
@@ -50,12 +50,12 @@ def require_columns(spec: ReadSpec, available: Collection[str], wanted: Sequence
     """Fail, listing the columns that are there, when the source lacks a column the entity names."""
     missing = [c for c in wanted if c not in available]
     if missing:
-        raise TerminalError(f"columns {missing} are not in {spec.describe()} -> columns there: {', '.join(available)}")
+        raise SourceColumnsMissing(columns=missing, source=spec.describe(), available=available)
 
 
 def require_column(spec: ReadSpec, available: Collection[str], column: str) -> None:
     if column not in available:
-        raise TerminalError(f"column {column!r} is not in {spec.describe()} -> columns there: {', '.join(available)}")
+        raise SourceColumnMissing(column=column, source=spec.describe(), available=available)
 
 
 def range_groups(ranges: Sequence[Condition], pool_size: int | None) -> list[list[Condition | None]]:
@@ -74,10 +74,7 @@ def split_range(low: object, high: object, count: int, column: str) -> list[RowF
     then the rows where the key is null. Nulls are a range of their own: `OR key IS NULL` on a range
     would keep PostgreSQL from using the key's index (measured: a full scan, 4x slower)."""
     if isinstance(low, bool) or not isinstance(low, (int, date, datetime)) or type(low) is not type(high):
-        raise TerminalError(
-            f"parallel.column {column!r} holds {type(low).__name__} values -> parallel reads split an integer, "
-            "date or timestamp column into ranges; choose such a column (usually the primary key)"
-        )
+        raise ParallelColumnUnsplittable(column=column, value=low)
     span = high - low  # type: ignore[operator]
     if isinstance(low, int):
         edges = [low + span * i // count for i in range(count)] + [high]  # type: ignore[operator]

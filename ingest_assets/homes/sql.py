@@ -11,15 +11,23 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from typing import Any
 
 import pyarrow as pa
 import sqlalchemy as sa
 
 from ingest_assets.connectors.database import DatabaseResource
-from ingest_assets.errors import TerminalError, TransientError, first_line
+from ingest_assets.errors import (
+    BatchValueDoesNotFit,
+    FetchedValueDoesNotFit,
+    HomeDatabaseRefused,
+    HomeDatabaseUnavailable,
+    SourceTableMissing,
+    first_line,
+)
+from ingest_assets.homes import statistics
 from ingest_assets.homes.base import ReadRequest
 from ingest_assets.homes.explain import RowEstimate, SourceQuery
-from ingest_assets.homes import statistics
 from ingest_assets.homes.read_query import (
     build_read_query,
     range_groups,
@@ -29,11 +37,18 @@ from ingest_assets.homes.read_query import (
     with_query_filter,
 )
 from ingest_assets.homes.sql_types import arrow_type, describe_query_types
-from ingest_assets.homes.streams import as_reader, merged_batches
+from ingest_assets.homes.streams import StreamOpener, as_reader, merged_batches
 from ingest_assets.plan.model import ReadSpec
+from ingest_assets.plan.window import KeyIsNull, RowFilter
 from ingest_assets.sql.bound import text_clause
 from ingest_assets.sql.statement import Sql
 from ingest_assets.sql.window import Condition
+
+# Column name -> its declared SQL type (reflected or described), and -> its Arrow type (None: the data decides).
+ColumnTypes = dict[str, sa.types.TypeEngine[Any]]
+ArrowTypes = dict[str, pa.DataType | None]
+# Rows as a result fetches them: values of whatever Python types the driver returns.
+Rows = Sequence[sa.Row[*tuple[Any, ...]]]
 
 
 class SqlAlchemyHome:
@@ -54,13 +69,13 @@ class SqlAlchemyHome:
                 yield connection
         except sa.exc.OperationalError as error:
             # The dialect could not reach the database (or lost it); a retry may succeed.
-            raise TransientError(f"home database error: {first_line(error.orig)}") from error
+            raise HomeDatabaseUnavailable(reason=first_line(error.orig)) from error
         except (sa.exc.ProgrammingError, sa.exc.DBAPIError) as error:
-            raise TerminalError(f"the home database refused the read: {first_line(error.orig)}") from error
+            raise HomeDatabaseRefused(reason=first_line(error.orig)) from error
 
     # ---- what the source looks like ------------------------------------------------------------
 
-    def _column_types(self, connection: sa.Connection, spec: ReadSpec) -> dict[str, sa.types.TypeEngine]:
+    def _column_types(self, connection: sa.Connection, spec: ReadSpec) -> ColumnTypes:
         """Declared column types: reflected for a table; for a query, what the dialect can describe."""
         if spec.table is not None:
             schema, _, name = spec.table.rpartition(".")
@@ -68,27 +83,30 @@ class SqlAlchemyHome:
                 table = sa.Table(name, sa.MetaData(), schema=schema or None, autoload_with=connection)
             except sa.exc.NoSuchTableError as error:
                 tables = sa.inspect(connection).get_table_names(schema=schema or None)
-                raise TerminalError(f"table {spec.table!r} does not exist in the home database -> tables "
-                                    f"there: {', '.join(tables) or 'none'}") from error
+                raise SourceTableMissing(table=spec.table, tables=tables) from error
             types = {column.name: column.type for column in table.columns}
             require_columns(spec, types, spec.columns)
             return types
         assert spec.query is not None
         return describe_query_types(connection, with_query_filter(spec.query, Sql()).literal_text())
 
-    def _query(self, spec: ReadSpec, conditions: Sequence[Condition], types, select: str | None = None,
-               limit: int | None = None, explain: str | None = None):
-        """The read's statement; with `explain` ("EXPLAIN ..."), that statement of it, untyped."""
+    def _text(self, spec: ReadSpec, conditions: Sequence[Condition], types: ColumnTypes, select: str | None = None,
+              explain: str | None = None) -> sa.TextClause:
+        """The read's statement as text, untyped; with `explain` ("EXPLAIN ..."), that statement of it."""
         dialect = self.engine.dialect
         query = build_read_query(spec, conditions, dialect.identifier_preparer.quote, select)
-        clause = text_clause(query if explain is None else Sql.of(f"{explain} ", query), dialect, types.get)
-        if explain is not None:
-            return clause
+        return text_clause(query if explain is None else Sql.of(f"{explain} ", query), dialect, types.get)
+
+    def _query(self, spec: ReadSpec, conditions: Sequence[Condition], types: ColumnTypes, select: str | None = None,
+               limit: int | None = None) -> sa.TextClause | sa.TextualSelect | sa.Select[*tuple[Any, ...]]:
+        """The read's statement: a table's result columns typed, and a sample's rows limited."""
+        text = self._text(spec, conditions, types, select)
+        clause: sa.TextClause | sa.TextualSelect = text
         if select is None and spec.table is not None:
             # Typed result columns, in the order selected: the dialect converts values as it would
             # for a Core select of the table (e.g. SQLite's NUMERIC to Decimal).
             names = spec.columns or tuple(types)
-            clause = clause.columns(*(sa.column(name, types[name]) for name in names))
+            clause = text.columns(*(sa.column(name, types[name]) for name in names))
         return clause if limit is None else _limited(clause, limit)
 
     # ---- Home protocol -------------------------------------------------------------------------
@@ -119,9 +137,9 @@ class SqlAlchemyHome:
                 if spec.table is not None:  # a query's described types may be partial (SQL Server's)
                     require_column(spec, types, column)
                 quoted = self.engine.dialect.identifier_preparer.quote(column)
-                query = self._query(spec, [], types, f"max({quoted})")
-                if column in types:  # typed like the column (SQLite returns timestamps as text otherwise)
-                    query = query.columns(sa.column("max_value", types[column]))
+                text = self._text(spec, [], types, f"max({quoted})")
+                # Typed like the column (SQLite returns timestamps as text otherwise).
+                query = text.columns(sa.column("max_value", types[column])) if column in types else text
                 return connection.execute(query).scalar()
         finally:
             self.engine.dispose()
@@ -139,7 +157,7 @@ class SqlAlchemyHome:
         finally:
             if self._engine is not None:
                 self._engine.dispose()
-        notes = ()
+        notes: tuple[str, ...] = ()
         if request.spec.parallel is not None and request.limit is None:
             notes = (f"run once per key range of {request.spec.parallel.column} "
                      f"({request.spec.parallel.partitions} ranges)",)
@@ -151,36 +169,40 @@ class SqlAlchemyHome:
                 types = self._column_types(connection, request.spec)
                 return statistics.estimate(
                     connection, request.spec, bool(request.conditions),
-                    lambda prefix: self._query(request.spec, request.conditions, types, explain=prefix))
+                    lambda prefix: self._text(request.spec, request.conditions, types, explain=prefix))
         finally:
             if self._engine is not None:
                 self._engine.dispose()
 
     # ---- parallel ranges -----------------------------------------------------------------------
 
-    def _ranges(self, connection: sa.Connection, request: ReadRequest, types) -> list:
+    def _ranges(self, connection: sa.Connection, request: ReadRequest, types: ColumnTypes
+                ) -> list[RowFilter | KeyIsNull]:
         parallel = request.spec.parallel
         if parallel is None or request.limit is not None:  # a sample is one read that stops early
             return []
         quoted = self.engine.dialect.identifier_preparer.quote(parallel.column)
-        query = self._query(request.spec, request.conditions, types, f"min({quoted}), max({quoted})")
+        text = self._text(request.spec, request.conditions, types, f"min({quoted}), max({quoted})")
+        query: sa.TextClause | sa.TextualSelect = text
         if parallel.column in types:
             column_type = types[parallel.column]
-            query = query.columns(sa.column("low", column_type), sa.column("high", column_type))
+            query = text.columns(sa.column("low", column_type), sa.column("high", column_type))
         low, high = connection.execute(query).one()
         if low is None:
             return []
         return split_range(low, high, parallel.partitions, parallel.column)
 
-    def _opener(self, request: ReadRequest, ranges: list, types, declared):
+    def _opener(self, request: ReadRequest, ranges: Sequence[Condition | None], types: ColumnTypes,
+                declared: ArrowTypes) -> StreamOpener:
         @contextmanager
-        def open_stream():
+        def open_stream() -> Iterator[Iterator[pa.RecordBatch]]:
             with self._connect() as connection:
                 yield self._stream(connection, request, ranges, types, declared)
 
         return open_stream
 
-    def _stream(self, connection: sa.Connection, request: ReadRequest, ranges, types, declared):
+    def _stream(self, connection: sa.Connection, request: ReadRequest, ranges: Sequence[Condition | None],
+                types: ColumnTypes, declared: ArrowTypes) -> Iterator[pa.RecordBatch]:
         spec = request.spec
         for key_range in ranges:
             conditions = request.conditions + ([key_range] if key_range is not None else [])
@@ -202,7 +224,7 @@ class SqlAlchemyHome:
                 result.close()
 
 
-def _limited(clause, limit: int) -> sa.Select:
+def _limited(clause: sa.TextClause | sa.TextualSelect, limit: int) -> sa.Select[*tuple[Any, ...]]:
     """The read with a row limit the dialect compiles (LIMIT, TOP, FETCH FIRST): the read becomes a
     subquery, so the limit applies to whatever statement the read is."""
     textual = clause if isinstance(clause, sa.TextualSelect) else clause.columns()
@@ -210,7 +232,7 @@ def _limited(clause, limit: int) -> sa.Select:
     return sa.select(*(list(sample.c) or [sa.literal_column("*")])).select_from(sample).limit(limit)
 
 
-def _schema(names: list[str], declared: dict[str, pa.DataType | None], first_rows) -> pa.Schema:
+def _schema(names: list[str], declared: ArrowTypes, first_rows: Rows) -> pa.Schema:
     fields = []
     for index, name in enumerate(names):
         arrow = declared.get(name)
@@ -223,21 +245,18 @@ def _schema(names: list[str], declared: dict[str, pa.DataType | None], first_row
     return pa.schema(fields)
 
 
-def _to_batch(rows, schema: pa.Schema) -> pa.RecordBatch:
-    columns = list(zip(*rows)) if rows else [[] for _ in schema]
+def _to_batch(rows: Rows, schema: pa.Schema) -> pa.RecordBatch:
+    columns: list[Sequence[object]] = list(zip(*rows, strict=True)) if rows else [[] for _ in schema]
     try:
-        arrays = [pa.array(values, type=field.type) for values, field in zip(columns, schema)]
+        arrays = [pa.array(values, type=field.type) for values, field in zip(columns, schema, strict=True)]
     except (pa.ArrowInvalid, pa.ArrowTypeError) as error:
-        raise TerminalError(f"a source value does not fit the column types {schema}: {error}") from error
+        raise BatchValueDoesNotFit(schema=schema, reason=str(error)) from error
     return pa.RecordBatch.from_arrays(arrays, schema=schema)
 
 
-def _fetch(result: sa.CursorResult, spec: ReadSpec, rows_before: int) -> list:
+def _fetch(result: sa.CursorResult[*tuple[Any, ...]], spec: ReadSpec, rows_before: int) -> Rows:
     try:
         return result.fetchmany(spec.batch_size)
     except (TypeError, ValueError, ArithmeticError) as error:
         # The dialect could not convert a stored value to its column's type (e.g. text in NUMERIC).
-        raise TerminalError(
-            f"a source value does not fit the column types of {spec.describe()} (in the rows after "
-            f"row {rows_before:,}): {error} -> fix the value at the source, or read it with a query that casts it"
-        ) from error
+        raise FetchedValueDoesNotFit(source=spec.describe(), rows_before=rows_before, reason=str(error)) from error

@@ -4,12 +4,14 @@ for a query (how a value is bound for a column's type is `ingest_assets.sql.boun
 
 from __future__ import annotations
 
+from typing import Any
+
 import pyarrow as pa
 import sqlalchemy as sa
 from sqlalchemy.dialects import mssql
 
 
-def arrow_type(column_type: sa.types.TypeEngine) -> pa.DataType | None:
+def arrow_type(column_type: sa.types.TypeEngine[Any]) -> pa.DataType | None:
     """The exact Arrow type of a SQL column type; None when only the data can tell."""
     if isinstance(column_type, sa.Boolean):
         return pa.bool_()
@@ -39,7 +41,7 @@ def arrow_type(column_type: sa.types.TypeEngine) -> pa.DataType | None:
     return None
 
 
-def describe_query_types(connection: sa.Connection, query: str) -> dict[str, sa.types.TypeEngine]:
+def describe_query_types(connection: sa.Connection, query: str) -> dict[str, sa.types.TypeEngine[Any]]:
     """Column types of a query's result where the dialect can describe them without running it.
 
     Only SQL Server needs them (for the legacy `datetime` casts, see `sql.bound`); its catalog function

@@ -33,6 +33,7 @@ def estimate(connection: sa.Connection, spec: ReadSpec, filtered: bool, explain:
 def postgres_plan_rows(plan_json: object) -> int:
     """The top node's `Plan Rows` of `EXPLAIN (FORMAT JSON)` (text or parsed, as drivers return it)."""
     plan = json.loads(plan_json) if isinstance(plan_json, (str, bytes)) else plan_json
+    assert isinstance(plan, list), "EXPLAIN (FORMAT JSON) is a list of plans"
     return int(plan[0]["Plan"]["Plan Rows"])
 
 

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
 import pyarrow as pa
 
-from ingest_assets.errors import TerminalError
+from ingest_assets.errors import BatchTypesChanged
 
 # Opens one stream; the batches are valid while its context is open.
 StreamOpener = Callable[[], AbstractContextManager[Iterable[pa.RecordBatch]]]
@@ -28,7 +28,7 @@ class _Done:
     error: BaseException | None = None
 
 
-def merged_batches(openers: list[StreamOpener], queue_size: int = 4) -> Iterator[pa.RecordBatch]:
+def merged_batches(openers: list[StreamOpener], queue_size: int = 4) -> Generator[pa.RecordBatch, None, None]:
     """Batches of every stream, in arrival order; each stream runs on its own thread."""
     items: queue.Queue[pa.RecordBatch | _Done] = queue.Queue(maxsize=queue_size)
     stop = threading.Event()
@@ -106,5 +106,4 @@ def _conformed(first: pa.RecordBatch, rest: Iterator[pa.RecordBatch]) -> Iterato
         try:
             yield batch.cast(schema)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as error:
-            raise TerminalError(f"the source's values changed type between batches ({batch.schema} vs "
-                                f"{schema}): {error} -> cast the column in a query") from error
+            raise BatchTypesChanged(found=batch.schema, expected=schema, reason=str(error)) from error

@@ -9,6 +9,7 @@ columns, and every batch must come back with exactly those columns and types.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.util
 import inspect
@@ -18,11 +19,22 @@ import traceback
 import typing
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
-from ingest_assets.errors import TerminalError
+from ingest_assets.errors import (
+    PythonTransformFailed,
+    TransformColumnsChanged,
+    TransformFunctionMissing,
+    TransformInputUnsupported,
+    TransformResultUnsupported,
+    TransformSignatureMismatch,
+)
 from ingest_assets.transforms.spec import PythonStep
+
+if TYPE_CHECKING:
+    from duckdb import DuckDBPyConnection
 
 _OURS = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))  # frames of ingest_assets are not the user's
 INPUT_TYPES = "pyarrow.RecordBatch (the default), pyarrow.Table, polars.DataFrame or duckdb.DuckDBPyRelation"
@@ -36,7 +48,7 @@ class PythonTransform:
         self._function: Callable[..., object] | None = None
         self._user_file: str | None = None
         self._to_input: Callable[[pa.RecordBatch], object] = lambda batch: batch
-        self._connection = None
+        self._connection: DuckDBPyConnection | None = None
         self.schema: pa.Schema | None = None
 
     def open(self, source: pa.RecordBatchReader, batch_size: int) -> pa.RecordBatchReader:
@@ -69,10 +81,10 @@ class PythonTransform:
                 module = importlib.import_module(step.module)
         except Exception as error:
             raise self._failure(error, "loading it", getattr(error, "filename", None)) from error
-        function = getattr(module, step.function, None)
+        function: object = getattr(module, step.function, None)
         if not callable(function):
-            raise TerminalError(f"{step.describe()}: {step.function!r} is not a function of "
-                                f"{step.module or step.path} -> name a function defined there")
+            raise TransformFunctionMissing(step=step.describe(), function=step.function,
+                                           module=str(step.module or step.path))
         self._user_file = inspect.getsourcefile(function) or getattr(module, "__file__", None)
         self._check_params(function)
         return function
@@ -82,19 +94,16 @@ class PythonTransform:
         try:
             inspect.signature(function).bind(None, **self._params)
         except TypeError as error:
-            given = f"params {', '.join(names)}" if names else "no params"
-            raise TerminalError(f"{self.step.describe()} cannot be called with one batch and {given} ({error}) -> "
-                                f"define it as def {self.step.function}(batch"
-                                f"{''.join(', ' + n for n in names)}) (params arrive as keyword arguments)") from None
+            raise TransformSignatureMismatch(step=self.step.describe(), function=self.step.function, params=names,
+                                             reason=str(error)) from None
 
     def _input_conversion(self, function: Callable[..., object]) -> Callable[[pa.RecordBatch], object]:
         parameters = list(inspect.signature(function).parameters.values())
         annotation = parameters[0].annotation if parameters else inspect.Parameter.empty
         if isinstance(annotation, str):
-            try:
+            # An unresolvable name is reported below with the annotation's text.
+            with contextlib.suppress(Exception):
                 annotation = typing.get_type_hints(function).get(parameters[0].name, annotation)
-            except Exception:  # an unresolvable name: reported below with the annotation's text
-                pass
         if annotation in (inspect.Parameter.empty, pa.RecordBatch):
             return lambda batch: batch
         if annotation is pa.Table:
@@ -104,11 +113,10 @@ class PythonTransform:
         if polars is not None and annotation is polars.DataFrame:
             return lambda batch: polars.from_arrow(batch)
         if duckdb is not None and annotation is duckdb.DuckDBPyRelation:
-            self._connection = duckdb.connect()
-            return lambda batch: self._connection.from_arrow(batch)
+            connection = self._connection = duckdb.connect()
+            return lambda batch: connection.from_arrow(batch)
         shown = annotation if isinstance(annotation, str) else getattr(annotation, "__qualname__", annotation)
-        raise TerminalError(f"{self.step.describe()}: its first parameter is annotated {shown!s} -> annotate it "
-                            f"as {INPUT_TYPES}")
+        raise TransformInputUnsupported(step=self.step.describe(), annotation=shown, accepted=INPUT_TYPES)
 
     # ---- running -------------------------------------------------------------------------------
 
@@ -118,14 +126,14 @@ class PythonTransform:
             for out in _batches_of(self._call(batch, f"batch {number}")):
                 yield self._conform(out, number)
 
-    def _call(self, batch: pa.RecordBatch, what: str) -> object:
+    def _call(self, batch: pa.RecordBatch, what: str) -> pa.RecordBatch | pa.Table:
         assert self._function is not None
         try:
             result = self._function(self._to_input(batch), **self._params)
             return _as_arrow(result)
         except _WrongResult as wrong:
-            raise TerminalError(f"{self.step.describe()} returned {wrong.kind} for {what} -> return "
-                                f"{OUTPUT_TYPES}; nothing was committed") from None
+            raise TransformResultUnsupported(step=self.step.describe(), kind=wrong.kind, what=what,
+                                             accepted=OUTPUT_TYPES) from None
         except Exception as error:
             raise self._failure(error, what) from error
 
@@ -136,26 +144,23 @@ class PythonTransform:
         if [(f.name, f.type) for f in batch.schema] == [(f.name, f.type) for f in self.schema]:
             # Same columns and types; only nullability or metadata differ.
             return pa.RecordBatch.from_arrays(batch.columns, schema=self.schema)
-        raise TerminalError(
-            f"{self.step.describe()} returned other columns for batch {number} than for an empty batch: "
-            f"{_difference(self.schema, batch.schema)} -> return the same columns and types for every batch "
-            "(give computed columns an explicit type); nothing was committed"
-        )
+        raise TransformColumnsChanged(step=self.step.describe(), batch_number=number,
+                                      difference=_difference(self.schema, batch.schema))
 
-    def _failure(self, error: BaseException, what: str, filename: str | None = None) -> TerminalError:
+    def _failure(self, error: BaseException, what: str, filename: str | None = None) -> PythonTransformFailed:
         """The user's own line: the deepest frame in their file, else the deepest frame at all."""
         frames = traceback.extract_tb(error.__traceback__)
         user_file = os.path.realpath(self._user_file or self.step.path or filename or "")
         mine = [f for f in frames if os.path.realpath(f.filename) == user_file] or [
             f for f in frames if not f.filename.startswith("<") and not os.path.realpath(f.filename).startswith(_OURS)]
-        at = ""
+        file: str | None = None
+        line: int | None = None
         if isinstance(error, SyntaxError) and error.filename:
-            at = f" at {_shown(error.filename, self.step)}:{error.lineno}"
+            file, line = _shown(error.filename, self.step), error.lineno
         elif mine:
-            at = f" at {_shown(mine[-1].filename, self.step)}:{mine[-1].lineno}"
+            file, line = _shown(mine[-1].filename, self.step), mine[-1].lineno
         message = f"{type(error).__name__}: {error}".rstrip(": ")
-        return TerminalError(f"{self.step.describe()} failed on {what}{at}: {message} -> fix the function; "
-                             "nothing was committed")
+        return PythonTransformFailed(step=self.step.describe(), what=what, error=message, file=file, line=line)
 
 
 class _WrongResult(Exception):
@@ -167,10 +172,13 @@ def _as_arrow(result: object) -> pa.RecordBatch | pa.Table:
     if isinstance(result, (pa.RecordBatch, pa.Table)):
         return result
     polars, duckdb = sys.modules.get("polars"), sys.modules.get("duckdb")
+    # The modules are found at run time, so their results are typed here.
     if polars is not None and isinstance(result, polars.DataFrame):
-        return result.to_arrow()
+        table: pa.Table = result.to_arrow()
+        return table
     if duckdb is not None and isinstance(result, duckdb.DuckDBPyRelation):
-        return result.to_arrow_table()
+        relation_table: pa.Table = result.to_arrow_table()
+        return relation_table
     raise _WrongResult("None" if result is None else type(result).__qualname__)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
+from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -47,7 +48,7 @@ class TransformStepSettings(_Model):
         return value
 
     @model_validator(mode="after")
-    def _one_kind(self):
+    def _one_kind(self) -> Self:
         given = self.kinds()
         if len(given) > 1:
             raise ValueError(f"sets {' and '.join(given)} -> set exactly one of sql, sql_file, python")
@@ -68,7 +69,7 @@ class TransformSettings(TransformStepSettings):
     steps: list[TransformStepSettings] | None = Field(default=None, min_length=1)
 
     @model_validator(mode="after")
-    def _steps_alone(self):
+    def _steps_alone(self) -> Self:
         if self.steps is not None and (self.kinds() or self.params):
             extra = " and ".join(self.kinds() + (["params"] if self.params else []))
             raise ValueError(f"sets steps and {extra} -> put every step, with its own params, in the steps list")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Union
 
 from ingest_assets.transforms.settings import ParamValue
 
@@ -43,4 +42,4 @@ class PythonStep:
         return {"python": self.target, "digest": self.digest, "params": [list(p) for p in self.params]}
 
 
-TransformStep = Union[SqlStep, PythonStep]
+TransformStep = SqlStep | PythonStep

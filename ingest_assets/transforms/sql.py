@@ -9,40 +9,40 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ingest_assets.errors import TerminalError
+from ingest_assets.errors import SqlTransformFailed, TransformReturnsNoRows
 from ingest_assets.transforms.spec import SqlStep
 
 if TYPE_CHECKING:
     import pyarrow as pa
+    from duckdb import DuckDBPyConnection
 
 
 class SqlTransform:
     def __init__(self, step: SqlStep):
         self.step = step
-        self._connection = None
+        self._connection: DuckDBPyConnection | None = None
 
-    def open(self, source: "pa.RecordBatchReader", batch_size: int) -> "pa.RecordBatchReader":
+    def open(self, source: pa.RecordBatchReader, batch_size: int) -> pa.RecordBatchReader:
         import duckdb
 
-        self._connection = duckdb.connect()
-        self._connection.register("records", source)
+        connection = self._connection = duckdb.connect()
+        connection.register("records", source)
         try:
             # Values travel as parameters: DuckDB binds them, nothing is formatted into the text.
-            relation = self._connection.sql(self.step.sql, params=dict(self.step.params) or None)
+            relation = connection.sql(self.step.sql, params=dict(self.step.params) or None)
         except duckdb.Error as error:
             raise self.failure(error) from error
         if relation is None:
-            raise TerminalError(f"{self.step.describe()} returns no rows (its last statement is not a query) -> "
-                                "end it with a SELECT over records")
+            raise TransformReturnsNoRows(step=self.step.describe())
         try:
-            return relation.to_arrow_reader(batch_size)
+            reader: pa.RecordBatchReader = relation.to_arrow_reader(batch_size)  # DuckDB types it Any
+            return reader
         except duckdb.Error as error:
             raise self.failure(error) from error
 
-    def failure(self, error: BaseException) -> TerminalError:
+    def failure(self, error: BaseException) -> SqlTransformFailed:
         """DuckDB's message keeps its `LINE n` and caret: line n of the query (of the file, for sql_file)."""
-        return TerminalError(f"{self.step.describe()} failed: {str(error).strip()} -> fix the query; nothing was "
-                             "committed")
+        return SqlTransformFailed(step=self.step.describe(), reason=str(error).strip())
 
     def close(self) -> None:
         if self._connection is not None:

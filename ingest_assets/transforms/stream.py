@@ -13,10 +13,12 @@ from contextlib import ExitStack, contextmanager
 
 import pyarrow as pa
 
-from ingest_assets.errors import IngestError, TerminalError
+from ingest_assets.errors import IngestError, TransformError, TransformStepFailed
 from ingest_assets.transforms.python import PythonTransform
 from ingest_assets.transforms.spec import SqlStep, TransformStep
 from ingest_assets.transforms.sql import SqlTransform
+
+Runner = SqlTransform | PythonTransform  # runs one step
 
 
 class _Guard:
@@ -40,7 +42,8 @@ class _Guard:
 class TransformedStream:
     """The batches the store receives; `rows_read` counts the source's, `rows_out` the transform's."""
 
-    def __init__(self, source: pa.RecordBatchReader, guards: list[_Guard], steps: list, output: pa.RecordBatchReader):
+    def __init__(self, source: pa.RecordBatchReader, guards: list[_Guard], steps: list[Runner],
+                 output: pa.RecordBatchReader):
         self._source = source
         self._guards = guards
         self._steps = steps
@@ -71,7 +74,7 @@ class TransformedStream:
             self.rows_out += batch.num_rows
             yield batch
 
-def _cause(guards: list[_Guard], steps: list, error: Exception) -> BaseException:
+def _cause(guards: list[_Guard], steps: list[Runner], error: Exception) -> BaseException:
     """Where a failure began: the most upstream guard that saw an error, else the last step run.
 
     Guard i feeds step i, so an error it saw was raised by the source (i = 0) or by step i - 1.
@@ -85,10 +88,11 @@ def _cause(guards: list[_Guard], steps: list, error: Exception) -> BaseException
     if origin < 0 or isinstance(cause, IngestError):
         return cause  # the source's own error, or a step's TerminalError that already names it
     step = steps[origin]
+    failure: TransformError
     if isinstance(step, SqlTransform):
         failure = step.failure(cause)
     else:
-        failure = TerminalError(f"{step.step.describe()} failed: {cause} -> nothing was committed")
+        failure = TransformStepFailed(step=step.step.describe(), reason=str(cause))
     failure.__cause__ = cause
     return failure
 
@@ -99,7 +103,7 @@ def transformed(steps: tuple[TransformStep, ...], source: pa.RecordBatchReader, 
     """The stream after `steps` (the source itself when there are none); open for the `with` block."""
     with ExitStack() as stack:
         guards: list[_Guard] = []
-        runners: list[SqlTransform | PythonTransform] = []
+        runners: list[Runner] = []
         reader = source
         for step in steps:
             guard = _Guard(reader)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ingest_assets.config.yaml_source import LocatedDict, LocatedList, Location
 from ingest_assets.transforms.settings import TransformSettings, TransformStepSettings
-from ingest_assets.transforms.spec import PythonStep, SqlStep, TransformStep
+from ingest_assets.transforms.spec import Params, PythonStep, SqlStep, TransformStep
 
 Problem = Callable[[Location, str], None]
 
@@ -73,7 +73,7 @@ def _step(step: TransformStepSettings, where: _Where, root: Path, problem: Probl
     return _python_step(step.python, params, where("python"), root, problem)
 
 
-def _python_step(target: str, params, location: Location, root: Path, problem: Problem) -> PythonStep | None:
+def _python_step(target: str, params: Params, location: Location, root: Path, problem: Problem) -> PythonStep | None:
     file_target = _FILE_TARGET.match(target)
     if file_target is None:
         if not _MODULE_TARGET.match(target):
