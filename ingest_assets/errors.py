@@ -159,7 +159,8 @@ from ingest_assets.causes.transforms import (
     TransformStepFailed,
 )
 
-__all__ = [
+# Grouped as causes/ groups them, not sorted.
+__all__ = [  # noqa: RUF022
     # roots
     "IngestError", "TerminalError", "TransientError", "first_line",
     # the project (not retried)

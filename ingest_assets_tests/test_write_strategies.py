@@ -31,8 +31,9 @@ def _sorted(rows) -> list[tuple]:
 def _parquet_rows(project: Project, columns: str) -> list[tuple]:
     import duckdb
 
-    read_parquet_table(project.root / "lake/sales/orders")  # DuckDB finds the table by its name
-    return _sorted(duckdb.connect().sql(f"SELECT {columns} FROM orders").fetchall())
+    connection = duckdb.connect()
+    connection.register("orders", read_parquet_table(project.root / "lake/sales/orders"))
+    return _sorted(connection.sql(f"SELECT {columns} FROM orders").fetchall())
 
 
 def _duckdb_rows(project: Project, columns: str) -> list[tuple]:

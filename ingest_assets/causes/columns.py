@@ -4,7 +4,7 @@ schema changes the entity or its destination refuses, and column types a store c
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ingest_assets.causes.base import TerminalError
 
@@ -151,7 +151,7 @@ class ArrowTypeUnwritable(ColumnTypeUnsupported):
 class ColumnTypeUnreadable(ColumnTypeUnsupported):
     """A column of an existing destination table has a SQL type with no Arrow type (shown by repr)."""
 
-    def __init__(self, *, column: str, table: str, column_type: sa.types.TypeEngine) -> None:
+    def __init__(self, *, column: str, table: str, column_type: sa.types.TypeEngine[Any]) -> None:
         self.column, self.table, self.column_type = column, table, column_type
         super().__init__(
             f"column {column!r} of {table} has the type {column_type!r}, which has no Arrow type here -> "

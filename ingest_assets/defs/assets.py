@@ -4,6 +4,8 @@ stores that publish after extraction, see `publish_step.py`)."""
 # No `from __future__ import annotations` here: Dagster reads the asset function's annotations
 # (the context and RunOverrides config types) at definition time.
 
+from collections.abc import Iterator
+
 import dagster as dg
 
 from ingest_assets.connectors import registry
@@ -46,7 +48,8 @@ def entity_asset(plan: EntityPlan, translator: IngestTranslator, key: dg.AssetKe
         pool=pool,
         op_tags=tags,
     )
-    def _entity(context: dg.AssetExecutionContext, config: RunOverrides):  # type: ignore[no-untyped-def]
+    def _entity(context: dg.AssetExecutionContext, config: RunOverrides
+                ) -> Iterator[dg.MaterializeResult[None] | dg.AssetCheckResult]:
         yield from materialize_entity(
             context, plan, key, config,
             getattr(context.resources, plan.home.name),

@@ -14,6 +14,7 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import dagster as dg
 
@@ -24,6 +25,14 @@ from ingest_assets.plan.model import EntityPlan
 from ingest_assets.plan.project import FlowPlan, ProjectPlan
 from ingest_assets.runtime.state import committed_cursor
 
+if TYPE_CHECKING:
+    # What `build_schedule_from_partitioned_job` returns for an asset job (resolved by `dg.Definitions`).
+    from dagster._core.definitions.partitions.partitioned_schedule import (
+        UnresolvedPartitionedAssetScheduleDefinition,
+    )
+
+    Schedule = dg.ScheduleDefinition | UnresolvedPartitionedAssetScheduleDefinition
+
 _STATUS = {"running": dg.DefaultScheduleStatus.RUNNING, "stopped": dg.DefaultScheduleStatus.STOPPED}
 _SENSOR_STATUS = {"running": dg.DefaultSensorStatus.RUNNING, "stopped": dg.DefaultSensorStatus.STOPPED}
 
@@ -31,7 +40,7 @@ _SENSOR_STATUS = {"running": dg.DefaultSensorStatus.RUNNING, "stopped": dg.Defau
 @dataclass(frozen=True)
 class Automation:
     jobs: list[dg.UnresolvedAssetJobDefinition]
-    schedules: list[dg.ScheduleDefinition]
+    schedules: list[Schedule]
     sensors: list[dg.SensorDefinition]
 
 
@@ -41,7 +50,7 @@ def _job_name(*parts: str) -> str:
 
 def build_automation(plan: ProjectPlan, keys: EntityKeys) -> Automation:
     jobs: list[dg.UnresolvedAssetJobDefinition] = []
-    schedules: list[dg.ScheduleDefinition] = []
+    schedules: list[Schedule] = []
     sensors: list[dg.SensorDefinition] = []
     for flow in plan.flows:
         plain = [e for e in flow.entities if not e.partitioned]
@@ -103,8 +112,8 @@ def new_data_sensor(flow: FlowPlan, entities: list[EntityPlan], keys: EntityKeys
         description=f"Requests a run of the incremental entities of {flow.name} whose home has rows past "
                     "the committed watermark (one max() query per entity).",
     )
-    def _sensor(context: dg.SensorEvaluationContext):
-        requested: dict[str, dict] = json.loads(context.cursor) if context.cursor else {}
+    def _sensor(context: dg.SensorEvaluationContext) -> dg.SkipReason | dg.SensorResult:
+        requested: dict[str, dict[str, Any]] = json.loads(context.cursor) if context.cursor else {}
         ready: list[dg.AssetKey] = []
         for entity in entities:
             assert entity.watermark is not None

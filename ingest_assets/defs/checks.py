@@ -7,7 +7,15 @@ import dagster as dg
 from ingest_assets.connectors import registry
 from ingest_assets.plan.model import EntityPlan
 from ingest_assets.runtime.check_results import (
-    DESTINATION_ROW_COUNT, FILES_MATCH_ROWS, KEYS_NOT_NULL_UNIQUE, MIN_ROWS, NOT_NULL, ROWS_READ_EQUAL_WRITTEN, SCHEMA_UNCHANGED, SEQUENCE_WITHOUT_GAPS, UNIQUE,
+    DESTINATION_ROW_COUNT,
+    FILES_MATCH_ROWS,
+    KEYS_NOT_NULL_UNIQUE,
+    MIN_ROWS,
+    NOT_NULL,
+    ROWS_READ_EQUAL_WRITTEN,
+    SCHEMA_UNCHANGED,
+    SEQUENCE_WITHOUT_GAPS,
+    UNIQUE,
 )
 
 

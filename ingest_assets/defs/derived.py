@@ -2,6 +2,8 @@
 
 # No `from __future__ import annotations`: Dagster reads the asset function's annotations.
 
+from collections.abc import Iterator
+
 import dagster as dg
 
 from ingest_assets.defs.assets import entity_spec
@@ -14,7 +16,7 @@ from ingest_assets.runtime.materialize import materialize_from_home
 from ingest_assets.runtime.overrides import RunOverrides
 
 
-def automation_condition(automation: AutomationPlan) -> dg.AutomationCondition | None:
+def automation_condition(automation: AutomationPlan) -> dg.AutomationCondition[dg.AssetKey | dg.AssetCheckKey] | None:
     if automation.kind == "eager":
         return dg.AutomationCondition.eager()
     if automation.kind == "on_cron":
@@ -57,7 +59,7 @@ def derived_asset(derived: DerivedPlan, translator: IngestTranslator, keys: Enti
         required_resource_keys={plan.store.name, *(i.store.name for i in derived.inputs)},
         op_tags={STEP_TAG: "extract"},
     )
-    def _derived(context: dg.AssetExecutionContext):
+    def _derived(context: dg.AssetExecutionContext) -> Iterator[dg.MaterializeResult[None] | dg.AssetCheckResult]:
         home = DerivedQueryHome(derived, lambda name: getattr(context.resources, name))
         yield from materialize_from_home(context, plan, key, RunOverrides(), lambda: home,
                                          getattr(context.resources, plan.store.name), retries)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime, time
 
 import dagster as dg
 
 from ingest_assets.plan.model import EntityPlan, PartitionPlan
 
-_DEFINITIONS = {
+# Each granularity's class (their constructors differ in the rest of their parameters).
+_DEFINITIONS: dict[str, Callable[..., dg.TimeWindowPartitionsDefinition]] = {
     "hourly": dg.HourlyPartitionsDefinition,
     "daily": dg.DailyPartitionsDefinition,
     "weekly": dg.WeeklyPartitionsDefinition,

@@ -28,7 +28,8 @@ def pickup_check(plan: EntityPlan, key: dg.AssetKey) -> dg.AssetChecksDefinition
 
     @dg.asset_check(
         asset=key, name=FILES_APPLIED, required_resource_keys={plan.store.name},
-        automation_condition=dg.AutomationCondition.cron_tick_passed(settings.cron),
+        # Subscripted so the condition is typed as a check's (the staticmethod cannot infer it).
+        automation_condition=dg.AutomationCondition[dg.AssetCheckKey].cron_tick_passed(settings.cron),
         description=f"Fabric has applied every file of the latest load that published files (moved it to "
                     f"_ProcessedFiles or _FilesReadyToDelete) within {settings.within_minutes} minutes.",
     )
@@ -63,5 +64,7 @@ def _latest_published(instance: dg.DagsterInstance, key: dg.AssetKey) -> tuple[l
         materialization = record.asset_materialization
         entry = materialization.metadata.get(PUBLISHED_FILES) if materialization else None
         if entry is not None and entry.value:
-            return list(entry.value), record.timestamp
+            names = entry.value
+            assert isinstance(names, list), "a load records its published files as a JSON list"
+            return list(names), record.timestamp
     return [], 0.0

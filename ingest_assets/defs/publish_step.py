@@ -11,6 +11,8 @@ graph maps it to its extract step.
 
 # No `from __future__ import annotations`: Dagster reads the op functions' annotations.
 
+from collections.abc import Iterator
+
 import dagster as dg
 
 from ingest_assets.defs.checks import check_specs
@@ -37,11 +39,12 @@ def two_step_asset(plan: EntityPlan, spec: dg.AssetSpec, retries: int, extract_t
     @dg.op(name=f"{plan.op_name}_publish", required_resource_keys={plan.store.name},
            tags={STEP_TAG: "publish"},
            out={RESULT: dg.Out(dg.Nothing), **{name: dg.Out(dg.Nothing, is_required=False) for name in check_outputs}})
-    def publish(context: dg.OpExecutionContext, pending: PendingPublish):
+    def publish(context: dg.OpExecutionContext, pending: PendingPublish
+                ) -> Iterator[dg.Output[None] | dg.AssetCheckResult]:
         yield from publish_prepared(context, plan, spec.key, pending, getattr(context.resources, plan.store.name), retries,
                                     RESULT)
 
-    def run_config(value: dict) -> dict:
+    def run_config(value: dict[str, object]) -> dict[str, dict[str, dict[str, object]]]:
         return {f"{plan.op_name}_extract": {"config": value}}
 
     @dg.graph_multi_asset(
@@ -51,7 +54,7 @@ def two_step_asset(plan: EntityPlan, spec: dg.AssetSpec, retries: int, extract_t
         check_specs=entity_checks,
         config=dg.ConfigMapping(config_fn=run_config, config_schema=RunOverrides.to_config_schema()),
     )
-    def _entity():
+    def _entity() -> dict[str, object]:  # the output handles of the steps (more than one: not typed by Dagster)
         results = publish(extract())
         return {RESULT: results[0], **{name: results[index + 1] for index, name in enumerate(check_outputs)}}
 

@@ -7,14 +7,13 @@ everything else (checks, jobs, sensors, runs, `ingest plan`) asks `EntityKeys`, 
 
 from __future__ import annotations
 
-import dagster as dg
-
 from collections.abc import Iterable
+
+import dagster as dg
 
 from ingest_assets.defs.partitions import partitions_definition
 from ingest_assets.errors import TranslatorError  # noqa: F401 -- re-exported from its old home
 from ingest_assets.plan.model import EntityPlan
-
 
 # Written by the factory into every entity's spec, whatever the translator does: which entity an asset is.
 ENTITY_METADATA_KEY = "ingest/entity"

@@ -11,20 +11,29 @@ import difflib
 import zoneinfo
 from collections import defaultdict
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, TypeVar
 
-from ingest_assets.connectors import registry
 from ingest_assets.config.loader import LoadedEntity, LoadedFlow, LoadedProject
-from ingest_assets.plan.cursor import parse_duration_seconds
-from ingest_assets.config.models import AuditSettings, EntitySettings, HomeSettings, StoreSettings
+from ingest_assets.config.models import (
+    AuditSettings,
+    ChecksSettings,
+    EntitySettings,
+    HomeSettings,
+    Model,
+    Options,
+    StoreSettings,
+    WriteStrategy,
+)
 from ingest_assets.config.yaml_source import LocatedDict, Location
+from ingest_assets.connectors import registry
 from ingest_assets.errors import ConfigProblem
-from ingest_assets.transforms.validate import transform_steps
+from ingest_assets.plan.cursor import parse_duration_seconds
 from ingest_assets.plan.model import (
     AuditPlan,
     ChecksPlan,
     ConnectionPlan,
     EntityPlan,
+    LoadMode,
     ParallelPlan,
     PartitionPlan,
     ReadSpec,
@@ -36,7 +45,9 @@ from ingest_assets.plan.model import (
 )
 from ingest_assets.plan.project import FlowPlan, ProjectPlan, ScheduleDef, SensorDef
 from ingest_assets.stores.open_mirroring.options import MirroredTableOptions
+from ingest_assets.transforms.validate import Problem, transform_steps
 
+ModelT = TypeVar("ModelT", bound=Model)
 
 
 def is_valid_cron(cron: str) -> bool:
@@ -49,10 +60,10 @@ def is_valid_cron(cron: str) -> bool:
 class _Located:
     """Finds the YAML line of a setting, looking in the entity, then flow defaults, then the flow."""
 
-    def __init__(self, flow: LoadedFlow, entity: LoadedEntity):
+    def __init__(self, flow: LoadedFlow, entity: LoadedEntity) -> None:
         self.flow, self.entity = flow, entity
 
-    def _layers(self) -> tuple[Any, ...]:
+    def _layers(self) -> tuple[object, ...]:
         return (self.entity.raw, self.flow.raw.get("defaults"), self.flow.raw)
 
     def __call__(self, *path: str) -> Location:
@@ -67,7 +78,9 @@ class _Located:
     def connection(self, role: str) -> Location:
         """The line that names the entity's home or store connection (`home: x` or `connection: x`)."""
         for node in self._layers():
-            value = node.get(role) if isinstance(node, LocatedDict) else None
+            if not isinstance(node, LocatedDict):
+                continue
+            value = node.get(role)
             if isinstance(value, str):
                 return node.location_of(role)
             if isinstance(value, LocatedDict) and "connection" in value:
@@ -75,7 +88,7 @@ class _Located:
         return self(role)
 
 
-def _find(node: Any, path: tuple[str, ...], exact: bool = False) -> Location | None:
+def _find(node: object, path: tuple[str, ...], exact: bool = False) -> Location | None:
     """The line of `path` in `node`; unless `exact`, the deepest part of it that is there."""
     location = None
     for part in path:
@@ -97,9 +110,9 @@ def build_project_plan(project: LoadedProject) -> tuple[ProjectPlan, list[Config
     for flow in project.flows:
         entities = []
         for entity in flow.entities:
-            plan = _entity_plan(project.root, flow, entity, connections, options.batch_size, problems)
-            if plan is not None:
-                entities.append(dataclasses.replace(plan, sample_rows=options.sample_rows))
+            entity_plan = _entity_plan(project.root, flow, entity, connections, options.batch_size, problems)
+            if entity_plan is not None:
+                entities.append(dataclasses.replace(entity_plan, sample_rows=options.sample_rows))
         flows.append(_flow_plan(flow, tuple(entities), options, problems))
 
     _check_unique(flows, problems)
@@ -115,7 +128,8 @@ def build_project_plan(project: LoadedProject) -> tuple[ProjectPlan, list[Config
     return plan, problems
 
 
-def _flow_plan(flow: LoadedFlow, entities: tuple[EntityPlan, ...], options, problems) -> FlowPlan:
+def _flow_plan(flow: LoadedFlow, entities: tuple[EntityPlan, ...], options: Options,
+               problems: list[ConfigProblem]) -> FlowPlan:
     settings = flow.settings
     schedule = None
     if settings.schedule is not None:
@@ -137,7 +151,7 @@ def _flow_plan(flow: LoadedFlow, entities: tuple[EntityPlan, ...], options, prob
     return FlowPlan(flow.name, settings.description or "", entities, schedule, sensor)
 
 
-def _merge_model(model_type, *layers):
+def _merge_model(model_type: type[ModelT], *layers: Model | None) -> ModelT:
     """Merge partial models key by key; later layers win for the keys they set."""
     merged: dict[str, Any] = {}
     for layer in layers:
@@ -299,7 +313,9 @@ def _entity_plan(
     )
 
 
-def _check_write_strategy(mode, strategy, write_key, delete_missing, store_incremental, where, problem) -> None:
+def _check_write_strategy(mode: LoadMode, strategy: WriteStrategy | None, write_key: tuple[str, ...],
+                          delete_missing: bool, store_incremental: bool | None, where: _Located,
+                          problem: Problem) -> None:
     """Combinations of write strategy, run type and keys that cannot do what they say."""
     if strategy is not None and store_incremental is not None:
         problem(where("write_strategy"), "both write_strategy and store.incremental are set -> store.incremental "
@@ -328,7 +344,8 @@ def _audit_plan(settings: AuditSettings) -> AuditPlan:
     return AuditPlan(settings.loaded_at, settings.run_id, row_hash)
 
 
-def _connection(name, role, connections, location, problem) -> ConnectionPlan | None:
+def _connection(name: str | None, role: Literal["home", "store"], connections: dict[str, ConnectionPlan],
+                location: Location, problem: Problem) -> ConnectionPlan | None:
     usable = registry.home_types() if role == "home" else registry.store_types()
     candidates = sorted(n for n, c in connections.items() if c.type in usable)
     if name is None:
@@ -349,10 +366,10 @@ def _connection(name, role, connections, location, problem) -> ConnectionPlan | 
     return plan
 
 
-def _read_spec(home: ConnectionPlan, settings: HomeSettings, entity: str, columns, batch_size, where, problem,
-               root: Path):
+def _read_spec(home: ConnectionPlan, settings: HomeSettings, entity: str, columns: tuple[str, ...],
+               batch_size: int, where: _Located, problem: Problem, root: Path) -> ReadSpec | None:
     accepted = registry.connector(home.type).read_kinds
-    given = {kind: getattr(settings, kind) for kind in _READ_SETTINGS if getattr(settings, kind)}
+    given: dict[str, str] = {kind: getattr(settings, kind) for kind in _READ_SETTINGS if getattr(settings, kind)}
     for kind in given:
         if _READ_SETTINGS[kind] not in accepted:
             problem(where("home", kind), f"home {home.name!r} ({home.type}) cannot read a {kind} -> use "
@@ -372,14 +389,15 @@ def _read_spec(home: ConnectionPlan, settings: HomeSettings, entity: str, column
         if query is None:
             return None
         given["query"] = query
-    return ReadSpec(columns=columns, batch_size=batch_size, **given)
+    return ReadSpec(table=given.get("table"), query=given.get("query"), path=given.get("path"), columns=columns,
+                    batch_size=batch_size)
 
 
 # Each read setting and the kind of read it is (what a connection type must accept).
 _READ_SETTINGS = {"table": "table", "query": "query", "query_file": "query", "path": "path"}
 
 
-def _read_query_file(root: Path, name: str, location: Location, problem) -> str | None:
+def _read_query_file(root: Path, name: str, location: Location, problem: Problem) -> str | None:
     """The text of a .sql file named relative to the YAML file that names it."""
     path = root / Path(location.file).parent / name
     try:
@@ -394,7 +412,8 @@ def _read_query_file(root: Path, name: str, location: Location, problem) -> str 
     return text.strip().rstrip(";")
 
 
-def _write_spec(store: ConnectionPlan, settings: StoreSettings, flow: str, entity: str, write_key, where, problem):
+def _write_spec(store: ConnectionPlan, settings: StoreSettings, flow: str, entity: str, write_key: tuple[str, ...],
+                where: _Located, problem: Problem) -> WriteSpec | None:
     connector = registry.connector(store.type)
     kind = connector.write_kind
     other = "path" if kind == "table" else "table"
@@ -419,7 +438,8 @@ def _write_spec(store: ConnectionPlan, settings: StoreSettings, flow: str, entit
     return WriteSpec(path=settings.path or f"{flow}/{entity}")
 
 
-def _check_store_capabilities(store: ConnectionPlan, mode, partitioned: bool, checks, where, problem) -> None:
+def _check_store_capabilities(store: ConnectionPlan, mode: LoadMode, partitioned: bool,
+                              checks: ChecksSettings | None, where: _Located, problem: Problem) -> None:
     """What the store's type cannot do (registry capabilities), refused with the alternative."""
     connector = registry.connector(store.type)
     if mode.write not in connector.write_strategies:
@@ -436,7 +456,7 @@ def _check_store_capabilities(store: ConnectionPlan, mode, partitioned: bool, ch
                 "read, e.g. in Fabric)")
 
 
-def _check_timezone(name: str, location: Location, label: str, setting: str, problems) -> None:
+def _check_timezone(name: str, location: Location, label: str, setting: str, problems: list[ConfigProblem]) -> None:
     try:
         zoneinfo.ZoneInfo(name)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):

@@ -13,14 +13,14 @@ import zoneinfo
 from dataclasses import dataclass
 from pathlib import Path
 
-from ingest_assets.connectors import registry
-from ingest_assets.config.loader import LoadedFlow, LoadedProject, load_named_files
-from ingest_assets.connectors.duckdb import DuckDBConnection
-from ingest_assets.config.yaml_source import LocatedDict, Location
-from ingest_assets.plan.derived import AutomationPlan, DerivedPlan
 from ingest_assets.config.derived import CronAutomation, DerivedFile
+from ingest_assets.config.loader import LoadedFlow, LoadedProject, load_named_files
+from ingest_assets.config.yaml_source import LocatedDict, LocatedList, Location
+from ingest_assets.connectors import registry
+from ingest_assets.connectors.duckdb import DuckDBConnection
 from ingest_assets.errors import ConfigProblem
 from ingest_assets.plan.build import is_valid_cron
+from ingest_assets.plan.derived import AutomationPlan, DerivedPlan
 from ingest_assets.plan.model import (
     AuditPlan,
     ChecksPlan,
@@ -199,6 +199,7 @@ def _store(item: _Declared, connections: dict[str, ConnectionPlan], problems: li
 def _inputs(item: _Declared, entities: dict[str, EntityPlan], writes: dict[str, EntityPlan], known: list[str],
             problems: list[ConfigProblem]) -> tuple[EntityPlan, ...] | None:
     raw_inputs = item.raw.get("inputs")
+    assert isinstance(raw_inputs, LocatedList), "inputs validated as a list (of at least one name) from the YAML"
     found: list[EntityPlan] = []
     ok = True
     for index, name in enumerate(item.settings.inputs):
@@ -278,7 +279,7 @@ def _check_cycles(declared: list[_Declared], problems: list[ConfigProblem]) -> s
         path.append(label)
         for nxt in edges[label]:
             if state.get(nxt) == 1:
-                cycle = path[path.index(nxt):] + [nxt]
+                cycle = [*path[path.index(nxt):], nxt]
                 for member in cycle[:-1]:
                     if member not in cyclic:
                         cyclic.add(member)

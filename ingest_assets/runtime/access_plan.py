@@ -15,10 +15,11 @@ from ingest_assets.errors import IngestError
 from ingest_assets.homes.explain import RowEstimate, SourceQuery, estimate_rows, source_query
 
 if TYPE_CHECKING:
+    from ingest_assets.config.models import RunType
     from ingest_assets.homes.base import ReadRequest
+    from ingest_assets.plan.cursor import Cursor
     from ingest_assets.plan.model import EntityPlan
     from ingest_assets.runtime.decide import LoadDecision
-    from ingest_assets.plan.cursor import Cursor
 
 
 @dataclass(frozen=True)
@@ -63,16 +64,16 @@ class AccessPlan:
 
 
 def build_access_plan(
-    plan: "EntityPlan",
+    plan: EntityPlan,
     asset_key: str,
-    decision: "LoadDecision | None",
+    decision: LoadDecision | None,
     source: SourceQuery,
     estimate: RowEstimate,
     destination: str,
-    committed: "Cursor | None",
+    committed: Cursor | None,
     source_max: object | None,
     window: str | None = None,
-    run_type: str | None = None,
+    run_type: RunType | None = None,
     refused: str | None = None,
 ) -> AccessPlan:
     """Pure. Without a decision (a partitioned entity planned without a partition, or a refused load),
@@ -101,9 +102,9 @@ def build_access_plan(
     )
 
 
-def explain(plan: "EntityPlan", asset_key: str, decision: "LoadDecision", home: object, request: "ReadRequest",
-            destination: str, committed: "Cursor | None", source_max: object | None,
-            run_type: str | None = None) -> AccessPlan:
+def explain(plan: EntityPlan, asset_key: str, decision: LoadDecision, home: object, request: ReadRequest,
+            destination: str, committed: Cursor | None, source_max: object | None,
+            run_type: RunType | None = None) -> AccessPlan:
     """The access plan of a run's decided load, with the home's statement and estimate (no rows read).
 
     The estimate only informs: a statistics query the database refuses (a missing permission on SQL

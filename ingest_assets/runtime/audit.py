@@ -9,6 +9,7 @@ never confused with an empty string. It is meant for downstream de-duplication (
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
@@ -16,14 +17,17 @@ from ingest_assets.errors import AuditColumnClash, RowHashColumnsMissing
 from ingest_assets.plan.model import AuditPlan
 from ingest_assets.sql.text import quote_identifier
 
+if TYPE_CHECKING:
+    import duckdb
+
 
 class AuditColumns:
-    def __init__(self, plan: AuditPlan, run_id: str, loaded_at: datetime):
+    def __init__(self, plan: AuditPlan, run_id: str, loaded_at: datetime) -> None:
         self._plan = plan
         self._run_id = run_id
         self._loaded_at = loaded_at
         self._hash_sql: str | None = None
-        self._connection = None
+        self._connection: duckdb.DuckDBPyConnection | None = None
 
     def schema(self, source: pa.Schema) -> pa.Schema:
         """The source's columns followed by the audit columns."""
@@ -60,7 +64,7 @@ class AuditColumns:
             names.append(self._plan.row_hash.column)
         return pa.RecordBatch.from_arrays(columns, names=names)
 
-    def _row_hashes(self, batch: pa.RecordBatch) -> pa.Array:
+    def _row_hashes(self, batch: pa.RecordBatch) -> pa.Array[pa.Scalar[pa.DataType]]:
         import duckdb
 
         assert self._hash_sql is not None, "schema() decides the hashed columns first"
@@ -69,7 +73,8 @@ class AuditColumns:
             self._connection.execute("SET TimeZone = 'UTC'")
         self._connection.register("batch", batch)
         try:
-            return self._connection.sql(self._hash_sql).to_arrow_table().column(0).combine_chunks().cast(pa.string())
+            hashes: pa.Table = self._connection.sql(self._hash_sql).to_arrow_table()  # duckdb types it Any
+            return hashes.column(0).combine_chunks().cast(pa.string())
         finally:
             self._connection.unregister("batch")
 

@@ -12,7 +12,7 @@ from ingest_assets.plan.model import EntityPlan
 from ingest_assets.stores.base import CommitResult, FilesPublished, WriteMode
 
 if TYPE_CHECKING:
-    from ingest_assets.stores.schema_changes import SchemaDecision
+    from ingest_assets.stores.schema_decision import SchemaDecision
 
 # The check names: specs and results must use the same ones.
 ROWS_READ_EQUAL_WRITTEN = "rows_read_equal_written"
@@ -93,10 +93,11 @@ def post_commit_results(
         yield dg.AssetCheckResult(asset_key=key, check_name=NOT_NULL, passed=not any(nulls.values()),
                                   metadata={"null_counts": dg.MetadataValue.json(nulls)})
     if plan.checks.unique:
-        duplicates = {c: commit.duplicate_counts.get((c,), 0) for c in plan.checks.unique}
-        yield dg.AssetCheckResult(asset_key=key, check_name=UNIQUE, passed=not any(duplicates.values()),
-                                  metadata={"duplicate_rows": dg.MetadataValue.json(duplicates)})
+        duplicate_rows = {c: commit.duplicate_counts.get((c,), 0) for c in plan.checks.unique}
+        yield dg.AssetCheckResult(asset_key=key, check_name=UNIQUE, passed=not any(duplicate_rows.values()),
+                                  metadata={"duplicate_rows": dg.MetadataValue.json(duplicate_rows)})
     if plan.checks.min_rows is not None:
+        assert commit.rows_after is not None, "a store that counts its table counts it after the commit"
         yield dg.AssetCheckResult(asset_key=key, check_name=MIN_ROWS,
                                   passed=commit.rows_after >= plan.checks.min_rows,
                                   metadata={"rows": commit.rows_after, "min_rows": plan.checks.min_rows})

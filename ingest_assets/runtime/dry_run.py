@@ -9,11 +9,12 @@ from __future__ import annotations
 import dagster as dg
 
 from ingest_assets.connectors import registry
+from ingest_assets.connectors.connector_type import AnyResource
 from ingest_assets.errors import IngestError
-from ingest_assets.homes.base import ReadRequest
-from ingest_assets.plan.window import KeyBucket
+from ingest_assets.homes.base import Home, ReadRequest
 from ingest_assets.homes.explain import RowEstimate, SourceQuery, estimate_rows, source_query
 from ingest_assets.plan.model import EntityPlan
+from ingest_assets.plan.window import KeyBucket
 from ingest_assets.runtime.access_plan import AccessPlan, build_access_plan
 from ingest_assets.runtime.decide import decide_load, sample_rows
 from ingest_assets.runtime.overrides import RunOverrides
@@ -23,8 +24,8 @@ from ingest_assets.runtime.state import committed_cursor
 def plan_entity(
     plan: EntityPlan,
     asset_key: dg.AssetKey,
-    home_resource: dg.ConfigurableResource,
-    store_resource: dg.ConfigurableResource,
+    home_resource: AnyResource,
+    store_resource: AnyResource,
     instance: dg.DagsterInstance | None,
     offline: bool,
     overrides: RunOverrides | None = None,
@@ -38,7 +39,7 @@ def plan_entity(
     if instance is not None and plan.watermark is not None:
         committed = committed_cursor(instance, asset_key)
     sampled = sample_rows(plan, overrides) is not None
-    home = None if offline else registry.open_home(plan.home.type, home_resource)
+    home: Home | None = None if offline else registry.open_home(plan.home.type, home_resource)
     source_max = None
     if home is not None and plan.watermark is not None and not sampled and not plan.partitioned:
         source_max = home.max_value(plan.read, plan.watermark.column)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TypeAlias
 
 import dagster as dg
 
@@ -12,9 +13,12 @@ from ingest_assets.plan.model import EntityPlan
 
 RETRY_WAIT_SECONDS = 10
 
+# The step that loads an entity: an asset's (one step), or the extract or publish op of a two-step asset.
+StepContext: TypeAlias = dg.AssetExecutionContext | dg.OpExecutionContext
+
 
 @contextmanager
-def ingest_errors(context: dg.OpExecutionContext, plan: EntityPlan, retries: int) -> Iterator[None]:
+def ingest_errors(context: StepContext, plan: EntityPlan, retries: int) -> Iterator[None]:
     """Transient errors retry the step (Dagster's RetryRequested); the others fail it with the entity named."""
     try:
         yield

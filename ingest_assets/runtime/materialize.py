@@ -11,14 +11,15 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable, Generator, Iterator
-from contextlib import closing
+from contextlib import AbstractContextManager, closing
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import TYPE_CHECKING, TypeVar
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 import dagster as dg
 
 from ingest_assets.connectors import registry
+from ingest_assets.connectors.connector_type import AnyResource
 from ingest_assets.errors import (
     DestinationMissing,
     EntityColumnsMissing,
@@ -29,21 +30,38 @@ from ingest_assets.errors import (
     TransformOutputColumnsMissing,
 )
 from ingest_assets.homes.base import Home, ReadRequest
-from ingest_assets.plan.model import EntityPlan
+from ingest_assets.plan.model import EntityPlan, WriteSpec
 from ingest_assets.plan.window import KeyBucket, TimeWindow
 from ingest_assets.runtime import access_plan, check_results, metadata
 from ingest_assets.runtime.decide import LoadDecision, PartitionWindow, decide_load, sample_rows
-from ingest_assets.runtime.failures import ingest_errors
+from ingest_assets.runtime.failures import StepContext, ingest_errors
+from ingest_assets.runtime.metadata import RecordedValue
 from ingest_assets.runtime.overrides import RunOverrides
 from ingest_assets.runtime.state import previous_load
-from ingest_assets.stores.base import CommitResult, QualityRequest, Store, StoreWriter
+from ingest_assets.stores.base import (
+    CommitResult,
+    PublishingStore,
+    QualityRequest,
+    Store,
+    StoreWriter,
+    WriteMode,
+)
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from ingest_assets.stores.schema_changes import SchemaDecision
+    from ingest_assets.stores.schema_decision import SchemaDecision, TableLayout
 
 T = TypeVar("T")
+W_co = TypeVar("W_co", bound=StoreWriter, covariant=True)
+
+
+class _StoreWriting(Store, Protocol[W_co]):
+    """A store, with the type of its writer: a publishing store's writer can also prepare."""
+
+    def writer(
+        self, target: WriteSpec, mode: WriteMode, layout: TableLayout, run_token: str, quality: QualityRequest
+    ) -> AbstractContextManager[W_co]: ...
 
 
 @dataclass(frozen=True)
@@ -71,10 +89,10 @@ def materialize_entity(
     plan: EntityPlan,
     asset_key: dg.AssetKey,
     overrides: RunOverrides,
-    home_resource: dg.ConfigurableResource,
-    store_resource: dg.ConfigurableResource,
+    home_resource: AnyResource,
+    store_resource: AnyResource,
     retries: int,
-) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
+) -> Iterator[dg.MaterializeResult[None] | dg.AssetCheckResult]:
     """Read, stage, commit and report in one step."""
     yield from materialize_from_home(context, plan, asset_key, overrides,
                                      lambda: registry.open_home(plan.home.type, home_resource), store_resource, retries)
@@ -86,12 +104,12 @@ def materialize_from_home(
     asset_key: dg.AssetKey,
     overrides: RunOverrides,
     open_home: Callable[[], Home],
-    store_resource: dg.ConfigurableResource,
+    store_resource: AnyResource,
     retries: int,
-) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
+) -> Iterator[dg.MaterializeResult[None] | dg.AssetCheckResult]:
     """`materialize_entity` for any home (a derived asset's query is one)."""
     with ingest_errors(context, plan, retries):
-        store = registry.open_store(plan.store.type, store_resource)
+        store: Store = registry.open_store(plan.store.type, store_resource)
         staged, commit = yield from _stage(context, plan, asset_key, overrides, open_home(), store,
                                            lambda w: w.commit())
         for event in _report(plan, asset_key, staged, commit):
@@ -104,14 +122,14 @@ def extract_for_publish(
     plan: EntityPlan,
     asset_key: dg.AssetKey,
     overrides: RunOverrides,
-    home_resource: dg.ConfigurableResource,
-    store_resource: dg.ConfigurableResource,
+    home_resource: AnyResource,
+    store_resource: AnyResource,
     retries: int,
 ) -> PendingPublish:
     """The first of two steps: read, stage and prepare the publish (the store's commit point)."""
     with ingest_errors(context, plan, retries):
-        store = registry.open_store(plan.store.type, store_resource)
-        home = registry.open_home(plan.home.type, home_resource)
+        store: PublishingStore[object] = registry.open_store(plan.store.type, store_resource)
+        home: Home = registry.open_home(plan.home.type, home_resource)
         stage = _stage(context, plan, asset_key, overrides, home, store, lambda w: w.prepare())
         # Check results of a failed load cannot be reported from this step; the failure says the same.
         while True:
@@ -127,26 +145,26 @@ def publish_prepared(
     plan: EntityPlan,
     asset_key: dg.AssetKey,
     pending: PendingPublish,
-    store_resource: dg.ConfigurableResource,
+    store_resource: AnyResource,
     retries: int,
     output_name: str,
-) -> Iterator[dg.Output | dg.AssetCheckResult]:
+) -> Iterator[dg.Output[None] | dg.AssetCheckResult]:
     """The second step: publish (waiting, if the store must, without holding an extraction slot), report."""
     with ingest_errors(context, plan, retries):
-        store = registry.open_store(plan.store.type, store_resource)
+        store: PublishingStore[object] = registry.open_store(plan.store.type, store_resource)
         context.log.info(f"{plan.label}: publishing to {store.describe(plan.write)}")
         commit = store.complete(pending.prepared)
         for event in _report(plan, asset_key, pending.staged, commit):
             yield dg.Output(None, output_name=output_name, metadata=event) if isinstance(event, dict) else event
 
 
-def _stage(context: dg.OpExecutionContext, plan: EntityPlan, asset_key: dg.AssetKey, overrides: RunOverrides,
-           home: Home, store: Store,
-           finish: Callable[[StoreWriter], T]) -> Generator[dg.AssetCheckResult, None, tuple[StagedLoad, T]]:
+def _stage(context: StepContext, plan: EntityPlan, asset_key: dg.AssetKey, overrides: RunOverrides,
+           home: Home, store: _StoreWriting[W_co],
+           finish: Callable[[W_co], T]) -> Generator[dg.AssetCheckResult, None, tuple[StagedLoad, T]]:
     """Decide the load, read and stage it, and `finish` the writer (commit or prepare)."""
     # pyarrow is imported when a run starts, never when definitions load.
-    from ingest_assets.stores import schema_changes
     from ingest_assets.runtime.audit import AuditColumns
+    from ingest_assets.stores import schema_changes
     from ingest_assets.transforms.stream import transformed
 
     started_at = time.time()
@@ -154,8 +172,9 @@ def _stage(context: dg.OpExecutionContext, plan: EntityPlan, asset_key: dg.Asset
     previous = previous_load(context.instance, asset_key)
     committed = previous.cursor if plan.watermark else None
     # A sample records no cursor, so it needs no upper bound (and skips the max() query).
-    needs_max = plan.watermark is not None and sample_rows(plan, overrides) is None
-    source_max = home.max_value(plan.read, plan.watermark.column) if needs_max else None
+    source_max = None
+    if plan.watermark is not None and sample_rows(plan, overrides) is None:
+        source_max = home.max_value(plan.read, plan.watermark.column)
     window: PartitionWindow = None
     if plan.key_partitions is not None:
         window = KeyBucket(plan.key_partitions.column, plan.key_partitions.partitions, int(context.partition_key))
@@ -176,7 +195,7 @@ def _stage(context: dg.OpExecutionContext, plan: EntityPlan, asset_key: dg.Asset
         not_null=tuple(dict.fromkeys([*plan.keys, *plan.checks.not_null])),
         unique_sets=tuple([plan.keys] if plan.keys else []) + tuple((c,) for c in plan.checks.unique),
     )
-    audit = AuditColumns(plan.audit, context.run.run_id, datetime.fromtimestamp(started_at, timezone.utc))
+    audit = AuditColumns(plan.audit, context.run.run_id, datetime.fromtimestamp(started_at, UTC))
     with home.read(request) as source, closing(audit), \
             transformed(plan.transform, source, plan.read.batch_size) as reader:
         _require_columns(plan, source.schema, reader.schema)
@@ -212,7 +231,7 @@ def _stage(context: dg.OpExecutionContext, plan: EntityPlan, asset_key: dg.Asset
 
 
 def _report(plan: EntityPlan, asset_key: dg.AssetKey, staged: StagedLoad, commit: CommitResult
-            ) -> Iterator[dg.AssetCheckResult | dict[str, object]]:
+            ) -> Iterator[dg.AssetCheckResult | dict[str, RecordedValue]]:
     """The check results of a committed load, then its materialization metadata (a dict)."""
     write_mode = staged.decision.write_mode
     yield check_results.rows_read_result(plan, asset_key, staged.rows_read, commit.rows_written, staged.duplicates_dropped,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, TypeAlias
 
 import dagster as dg
 
@@ -14,12 +14,15 @@ from ingest_assets.stores.base import CommitResult
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from ingest_assets.stores.schema_changes import SchemaDecision
+    from ingest_assets.stores.schema_decision import SchemaDecision
 
 PUBLISHED_FILES = "ingest/published_files"  # the final names of the files a load published
 
+# A value a materialization records: the part of what Dagster accepts as metadata that loads use.
+RecordedValue: TypeAlias = dg.MetadataValue | dg.TableSchema | str | int | float
 
-def column_schema(schema: "pa.Schema", keys: tuple[str, ...]) -> dg.TableSchema:
+
+def column_schema(schema: pa.Schema, keys: tuple[str, ...]) -> dg.TableSchema:
     return dg.TableSchema(columns=[
         dg.TableColumn(
             name=field.name,
@@ -35,16 +38,16 @@ def materialization_metadata(
     plan: EntityPlan,
     decision: LoadDecision,
     commit: CommitResult,
-    schema: "SchemaDecision",
+    schema: SchemaDecision,
     rows_read: int,
     duplicates_dropped: int,
     duration_seconds: float,
     rows_transformed: int | None = None,
-) -> dict[str, Any]:
+) -> dict[str, RecordedValue]:
     from ingest_assets.stores import schema_changes
 
     table = schema.layout.table
-    metadata: dict[str, Any] = {
+    metadata: dict[str, RecordedValue] = {
         "dagster/column_schema": column_schema(table, plan.keys),
         schema_changes.SCHEMA_METADATA_KEY: schema_changes.serialize(table),
         "ingest/rows_read": rows_read,

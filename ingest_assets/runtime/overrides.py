@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from enum import Enum
-from typing import Optional
 
 import dagster as dg
 from pydantic import Field
@@ -11,7 +10,8 @@ from pydantic import Field
 from ingest_assets.config.models import RunType
 
 
-class RunTypeOverride(str, Enum):
+# Not a StrEnum: that would change str() of a member, and the run config's enum is Dagster's reading of this class.
+class RunTypeOverride(str, Enum):  # noqa: UP042
     full_drop = "full_drop"
     incremental = "incremental"
 
@@ -19,7 +19,7 @@ class RunTypeOverride(str, Enum):
 class RunOverrides(dg.Config):
     """Run config of every entity asset (launchpad, or `--config-json` on the CLI)."""
 
-    run_type: Optional[RunTypeOverride] = Field(
+    run_type: RunTypeOverride | None = Field(
         default=None, description="Run this once as full_drop (a full reload) or incremental."
     )
     reset_watermark: bool = Field(
@@ -31,7 +31,7 @@ class RunOverrides(dg.Config):
                     "cursor): for changes a store cannot follow, such as a new key or a type change in an Open "
                     "Mirroring table.",
     )
-    sample_rows: Optional[int] = Field(
+    sample_rows: int | None = Field(
         default=None, ge=0,
         description="Sample mode: read at most this many rows, replace the destination with them and record no "
                     "watermark (the next normal run reloads everything). 0 turns off the environment's "

@@ -36,11 +36,14 @@ def previous_load(instance: dg.DagsterInstance, asset_key: dg.AssetKey) -> Previ
     from ingest_assets.stores import schema_changes
 
     metadata = _latest_metadata(instance, asset_key)
-    schema = metadata.get(schema_changes.SCHEMA_METADATA_KEY)
-    return PreviousLoad(
-        cursor=Cursor.in_materialization(metadata),
-        schema=schema_changes.deserialize(schema.value) if schema is not None else None,
-    )
+    recorded = metadata.get(schema_changes.SCHEMA_METADATA_KEY)
+    cursor = Cursor.in_materialization(metadata)
+    schema = None
+    if recorded is not None:
+        text = recorded.value
+        assert isinstance(text, str), "materializations record the schema as text"
+        schema = schema_changes.deserialize(text)
+    return PreviousLoad(cursor=cursor, schema=schema)
 
 
 def committed_cursor(instance: dg.DagsterInstance, asset_key: dg.AssetKey) -> Cursor | None:
