@@ -23,8 +23,8 @@ from ingest_assets.cli.main import main
 from ingest_assets.errors import TerminalError
 from ingest_assets.homes.base import ReadRequest
 from ingest_assets.homes.sql import _limited
-from ingest_assets.plan import load_plan
 from ingest_assets.plan.cursor import CURSOR_METADATA_KEY, Cursor
+from ingest_assets.plan.load import load_plan
 from ingest_assets.plan.window import RowFilter
 from ingest_assets.runtime.decide import decide_load
 from ingest_assets.runtime.overrides import RunOverrides

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from ingest_assets.errors import ConfigError
-from ingest_assets.plan import load_plan
+from ingest_assets.plan.load import load_plan
 from ingest_assets_tests.conftest import write_project, yaml_text
 
 # flows/ingest.yml; lines: 1 connections, 2 shop_db, 5 warehouse, 8 lake, 10 lake's path, 11 exports.

@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 import pytest
 
 from ingest_assets.errors import ConfigError
-from ingest_assets.plan import load_plan
+from ingest_assets.plan.load import load_plan
 from ingest_assets.runtime import check_results as checks
 from ingest_assets_tests.conftest import (
     Project,

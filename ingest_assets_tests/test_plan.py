@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from ingest_assets.plan import EntityPlan, LoadMode, ProjectPlan, load_plan
-from ingest_assets.plan.model import ChecksPlan, PartitionPlan, ReadSpec, WatermarkPlan, WriteSpec
-from ingest_assets.plan.project import ScheduleDef, SensorDef
+from ingest_assets.plan.load import load_plan
+from ingest_assets.plan.model import ChecksPlan, EntityPlan, LoadMode, PartitionPlan, ReadSpec, WatermarkPlan, WriteSpec
+from ingest_assets.plan.project import ProjectPlan, ScheduleDef, SensorDef
 from ingest_assets_tests.conftest import write_project, yaml_text
 
 INGEST = yaml_text("""

@@ -339,7 +339,7 @@ def _closed_port() -> int:
 
 def test_pool_size_becomes_a_dagster_pool_and_its_instance_limit(project: Project, postgres_server, pg_database):
     from ingest_assets.defs.pools import POOL_TAG, apply_pool_limits, pool_limits
-    from ingest_assets.plan import load_plan
+    from ingest_assets.plan.load import load_plan
 
     _create_orders(postgres_server, pg_database, range(1, 5))
     _project(project, postgres_server, pg_database, connection_settings={"pool_size": 2},

@@ -8,7 +8,7 @@ import pytest
 
 from ingest_assets.config.references import reference_syntax_errors, referenced_names, resolve_references
 from ingest_assets.errors import ConfigError, IngestError, MissingEnvironmentVariable
-from ingest_assets.plan import load_plan
+from ingest_assets.plan.load import load_plan
 from ingest_assets_tests.conftest import write_project
 
 # ---- resolving ----------------------------------------------------------------------------------

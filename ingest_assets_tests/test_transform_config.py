@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest_assets.plan import load_plan
+from ingest_assets.plan.load import load_plan
 from ingest_assets.transforms.spec import PythonStep, SqlStep
 from ingest_assets_tests.conftest import REPOSITORY, write_files, write_project
 from ingest_assets_tests.test_config_errors import CONNECTIONS, SHOP_FLOW, problems

@@ -19,7 +19,7 @@ from ingest_assets.connectors import registry
 from ingest_assets.connectors.check import Checkable, ConnectionUse, ReadTarget, WriteTarget
 from ingest_assets.connectors.settings import secret_fields
 from ingest_assets.errors import IngestError, first_line
-from ingest_assets.plan import load_plan
+from ingest_assets.plan.load import load_plan
 from ingest_assets.plan.model import ConnectionPlan
 
 _LABELS = {"ok": "ok  ", "fail": "FAIL", "note": "note"}

@@ -29,7 +29,7 @@ from ingest_assets.connectors import registry
 from ingest_assets.defs.factory import build_definitions
 from ingest_assets.defs.translator import ENTITY_METADATA_KEY
 from ingest_assets.errors import ConfigError, IngestError, MissingEnvironmentVariable
-from ingest_assets.plan import load_plan
+from ingest_assets.plan.load import load_plan
 from ingest_assets.runtime.access_plan import render_text
 from ingest_assets.runtime.dry_run import plan_entity
 

@@ -12,10 +12,19 @@ from typing import Any
 
 from ingest_assets.connectors.connector_type import STORE_ONLY_SETTINGS, AnyResource, ConnectorType
 from ingest_assets.connectors.plugins import plugin_connector_types
+from ingest_assets.homes.base import Home
+from ingest_assets.stores.base import PublishingStore, Store
 
 __all__ = [
-    "STORE_ONLY_SETTINGS", "connector", "connector_types", "home_types", "open_home", "open_store",
-    "readable_store_types", "store_types",
+    "STORE_ONLY_SETTINGS",
+    "connector",
+    "connector_types",
+    "home_types",
+    "open_home",
+    "open_publishing_store",
+    "open_store",
+    "readable_store_types",
+    "store_types",
 ]
 
 
@@ -45,17 +54,25 @@ def _import(target: str) -> Any:
     return getattr(importlib.import_module(module_name), attribute)
 
 
-# Homes and stores are typed Any here: `homes.base.Home` and `stores.base.Store` are built on the plan,
-# which uses this registry.
-def open_home(type_name: str, resource: AnyResource) -> Any:
+def open_home(type_name: str, resource: AnyResource) -> Home:
     """The type's `Home` over the connection's resource."""
     factory = connector(type_name).home
     assert factory is not None, f"{type_name} cannot be a home (validated when the project loads)"
-    return _import(factory)(resource)
+    home: Home = _import(factory)(resource)
+    return home
 
 
-def open_store(type_name: str, resource: AnyResource) -> Any:
+def open_store(type_name: str, resource: AnyResource) -> Store:
     """The type's `Store` over the connection's resource."""
     factory = connector(type_name).store
     assert factory is not None, f"{type_name} cannot be a store (validated when the project loads)"
-    return _import(factory)(resource)
+    store: Store = _import(factory)(resource)
+    return store
+
+
+def open_publishing_store(type_name: str, resource: AnyResource) -> PublishingStore[Any]:
+    """The `PublishingStore` of a type that publishes in a step of its own (`publish_step`)."""
+    factory = connector(type_name).store
+    assert factory is not None and connector(type_name).publish_step, f"{type_name} does not publish in a step"
+    store: PublishingStore[Any] = _import(factory)(resource)
+    return store

@@ -52,8 +52,9 @@ def require_reference(setting: str, value: str | None) -> None:
 
 class ConnectionSettings(Model):
     """Unknown keys are refused, values are frozen, string values are checked for `${VAR}` reference
-    syntax, and secrets must be references. Subclasses add `type: Literal[...]`."""
+    syntax, and secrets must be references. Subclasses narrow `type` to `Literal[...]`: the discriminator."""
 
+    type: str
     description: str | None = None
 
     @field_validator("*")

@@ -8,7 +8,7 @@ import dagster as dg
 from ingest_assets.connectors import registry
 from ingest_assets.defs.pools import POOL_TAG, pool_limits
 from ingest_assets.defs.publish_step import STEP_TAG
-from ingest_assets.plan import ProjectPlan
+from ingest_assets.plan.project import ProjectPlan
 
 
 def project_executor(project: ProjectPlan) -> dg.ExecutorDefinition:

@@ -20,7 +20,7 @@ from ingest_assets.defs.derived import derived_asset
 from ingest_assets.defs.executor import project_executor
 from ingest_assets.defs.pickup_check import pickup_check
 from ingest_assets.defs.translator import EntityKeys, IngestTranslator
-from ingest_assets.plan import load_plan
+from ingest_assets.plan.load import load_plan
 
 
 def build_definitions(

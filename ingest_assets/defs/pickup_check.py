@@ -8,6 +8,7 @@ a quiet backlog. Files still waiting within `within_minutes` of their publish pa
 # No `from __future__ import annotations`: Dagster reads the check function's annotations.
 
 import time
+from typing import TYPE_CHECKING, cast
 
 import dagster as dg
 
@@ -15,6 +16,9 @@ from ingest_assets.connectors import registry
 from ingest_assets.connectors.open_mirroring import ProcessedCheckSettings
 from ingest_assets.plan.model import EntityPlan
 from ingest_assets.runtime.metadata import PUBLISHED_FILES
+
+if TYPE_CHECKING:
+    from ingest_assets.stores.open_mirroring.store import OpenMirroringStore
 
 FILES_APPLIED = "files_applied_by_fabric"
 _LOADS_LOOKED_AT = 20  # the latest load that published files is among these materializations
@@ -37,7 +41,8 @@ def pickup_check(plan: EntityPlan, key: dg.AssetKey) -> dg.AssetChecksDefinition
         published, published_at = _latest_published(context.instance, key)
         if not published:
             return dg.AssetCheckResult(passed=True, description="no load has published files yet")
-        store = registry.open_store(plan.store.type, getattr(context.resources, plan.store.name))
+        # Only an Open Mirroring connection has `processed_check`, so this store is its landing zone.
+        store = cast("OpenMirroringStore", registry.open_store(plan.store.type, getattr(context.resources, plan.store.name)))
         status = store.pickup(plan.write, published)
         minutes = (time.time() - published_at) / 60
         passed, description = status.assess(minutes, settings.within_minutes)

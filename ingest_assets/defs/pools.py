@@ -14,7 +14,8 @@ from pathlib import Path
 
 import dagster as dg
 
-from ingest_assets.plan import ProjectPlan, load_plan
+from ingest_assets.plan.load import load_plan
+from ingest_assets.plan.project import ProjectPlan
 
 POOL_TAG = "ingest/connection"
 

@@ -19,7 +19,7 @@ import dagster as dg
 from ingest_assets.connectors import registry
 from ingest_assets.connectors.duckdb import DuckDBFileResource
 from ingest_assets.demo.source import DAYS, START, add_new_rows, build_source
-from ingest_assets.plan import load_plan
+from ingest_assets.plan.load import load_plan
 from ingest_assets.sql.text import quote_qualified
 from ingest_assets.storage.local import LocalStorage
 

@@ -26,6 +26,7 @@ from ingest_assets.config.models import (
 )
 from ingest_assets.config.yaml_source import LocatedDict, Location
 from ingest_assets.connectors import registry
+from ingest_assets.connectors.settings import ConnectionSettings
 from ingest_assets.errors import ConfigProblem
 from ingest_assets.plan.cursor import parse_duration_seconds
 from ingest_assets.plan.model import (
@@ -99,13 +100,17 @@ def _find(node: object, path: tuple[str, ...], exact: bool = False) -> Location 
     return location
 
 
+def _connection_plan(name: str, settings: Model) -> ConnectionPlan:
+    # The project file validated each connection against its type's settings model (connectors/plugins.py),
+    # whose `type` field is the discriminator; config/ itself does not know the connection models.
+    assert isinstance(settings, ConnectionSettings)
+    return ConnectionPlan(name, settings.type, settings)
+
+
 def build_project_plan(project: LoadedProject) -> tuple[ProjectPlan, list[ConfigProblem]]:
     problems: list[ConfigProblem] = []
     options = project.settings.options
-    connections = {
-        name: ConnectionPlan(name, settings.type, settings)
-        for name, settings in project.settings.connections.items()
-    }
+    connections = {name: _connection_plan(name, settings) for name, settings in project.settings.connections.items()}
     flows = []
     for flow in project.flows:
         entities = []

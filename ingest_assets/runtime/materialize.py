@@ -40,7 +40,6 @@ from ingest_assets.runtime.overrides import RunOverrides
 from ingest_assets.runtime.state import previous_load
 from ingest_assets.stores.base import (
     CommitResult,
-    PublishingStore,
     QualityRequest,
     Store,
     StoreWriter,
@@ -128,7 +127,7 @@ def extract_for_publish(
 ) -> PendingPublish:
     """The first of two steps: read, stage and prepare the publish (the store's commit point)."""
     with ingest_errors(context, plan, retries):
-        store: PublishingStore[object] = registry.open_store(plan.store.type, store_resource)
+        store = registry.open_publishing_store(plan.store.type, store_resource)
         home: Home = registry.open_home(plan.home.type, home_resource)
         stage = _stage(context, plan, asset_key, overrides, home, store, lambda w: w.prepare())
         # Check results of a failed load cannot be reported from this step; the failure says the same.
@@ -151,7 +150,7 @@ def publish_prepared(
 ) -> Iterator[dg.Output[None] | dg.AssetCheckResult]:
     """The second step: publish (waiting, if the store must, without holding an extraction slot), report."""
     with ingest_errors(context, plan, retries):
-        store: PublishingStore[object] = registry.open_store(plan.store.type, store_resource)
+        store = registry.open_publishing_store(plan.store.type, store_resource)
         context.log.info(f"{plan.label}: publishing to {store.describe(plan.write)}")
         commit = store.complete(pending.prepared)
         for event in _report(plan, asset_key, pending.staged, commit):
