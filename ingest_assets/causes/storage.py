@@ -99,8 +99,9 @@ class StorageRequestFailed(StorageError, TransientError):
 
 
 class BlobCopyFailed(StorageError, TransientError):
-    """A server-side copy (Blob storage's rename) ended other than successfully; the source is kept."""
+    """A server-side copy (Blob storage's rename) ended other than successfully; the source is kept.
+    `status` is the SDK's copy status (None when the service reported none)."""
 
-    def __init__(self, *, target: str, status: str) -> None:
+    def __init__(self, *, target: str, status: str | None) -> None:
         self.target, self.status = target, status
         super().__init__(f"copying to {target} ended as {status!r}; the source is kept, a retry copies again")

@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from ingest_assets.connectors import azure_auth
-from ingest_assets.errors import TerminalError
+from ingest_assets.errors import StorageSettingMalformed, UnknownStorageApi, UnknownStorageCredential
 from ingest_assets.storage.azure_errors import AzureTarget
 from ingest_assets.storage.base import Storage
 from ingest_assets.storage.blob import BlobStorage
@@ -53,12 +53,12 @@ class AzureLocation:
 def open_azure_storage(location: AzureLocation) -> Storage:
     """A BlobStorage (`api: blob`) or DfsStorage (`api: dfs`) for `location`."""
     if location.credential not in CREDENTIAL_KINDS:
-        raise TerminalError(f"unknown credential {location.credential!r} -> use one of {', '.join(CREDENTIAL_KINDS)}")
+        raise UnknownStorageCredential(credential=location.credential, choices=CREDENTIAL_KINDS)
     if location.api == "blob":
         return _open_blob(location)
     if location.api == "dfs":
         return _open_dfs(location)
-    raise TerminalError(f"unknown api {location.api!r} -> use 'api: dfs' (ADLS Gen2, OneLake) or 'api: blob'")
+    raise UnknownStorageApi(api=location.api)
 
 
 def account_name(account_url: str) -> str:
@@ -120,10 +120,10 @@ def _credential(location: AzureLocation) -> Any:
     return azure_auth.credential(kind, location.tenant_id, location.client_id, location.client_secret)
 
 
-def _malformed(location: AzureLocation) -> TerminalError:
+def _malformed(location: AzureLocation) -> StorageSettingMalformed:
     # The SDK's ValueError may quote the setting; only its name goes into the message.
     setting = "connection_string" if location.credential == "connection_string" else "account_url"
-    return TerminalError(f"the storage {setting} is malformed -> check it (and the environment variable it comes from)")
+    return StorageSettingMalformed(setting=setting)
 
 
 def _service(location: AzureLocation, client_class: Any, retry_class: Any) -> Any:

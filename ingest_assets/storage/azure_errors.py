@@ -13,7 +13,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from ingest_assets.errors import TerminalError, TransientError, first_line
+from ingest_assets.errors import (
+    StorageAccessDenied,
+    StorageContainerMissing,
+    StorageRequestFailed,
+    StorageRequestRefused,
+    StorageUnreachable,
+    first_line,
+)
 
 # `x-ms-error-code`s of a missing container (Blob endpoint) or file system (DFS endpoint).
 MISSING_FILESYSTEM_CODES = frozenset({"ContainerNotFound", "FilesystemNotFound"})
@@ -63,30 +70,24 @@ def storage_error(error: BaseException, target: AzureTarget, path: str = "",
         # Without a status the credential itself failed (azure-identity, or signing with a bad key);
         # its first line says why (azure-identity never puts a secret in it).
         reason = detail if status else f"{type(error).__name__}: {first_line(error)}"
-        return TerminalError(
-            f"access to {where} was denied ({reason}) -> check 'credential: {target.credential}' and the "
-            "environment variable its secret comes from; an Entra ID identity needs the 'Storage Blob Data "
-            "Contributor' role on the storage account (OneLake: Contributor on the Fabric workspace)"
-        )
+        return StorageAccessDenied(where=where, reason=reason, credential=target.credential, status=status)
     if status == 404:
         if code in MISSING_FILESYSTEM_CODES:
-            return TerminalError(
-                f"the {target.noun} {target.filesystem!r} does not exist at {target.url.rsplit('/', 1)[0]} "
-                f"-> create it or check filesystem: in the connection"
-            )
+            return StorageContainerMissing(noun=target.noun, filesystem=target.filesystem,
+                                           account_url=target.url.rsplit("/", 1)[0])
         return FileNotFoundError(f"{where} does not exist ({detail})")
     if must_not_exist is not None and status in (409, 412):
         return FileExistsError(f"{target.where(must_not_exist)} already exists ({detail})")
     if isinstance(error, (ServiceRequestError, ServiceResponseError)):
         # Cannot connect, connection dropped, or timed out (the timeout errors subclass these). Only the
         # type: the transport's message quotes the request URL, which carries a SAS token when one is used.
-        return TransientError(f"could not reach {where} ({type(error).__name__})")
+        return StorageUnreachable(where=where, error_type=type(error).__name__)
     if status is not None and 400 <= status < 500 and status not in RETRYABLE_CLIENT_STATUS:
-        return TerminalError(f"{where} was refused ({detail})")
+        return StorageRequestRefused(where=where, detail=detail, status=status)
     # 5xx, throttling, a timeout, a response that could not be read (IncompleteReadError, DecodeError
     # come with the status of a good response), or a 412 outside a must-not-exist guard: the file
     # changed while a download read it in parts.
-    return TransientError(f"{where} failed ({detail}); a retry may pass")
+    return StorageRequestFailed(where=where, detail=detail, status=status)
 
 
 @contextmanager

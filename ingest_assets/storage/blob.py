@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ingest_assets.errors import TransientError
+from ingest_assets.errors import BlobCopyFailed
 from ingest_assets.storage.azure_errors import AzureTarget, azure_errors
 from ingest_assets.storage.base import Entry
 
@@ -42,7 +42,7 @@ def _is_folder_marker(metadata: dict[str, str] | None) -> bool:
 
 
 class BlobStorage:
-    def __init__(self, container: "ContainerClient", target: AzureTarget, source_query: str = ""):
+    def __init__(self, container: ContainerClient, target: AzureTarget, source_query: str = ""):
         self._container = container
         self._target = target
         self._source_query = source_query  # a SAS to authorize the source of a copy, or ""
@@ -138,5 +138,4 @@ class BlobStorage:
         if status == "pending":
             target_client.abort_copy(copy["copy_id"])
         target_client.delete_blob()
-        raise TransientError(f"copying to {self.describe(target_client.blob_name)} ended as {status!r}; "
-                             "the source is kept, a retry copies again")
+        raise BlobCopyFailed(target=self.describe(target_client.blob_name), status=status)

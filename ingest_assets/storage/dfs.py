@@ -35,7 +35,7 @@ FOLDER_METADATA = "hdi_isfolder"  # how the Blob endpoint marks a directory in a
 
 
 class DfsStorage:
-    def __init__(self, file_system: "FileSystemClient", target: AzureTarget):
+    def __init__(self, file_system: FileSystemClient, target: AzureTarget):
         self._fs = file_system
         self._target = target
 

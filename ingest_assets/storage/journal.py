@@ -14,18 +14,16 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Callable, Literal
+from typing import Literal
 
-from ingest_assets.errors import TerminalError, TransientError
+# PublishInProgress is re-exported: it was defined here, and callers import it from this module.
+from ingest_assets.errors import PublishInProgress as PublishInProgress
+from ingest_assets.errors import PublishTargetTaken, StagedFileLost
 from ingest_assets.storage.base import Storage
 
 StepKind = Literal["delete_folder", "wait", "make_folder", "write", "rename", "delete"]
-
-
-class PublishInProgress(TransientError):
-    """Another load of the same table holds the journal."""
-
 
 @dataclass(frozen=True)
 class Step:
@@ -49,7 +47,7 @@ class Journal:
                            "steps": [asdict(step) for step in self.steps]}).encode()
 
     @classmethod
-    def from_json(cls, data: bytes) -> "Journal":
+    def from_json(cls, data: bytes) -> Journal:
         document = json.loads(data)
         return cls(document["load"], [Step(**step) for step in document["steps"]], document["done"],
                    document.get("notes", {}))
@@ -79,10 +77,7 @@ class JournalFile:
             self._storage.rename(temporary, self.path)
         except FileExistsError:
             self._storage.delete(temporary)
-            raise PublishInProgress(
-                f"another load of this table is being published ({self._storage.describe(self.path)}) "
-                "-> it finishes on its own, or the next run finishes it; run again then"
-            ) from None
+            raise PublishInProgress(journal=self._storage.describe(self.path)) from None
 
     def run(self, journal: Journal, before_step: StepHook | None = None) -> None:
         """Run the remaining steps, then remove the journal."""
@@ -120,16 +115,10 @@ def _rename_once(storage: Storage, source: str, target: str) -> None:
         storage.rename(source, target)
     except FileNotFoundError:
         if not storage.exists(target):
-            raise TerminalError(
-                f"the staged file {storage.describe(source)} is gone and {storage.describe(target)} was never "
-                "published -> something else removed staged files; run with run config {rebuild: true}"
-            ) from None
+            raise StagedFileLost(staged=storage.describe(source), target=storage.describe(target)) from None
     except FileExistsError:
         if storage.exists(source) and _size(storage, source) != _size(storage, target):
-            raise TerminalError(
-                f"{storage.describe(target)} already exists, so {storage.describe(source)} cannot be published "
-                "under that name -> another writer used it; run with run config {rebuild: true}"
-            ) from None
+            raise PublishTargetTaken(staged=storage.describe(source), target=storage.describe(target)) from None
         # A copy-and-delete rename (Blob storage) stopped between the two: finish it.
         storage.delete(source)
 

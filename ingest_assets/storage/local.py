@@ -6,6 +6,7 @@ import os
 import shutil
 import uuid
 from pathlib import Path
+from types import TracebackType
 
 from ingest_assets.storage.base import Entry
 
@@ -63,7 +64,7 @@ class LocalStorage:
     def make_folder(self, folder: str) -> None:
         self._path(folder).mkdir(parents=True, exist_ok=True)
 
-    def _temporary_beside(self, path: str):
+    def _temporary_beside(self, path: str) -> _WriteThenRename:
         return _WriteThenRename(self._path(path))
 
 
@@ -79,7 +80,8 @@ class _WriteThenRename:
         self._target.parent.mkdir(parents=True, exist_ok=True)
         return self._temporary
 
-    def __exit__(self, kind, value, traceback) -> None:
+    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
+                 traceback: TracebackType | None) -> None:
         if kind is None:
             os.replace(self._temporary, self._target)
         else:

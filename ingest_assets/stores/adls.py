@@ -24,11 +24,11 @@ from typing import TYPE_CHECKING
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ingest_assets.errors import TerminalError
+from ingest_assets.connectors.azure_storage import StorageBacked
+from ingest_assets.errors import FolderWriteModeUnsupported
 from ingest_assets.plan.model import WriteSpec
 from ingest_assets.storage.base import join
 from ingest_assets.storage.journal import Journal, JournalFile, Step
-from ingest_assets.connectors.azure_storage import StorageBacked
 from ingest_assets.stores.base import CommitResult, QualityRequest, TableLayout, WriteMode
 from ingest_assets.stores.schema_decision import SchemaDecision
 from ingest_assets.stores.staged_writer import TableSchemaWriter
@@ -43,7 +43,7 @@ _STAGED_FILE = re.compile(r"^_part-.+\.parquet$")
 
 
 class AdlsStore(StorageBacked):
-    _resource: "AdlsResource"
+    _resource: AdlsResource
 
     def folder(self, target: WriteSpec) -> str:
         assert target.path is not None
@@ -76,10 +76,9 @@ class AdlsStore(StorageBacked):
     @contextmanager
     def writer(
         self, target: WriteSpec, mode: WriteMode, layout: TableLayout, run_token: str, quality: QualityRequest
-    ) -> Iterator["AdlsWriter"]:
+    ) -> Iterator[AdlsWriter]:
         if mode.kind not in ("append", "replace") or mode.window is not None:
-            raise TerminalError(f"the adls store appends or replaces a whole folder, not {mode.kind} "
-                                "(validated when the project loads)")
+            raise FolderWriteModeUnsupported(store="adls", kind=mode.kind)
         folder = self.folder(target)
         self.recover(folder)
         workdir = Path(tempfile.mkdtemp(prefix="ingest-adls-"))

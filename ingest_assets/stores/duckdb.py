@@ -30,9 +30,9 @@ from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
-from ingest_assets.errors import TerminalError
-from ingest_assets.plan.model import WriteSpec
 from ingest_assets.connectors.duckdb import DuckDBFileResource
+from ingest_assets.errors import StagedRowsDoNotFit
+from ingest_assets.plan.model import WriteSpec
 from ingest_assets.sql.statement import Sql, duckdb_text
 from ingest_assets.sql.text import parquet_files, quote_identifier, quote_qualified
 from ingest_assets.stores.base import CommitResult, FollowsSchemaChanges, QualityRequest, TableLayout, WriteMode
@@ -75,7 +75,9 @@ class DuckDBStore(FollowsSchemaChanges):
         with self._resource.connect(read_only=True) as connection:
             if not _table_exists(connection, target.table):
                 return None
-            return connection.sql(f"SELECT * FROM {quote_qualified(target.table)} LIMIT 0").to_arrow_table().schema
+            # duckdb's relation types its Arrow results as Any.
+            schema: pa.Schema = connection.sql(f"SELECT * FROM {quote_qualified(target.table)} LIMIT 0").to_arrow_table().schema
+            return schema
 
     def read_back(self, target: WriteSpec) -> DuckDBTable | None:
         assert target.table is not None
@@ -84,7 +86,7 @@ class DuckDBStore(FollowsSchemaChanges):
     @contextmanager
     def writer(
         self, target: WriteSpec, mode: WriteMode, layout: TableLayout, run_token: str, quality: QualityRequest
-    ) -> Iterator["DuckDBTableWriter"]:
+    ) -> Iterator[DuckDBTableWriter]:
         assert target.table is not None
         database = self._resource.database()
         staging = database.with_name(database.name + ".staging") / run_token
@@ -120,7 +122,7 @@ class DuckDBTableWriter(StagedWriter):
                 raise
         return result
 
-    def _apply(self, connection: "duckdb.DuckDBPyConnection") -> CommitResult:
+    def _apply(self, connection: duckdb.DuckDBPyConnection) -> CommitResult:
         schema_name, _, _ = self._table.rpartition(".")
         if schema_name:
             connection.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_identifier(schema_name)}")
@@ -147,7 +149,7 @@ class DuckDBTableWriter(StagedWriter):
             duplicate_counts=duplicates,
         )
 
-    def _create_table(self, connection: "duckdb.DuckDBPyConnection") -> None:
+    def _create_table(self, connection: duckdb.DuckDBPyConnection) -> None:
         """(Re-)create the table with the layout's columns, typed by DuckDB's own Arrow mapping."""
         connection.register(LAYOUT_VIEW, self._layout.table.empty_table())
         try:
@@ -155,7 +157,7 @@ class DuckDBTableWriter(StagedWriter):
         finally:
             connection.unregister(LAYOUT_VIEW)
 
-    def _evolve(self, connection: "duckdb.DuckDBPyConnection") -> None:
+    def _evolve(self, connection: duckdb.DuckDBPyConnection) -> None:
         """Add and widen columns as the layout says (inside the commit's transaction)."""
         current = _column_types(connection.sql(f"SELECT * FROM {self._quoted} LIMIT 0"))
         target = _column_types(connection.from_arrow(self._layout.table.empty_table()))
@@ -168,7 +170,7 @@ class DuckDBTableWriter(StagedWriter):
                     f"ALTER TABLE {self._quoted} ALTER COLUMN {quote_identifier(name)} SET DATA TYPE {target[name]}"
                 )
 
-    def _remove_rows(self, connection: "duckdb.DuckDBPyConnection") -> tuple[int, int]:
+    def _remove_rows(self, connection: duckdb.DuckDBPyConnection) -> tuple[int, int]:
         """Delete the rows this load replaces, then those it deletes as missing; their counts."""
         removed_rows = removal(self._mode, parquet_files(self.staged_files))
         counts = []
@@ -180,27 +182,27 @@ class DuckDBTableWriter(StagedWriter):
             counts.append(connection.execute(statement, params).fetchall()[0][0])
         return counts[0], counts[1]
 
-    def _insert_staged(self, connection: "duckdb.DuckDBPyConnection") -> int:
+    def _insert_staged(self, connection: duckdb.DuckDBPyConnection) -> int:
         import duckdb
 
         try:
-            return connection.execute(
+            inserted: int = connection.execute(
                 f"INSERT INTO {self._quoted} BY NAME SELECT * FROM {parquet_files(self.staged_files)}"
             ).fetchall()[0][0]
+            return inserted
         except (duckdb.BinderException, duckdb.ConversionException) as error:
-            raise TerminalError(
-                f"{self._label}: the staged rows do not fit the table ({error}) -> nothing was written"
-            ) from error
+            raise StagedRowsDoNotFit(label=self._label, reason=str(error)) from error
 
 
-def _column_types(relation: "duckdb.DuckDBPyRelation") -> dict[str, str]:
-    return {name: str(kind) for name, kind in zip(relation.columns, relation.types)}
+def _column_types(relation: duckdb.DuckDBPyRelation) -> dict[str, str]:
+    return {name: str(kind) for name, kind in zip(relation.columns, relation.types, strict=True)}
 
 
-def _table_exists(connection: "duckdb.DuckDBPyConnection", table: str) -> bool:
+def _table_exists(connection: duckdb.DuckDBPyConnection, table: str) -> bool:
     schema_name, _, name = table.rpartition(".")
     rows = connection.execute(
         "SELECT count(*) FROM information_schema.tables WHERE table_name = $name AND table_schema = $schema",
         {"name": name, "schema": schema_name or "main"},
     ).fetchall()
-    return rows[0][0] > 0
+    count: int = rows[0][0]
+    return count > 0

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from ingest_assets.errors import TransientError
+from ingest_assets.errors import LockHeld
 
 
 @contextmanager
@@ -22,7 +22,7 @@ def file_lock(path: Path, timeout_seconds: float = 600.0) -> Iterator[None]:
                 break
             except BlockingIOError:
                 if time.monotonic() > deadline:
-                    raise TransientError(f"another run held {path} for {timeout_seconds:.0f}s; retrying later") from None
+                    raise LockHeld(path=path, timeout_seconds=timeout_seconds) from None
                 time.sleep(0.05)
         try:
             yield

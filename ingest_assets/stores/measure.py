@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ingest_assets.errors import TerminalError, TransientError
+from ingest_assets.errors import CommitBeforeStaging, StagedLayoutMismatch, TableChangedDuringLoad
 from ingest_assets.plan.window import KeyBucket, RowFilter
 from ingest_assets.sql.statement import Sql, duckdb_text
 from ingest_assets.sql.text import quote_identifier
@@ -105,9 +105,7 @@ def require_staged_layout(files: list[Path], holds: pa.Schema, layout: TableLayo
     import pyarrow.parquet as pq
 
     if not files:
-        raise TerminalError(
-            f"{label}: commit() before finish_staging() -> nothing was written (a bug: please report it)"
-        )
+        raise CommitBeforeStaging(label=label)
     staged = pq.read_schema(files[0])
     problems = [] if same_columns(staged, holds) else [
         f"the staged files hold {describe_columns(staged)}, expected {describe_columns(holds)}"]
@@ -115,8 +113,7 @@ def require_staged_layout(files: list[Path], holds: pa.Schema, layout: TableLayo
     problems += [f"staged column {f.name} {f.type} is not a table column of that type"
                  for f in layout.staged if table_types.get(f.name) != f.type]
     if problems:
-        raise TerminalError(f"{label}: {'; '.join(problems)} -> nothing was written; the schema layout "
-                            "does not fit the staged data (a bug: please report it)")
+        raise StagedLayoutMismatch(label=label, problems=problems)
 
 
 def require_table_fits(current: dict[str, str], table: dict[str, str], layout: TableLayout, label: str) -> None:
@@ -134,8 +131,7 @@ def require_table_fits(current: dict[str, str], table: dict[str, str], layout: T
         elif name in current and current[name] != kind and name not in layout.widened:
             problems.append(f"{name} is {current[name]}, the layout has {kind} without widening it")
     if problems:
-        raise TransientError(f"{label}: the table's columns changed since this run planned its layout "
-                             f"({'; '.join(problems)}) -> nothing was written; run again")
+        raise TableChangedDuringLoad(label=label, problems=problems)
 
 
 def same_columns(a: pa.Schema, b: pa.Schema) -> bool:

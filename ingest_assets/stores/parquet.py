@@ -25,17 +25,16 @@ import shutil
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ingest_assets.errors import TerminalError
-from ingest_assets.plan.model import WriteSpec
 from ingest_assets.connectors.files import FolderResource
-from ingest_assets.stores.schema_changes import conform
+from ingest_assets.errors import DestinationOccupied, StagedFileCollision
+from ingest_assets.plan.model import WriteSpec
 from ingest_assets.sql.statement import Sql, duckdb_text
 from ingest_assets.sql.text import parquet_files, quote_identifier, string_literal
 from ingest_assets.stores.base import CommitResult, FollowsSchemaChanges, QualityRequest, TableLayout, WriteMode
@@ -50,6 +49,7 @@ from ingest_assets.stores.measure import (
     same_columns,
 )
 from ingest_assets.stores.read_back import ParquetFiles
+from ingest_assets.stores.schema_changes import conform
 from ingest_assets.stores.staged_writer import TableSchemaWriter
 from ingest_assets.stores.staging import ROW_GROUP_ROWS, ParquetStage, parquet_rows
 
@@ -87,7 +87,7 @@ class ParquetStore(FollowsSchemaChanges):
     @contextmanager
     def writer(
         self, target: WriteSpec, mode: WriteMode, layout: TableLayout, run_token: str, quality: QualityRequest
-    ) -> Iterator["ParquetTableWriter"]:
+    ) -> Iterator[ParquetTableWriter]:
         assert target.path is not None
         table = _TablePaths(self._resource.folder(), target.path)
         writer = ParquetTableWriter(table, mode, layout, run_token, quality)
@@ -110,10 +110,7 @@ class _TablePaths:
         if self.link.is_symlink():
             return self.link.resolve()
         if self.link.exists():
-            raise TerminalError(
-                f"{self.link} exists and is not a table written by ingest_assets -> move it away or choose "
-                "another store path"
-            )
+            raise DestinationOccupied(path=self.link)
         return None
 
 
@@ -143,7 +140,7 @@ class ParquetTableWriter(TableSchemaWriter):
             building.mkdir(parents=True)
             try:
                 result = self._build(connection, _version_files(current) if current else [], building)
-                version = self._table.versions / f"{datetime.now(timezone.utc):%Y%m%dT%H%M%S%f}-{self._token}"
+                version = self._table.versions / f"{datetime.now(UTC):%Y%m%dT%H%M%S%f}-{self._token}"
                 os.replace(building, version)
                 self._publish(version)
             finally:
@@ -152,7 +149,7 @@ class ParquetTableWriter(TableSchemaWriter):
         return result
 
     def _build(
-        self, connection: "duckdb.DuckDBPyConnection", current_files: list[Path], building: Path
+        self, connection: duckdb.DuckDBPyConnection, current_files: list[Path], building: Path
     ) -> CommitResult:
         """Fill `building` with the next version's files; what the commit changes, measured on them."""
         rows_before = parquet_rows(current_files)
@@ -187,7 +184,7 @@ class ParquetTableWriter(TableSchemaWriter):
         require_table_fits(_type_names(current), _type_names(self._layout.table), self._layout, self._label)
 
     def _carry_over(
-        self, connection: "duckdb.DuckDBPyConnection", files: list[Path], building: Path
+        self, connection: duckdb.DuckDBPyConnection, files: list[Path], building: Path
     ) -> tuple[int, int]:
         """Link the current files this load leaves alone into `building`; rewrite the others without
         the rows it removes (and in the table's schema when that changed). Rows replaced, deleted."""
@@ -207,7 +204,7 @@ class ParquetTableWriter(TableSchemaWriter):
         self._rewrite_all(connection, rewrites, removed_rows)
         return replaced, deleted
 
-    def _rewrite_all(self, connection: "duckdb.DuckDBPyConnection", rewrites: list[tuple[Path, ParquetStage]],
+    def _rewrite_all(self, connection: duckdb.DuckDBPyConnection, rewrites: list[tuple[Path, ParquetStage]],
                      removed_rows: Removal) -> None:
         """Rewrite files side by side: encoding a Parquet file with pyarrow uses one core, and each
         worker's DuckDB cursor and writer release the GIL, so the cores share the files."""
@@ -221,7 +218,7 @@ class ParquetTableWriter(TableSchemaWriter):
             for _ in pool.map(rewrite, rewrites):
                 pass  # re-raises the first failure
 
-    def _removal(self, connection: "duckdb.DuckDBPyConnection") -> Removal:
+    def _removal(self, connection: duckdb.DuckDBPyConnection) -> Removal:
         if self._mode.by_key:
             # Read once from the staged files (unique and non-null by now), then joined per file.
             keys = ", ".join(quote_identifier(k) for k in self._mode.keys)
@@ -231,7 +228,7 @@ class ParquetTableWriter(TableSchemaWriter):
         return removal(self._mode, LOAD_KEYS)
 
     def _rewrite(
-        self, connection: "duckdb.DuckDBPyConnection", path: Path, removed_rows: Removal, stage: ParquetStage
+        self, connection: duckdb.DuckDBPyConnection, path: Path, removed_rows: Removal, stage: ParquetStage
     ) -> None:
         """The rows of `path` this load keeps, streamed a row group at a time into `stage`'s files.
 
@@ -263,7 +260,7 @@ class ParquetTableWriter(TableSchemaWriter):
 
 
 def _removed_per_file(
-    connection: "duckdb.DuckDBPyConnection", files: list[Path], removed_rows: Removal
+    connection: duckdb.DuckDBPyConnection, files: list[Path], removed_rows: Removal
 ) -> dict[str, tuple[int, int]]:
     """Rows replaced and deleted per file (by path), in one scan of the columns the conditions read."""
     scan = ("read_parquet([" + ", ".join(string_literal(p) for p in files) + "], "
@@ -284,7 +281,7 @@ def _type_names(schema: pa.Schema) -> dict[str, str]:
 def _move_new(source: Path, destination: Path) -> None:
     """Move a staged file into the version; its name carries the run token, so never replaces one."""
     if destination.exists():
-        raise TerminalError(f"{destination} already exists -> nothing was written (a bug: please report it)")
+        raise StagedFileCollision(path=destination)
     os.replace(source, destination)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol, Union
+from typing import TYPE_CHECKING, Protocol, TypeAlias
 
 from ingest_assets.plan.model import WriteSpec
 from ingest_assets.stores.base import Store
@@ -38,11 +38,11 @@ class DuckDBTable:
 class ArrowStream:
     """Rows only a stream can give (a SQL database): `open()` streams the table once, in batches."""
 
-    open: Callable[[], AbstractContextManager["pa.RecordBatchReader"]]
+    open: Callable[[], AbstractContextManager[pa.RecordBatchReader]]
     description: str
 
 
-TableSource = Union[ParquetFiles, DuckDBTable, ArrowStream]
+TableSource: TypeAlias = ParquetFiles | DuckDBTable | ArrowStream
 
 
 class ReadableStore(Store, Protocol):

@@ -58,10 +58,16 @@ def fits_into(narrow: pa.DataType, wide: pa.DataType) -> bool:
         return pa.types.is_unsigned_integer(narrow) and narrow.bit_width < wide.bit_width
     if pa.types.is_floating(narrow) and pa.types.is_floating(wide):
         return narrow.bit_width <= wide.bit_width
+    # The stubs type a decimal's precision and scale as Any: typed locals keep the comparisons bool.
     if pa.types.is_integer(narrow) and pa.types.is_decimal(wide):
-        return wide.precision - wide.scale >= _INT_DIGITS[narrow.bit_width]
+        wide_digits: int = wide.precision - wide.scale
+        return wide_digits >= _INT_DIGITS[narrow.bit_width]
     if pa.types.is_decimal(narrow) and pa.types.is_decimal(wide):
-        return wide.scale >= narrow.scale and wide.precision - wide.scale >= narrow.precision - narrow.scale
+        narrow_precision: int = narrow.precision
+        narrow_scale: int = narrow.scale
+        wide_precision: int = wide.precision
+        wide_scale: int = wide.scale
+        return wide_scale >= narrow_scale and wide_precision - wide_scale >= narrow_precision - narrow_scale
     return False
 
 
@@ -73,12 +79,12 @@ def decide(
     reference = _plain(reference) if reference is not None else None
     source = _plain(source)
     if reference is None or (replaces_table and policy == "evolve"):
-        changes = () if reference is None else _rebuild_changes(reference, source)
-        return SchemaDecision(TableLayout(table=source, staged=source), changes)
+        rebuilt = () if reference is None else _rebuild_changes(reference, source)
+        return SchemaDecision(TableLayout(table=source, staged=source), rebuilt)
 
     changes: list[ColumnChange] = []
-    table_fields: list[pa.Field] = []
-    staged_fields: list[pa.Field] = []
+    table_fields: list[pa.Field[pa.DataType]] = []
+    staged_fields: list[pa.Field[pa.DataType]] = []
     widened: list[str] = []
     for field in reference:
         if field.name not in source.names:

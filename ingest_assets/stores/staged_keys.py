@@ -8,10 +8,9 @@ latest, so the load fails before anything is written instead of picking one by r
 from __future__ import annotations
 
 from pathlib import Path
-
 from typing import TYPE_CHECKING
 
-from ingest_assets.errors import TerminalError
+from ingest_assets.errors import LatestRowTied, NullWriteKey, WriteKeyNotUnique
 from ingest_assets.sql.text import parquet_files, quote_identifier
 from ingest_assets.stores.staging import ROW_GROUP_ROWS, ParquetStage, parquet_rows
 
@@ -20,7 +19,7 @@ if TYPE_CHECKING:
 
 
 def resolve_duplicate_keys(
-    files: list[Path], schema: "pa.Schema", keys: tuple[str, ...], latest_by: str | None, label: str, output: Path,
+    files: list[Path], schema: pa.Schema, keys: tuple[str, ...], latest_by: str | None, label: str, output: Path,
     token: str,
 ) -> tuple[list[Path], int]:
     """The staged files to apply (rewritten into `output` only when keys repeat) and the rows dropped.
@@ -35,11 +34,7 @@ def resolve_duplicate_keys(
         null_checks = " OR ".join(f"{quote_identifier(k)} IS NULL" for k in keys)
         null_rows = connection.sql(f"SELECT count(*) FROM {staged} WHERE {null_checks}").fetchall()[0][0]
         if null_rows:
-            raise TerminalError(
-                f"{label}: {null_rows} rows have a null write key ({', '.join(keys)}) -> nothing was written; "
-                "a key identifies the row to update, so filter those rows out in the query or choose "
-                "another write_key"
-            )
+            raise NullWriteKey(label=label, keys=keys, rows=null_rows)
         repeated = connection.sql(
             f"SELECT {key_list}, count(*) AS n FROM {staged} GROUP BY ALL HAVING count(*) > 1 "
             "ORDER BY n DESC LIMIT 1"
@@ -48,11 +43,7 @@ def resolve_duplicate_keys(
             return files, 0
         example = _describe_key(keys, repeated[0][:-1])
         if latest_by is None:
-            raise TerminalError(
-                f"{label}: the write key ({', '.join(keys)}) is not unique in this load ({example} appears "
-                f"{repeated[0][-1]} times) -> nothing was written; declare a watermark so the latest row "
-                "of a key wins, or choose a write_key that is unique in the source"
-            )
+            raise WriteKeyNotUnique(label=label, keys=keys, example=example, count=repeated[0][-1])
         latest = quote_identifier(latest_by)
         ties = connection.sql(
             f"SELECT {key_list} FROM (SELECT {key_list}, {latest} FROM {staged} "
@@ -60,11 +51,7 @@ def resolve_duplicate_keys(
             f"GROUP BY ALL HAVING count(*) > 1 LIMIT 1"
         ).fetchall()
         if ties:
-            raise TerminalError(
-                f"{label}: rows with the same write key ({_describe_key(keys, ties[0])}) also have the same "
-                f"{latest_by}, so neither is the latest -> nothing was written; make the key unique in the "
-                "source, or choose a write_key that is"
-            )
+            raise LatestRowTied(label=label, keys=keys, example=_describe_key(keys, ties[0]), latest_by=latest_by)
         total = connection.sql(f"SELECT count(*) FROM {staged}").fetchall()[0][0]
         latest_rows = connection.sql(
             f"SELECT * FROM {staged} QUALIFY row_number() OVER (PARTITION BY {key_list} ORDER BY {latest} DESC) = 1"
@@ -78,4 +65,4 @@ def resolve_duplicate_keys(
 
 
 def _describe_key(keys: tuple[str, ...], values: tuple[object, ...]) -> str:
-    return ", ".join(f"{k}={v!r}" for k, v in zip(keys, values))
+    return ", ".join(f"{k}={v!r}" for k, v in zip(keys, values, strict=True))

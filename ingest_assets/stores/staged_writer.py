@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from ingest_assets.errors import TerminalError
+from ingest_assets.errors import BatchColumnsChanged
 from ingest_assets.stores.base import WriteMode
 from ingest_assets.stores.schema_changes import conform
 from ingest_assets.stores.schema_decision import TableLayout
@@ -60,8 +60,6 @@ class TableSchemaWriter(StagedWriter):
 
     def write(self, batch: pa.RecordBatch) -> None:
         if batch.schema.names != self._layout.staged.names:
-            raise TerminalError(
-                f"{self._stage.label}: a batch has columns {batch.schema.names}, the layout stages "
-                f"{self._layout.staged.names} -> the source's columns changed during the read; run again"
-            )
+            raise BatchColumnsChanged(label=self._stage.label, columns=batch.schema.names,
+                                      expected=self._layout.staged.names, expected_by="layout")
         super().write(conform(batch, self._layout.table))

@@ -7,15 +7,16 @@ carries the run's unique token and a sequence number, so names never collide acr
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Final
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ingest_assets.errors import TerminalError
+from ingest_assets.errors import BatchColumnsChanged, BatchDoesNotFit
 
 ROW_GROUP_ROWS = 262_144
 FILE_ROWS = 16 * ROW_GROUP_ROWS
-COMPRESSION = "zstd"
+COMPRESSION: Final = "zstd"
 COMPRESSION_LEVEL = 3
 
 
@@ -44,14 +45,12 @@ class ParquetStage:
 
     def _conform(self, batch: pa.RecordBatch) -> pa.RecordBatch:
         if batch.schema.names != self.schema.names:
-            raise TerminalError(
-                f"{self.label}: a batch has columns {batch.schema.names}, the first had {self.schema.names} "
-                "-> the source's columns changed during the read; run again"
-            )
+            raise BatchColumnsChanged(label=self.label, columns=batch.schema.names, expected=self.schema.names,
+                                      expected_by="first_batch")
         try:
             return batch.cast(self.schema)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as error:
-            raise TerminalError(f"{self.label}: a batch does not fit the schema of the first batch: {error}") from error
+            raise BatchDoesNotFit(label=self.label, reason=str(error)) from error
 
     def _flush(self) -> None:
         if not self._buffer:

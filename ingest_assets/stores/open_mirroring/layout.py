@@ -76,7 +76,7 @@ class TableMetadata:
         return json.dumps(document, indent=2).encode()
 
     @classmethod
-    def from_json(cls, data: bytes) -> "TableMetadata":
+    def from_json(cls, data: bytes) -> TableMetadata:
         document = json.loads(data)
         return cls(
             key_columns=tuple(document.get("keyColumns") or ()),

@@ -8,11 +8,12 @@ contract's numbers; the column itself is not published.
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ingest_assets.errors import TerminalError
+from ingest_assets.errors import RowMarkerInvalid
 from ingest_assets.stores.open_mirroring.layout import ROW_MARKER, RowMarker
 
 MARKER_TYPE = pa.int32()
@@ -43,7 +44,7 @@ def mark(batch: pa.RecordBatch, marker: RowMarker | None, marker_column: str | N
     return batch.remove_column(index).append_column(pa.field(ROW_MARKER, MARKER_TYPE, nullable=False), markers)
 
 
-def constant_markers(marker: RowMarker, rows: int) -> pa.Array:
+def constant_markers(marker: RowMarker, rows: int) -> pa.Int32Array:
     """One marker for `rows` rows, built by Arrow (no Python list per batch)."""
     return pa.repeat(pa.scalar(int(marker), MARKER_TYPE), rows)
 
@@ -53,16 +54,13 @@ def unmarked(batch: pa.RecordBatch) -> pa.RecordBatch:
     return _nested_as_json(batch)
 
 
-def _markers_of(values: pa.Array, column: str) -> pa.Array:
+def _markers_of(values: pa.Array[Any], column: str) -> pa.Int32Array:
     text = pc.utf8_lower(pc.utf8_trim_whitespace(pc.cast(values, pa.string())))
     known = pa.array(list(_NAMES))
     positions = pc.index_in(text, value_set=known)
     if positions.null_count:
-        bad = sorted({str(v) for v, p in zip(values.to_pylist(), positions.to_pylist()) if p is None})[:5]
-        raise TerminalError(
-            f"row_marker_column {column!r} holds {', '.join(bad)}, which is not a row operation -> use "
-            "insert/update/delete/upsert (or I/U/D, or 0/1/2/4)"
-        )
+        bad = sorted({str(v) for v, p in zip(values.to_pylist(), positions.to_pylist(), strict=True) if p is None})[:5]
+        raise RowMarkerInvalid(column=column, values=bad)
     codes = pa.array([int(marker) for marker in _NAMES.values()], MARKER_TYPE)
     return pc.take(codes, positions)
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ingest_assets.stores.open_mirroring.layout import PROCESSED_FOLDERS, sequence_number
 from ingest_assets.storage.base import Storage, join
+from ingest_assets.stores.open_mirroring.layout import PROCESSED_FOLDERS, sequence_number
 
 
 @dataclass(frozen=True)

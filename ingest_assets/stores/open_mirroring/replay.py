@@ -37,6 +37,7 @@ The rules applied:
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import sys
 import tempfile
@@ -48,7 +49,10 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ingest_assets.errors import TerminalError
+# LandingZoneError is re-exported: it was defined here, and callers import it from this module.
+from ingest_assets.errors import LandingZoneError as LandingZoneError
+from ingest_assets.storage.base import Storage, join
+from ingest_assets.storage.local import LocalStorage
 from ingest_assets.stores.open_mirroring.layout import (
     METADATA_FILE,
     PROCESSED_FOLDERS,
@@ -58,18 +62,12 @@ from ingest_assets.stores.open_mirroring.layout import (
     sequence_name,
     sequence_number,
 )
-from ingest_assets.storage.base import Storage, join
-from ingest_assets.storage.local import LocalStorage
 
 SCHEMA_SUFFIX = ".schema"
 # Files up to this size are read with one `read_bytes`; larger ones are downloaded to a temporary file.
 SMALL_FILE_BYTES = 8 << 20
 BATCH_ROWS = 65_536
 _MARKERS = {int(marker) for marker in RowMarker}
-
-
-class LandingZoneError(TerminalError):
-    """The landing zone breaks Fabric's Open Mirroring contract (or cannot be replayed)."""
 
 
 @dataclass(frozen=True)
@@ -110,30 +108,31 @@ def read_metadata(storage: Storage, table_folder: str) -> TableMetadata:
     where = storage.describe(table_folder)
     path = join(table_folder, METADATA_FILE)
     if not storage.exists(path):
-        raise LandingZoneError(f"{where}: the table folder has no {METADATA_FILE}; Fabric requires one in "
-                               f"every table folder")
+        raise LandingZoneError(where=where, problem=f"the table folder has no {METADATA_FILE}; Fabric requires one "
+                                                    "in every table folder")
     try:
         document = json.loads(storage.read_bytes(path))
     except ValueError as error:
-        raise LandingZoneError(f"{where}: {METADATA_FILE} is not valid JSON: {error}") from error
+        raise LandingZoneError(where=where, problem=f"{METADATA_FILE} is not valid JSON: {error}") from error
     if not isinstance(document, dict):
-        raise LandingZoneError(f"{where}: {METADATA_FILE} must hold a JSON object")
+        raise LandingZoneError(where=where, problem=f"{METADATA_FILE} must hold a JSON object")
     keys = document.get("keyColumns")
     if keys is not None and (not isinstance(keys, list)
                              or not all(isinstance(key, str) and key for key in keys)):
-        raise LandingZoneError(f"{where}: {METADATA_FILE}: keyColumns must be a list of column names, "
-                               f"got {keys!r}")
+        raise LandingZoneError(where=where, file=METADATA_FILE,
+                               problem=f"keyColumns must be a list of column names, got {keys!r}")
     if keys and len(set(keys)) != len(keys):
-        raise LandingZoneError(f"{where}: {METADATA_FILE}: keyColumns names a column twice: {keys!r}")
+        raise LandingZoneError(where=where, file=METADATA_FILE, problem=f"keyColumns names a column twice: {keys!r}")
     upsert = document.get("isUpsertDefaultRowMarker", False)
     if not isinstance(upsert, bool):
-        raise LandingZoneError(f"{where}: {METADATA_FILE}: isUpsertDefaultRowMarker must be true or "
-                               f"false, got {upsert!r}")
+        raise LandingZoneError(where=where, file=METADATA_FILE,
+                               problem=f"isUpsertDefaultRowMarker must be true or false, got {upsert!r}")
     metadata = TableMetadata.from_json(json.dumps(document).encode())
     if metadata.file_detection != "SequentialFileName":
         raise LandingZoneError(
-            f"{where}: {METADATA_FILE}: fileDetectionStrategy {metadata.file_detection!r} cannot be "
-            f"replayed; only 'SequentialFileName' can (the order of other files depends on LastModified)")
+            where=where, file=METADATA_FILE,
+            problem=f"fileDetectionStrategy {metadata.file_detection!r} cannot be replayed; only "
+                    "'SequentialFileName' can (the order of other files depends on LastModified)")
     return metadata
 
 
@@ -148,8 +147,8 @@ def data_files(storage: Storage, table_folder: str) -> list[DataFile]:
         found = DataFile(number, join(folder, entry_name), relative, size)
         if number in by_number:
             raise LandingZoneError(
-                f"{where}: sequence number {number} is used twice: {by_number[number].relative} and "
-                f"{relative}; a number must never be reused")
+                where=where, problem=f"sequence number {number} is used twice: {by_number[number].relative} and "
+                                     f"{relative}; a number must never be reused")
         by_number[number] = found
 
     for entry in storage.list(table_folder):
@@ -160,26 +159,27 @@ def data_files(storage: Storage, table_folder: str) -> list[DataFile]:
                     if not child.is_folder and sequence_number(child.name) is not None:
                         add(child.name, processed, f"{entry.name}/{child.name}", child.size)
             elif not entry.name.startswith("_"):
-                raise LandingZoneError(f"{where}: unexpected folder {entry.name!r} in a table folder "
-                                       f"(only `_`-prefixed folders may be there)")
+                raise LandingZoneError(where=where, problem=f"unexpected folder {entry.name!r} in a table folder "
+                                                            "(only `_`-prefixed folders may be there)")
         elif sequence_number(entry.name) is not None:
             add(entry.name, table_folder, entry.name, entry.size)
         elif not entry.name.startswith("_"):
             raise LandingZoneError(
-                f"{where}: unexpected file {entry.name!r}: a published data file is named "
-                f"<20 digits>.parquet (e.g. {sequence_name(1)}) and staged files start with `_`; "
-                f"this replayer reads Parquet only")
+                where=where, problem=f"unexpected file {entry.name!r}: a published data file is named "
+                                     f"<20 digits>.parquet (e.g. {sequence_name(1)}) and staged files start with "
+                                     "`_`; this replayer reads Parquet only")
 
     numbers = sorted(by_number)
     if numbers and numbers[0] != 1:
-        raise LandingZoneError(f"{where}: the sequence starts at {numbers[0]} "
-                               f"({by_number[numbers[0]].relative}), not at 1")
-    for previous, current in zip(numbers, numbers[1:]):
+        raise LandingZoneError(where=where, problem=f"the sequence starts at {numbers[0]} "
+                                                    f"({by_number[numbers[0]].relative}), not at 1")
+    for previous, current in itertools.pairwise(numbers):
         if current != previous + 1:
             missing = (f"{previous + 1}" if current == previous + 2 else f"{previous + 1}..{current - 1}")
             raise LandingZoneError(
-                f"{where}: sequence gap: {by_number[previous].relative} is followed by "
-                f"{by_number[current].relative} (missing {missing}); Fabric applies nothing after a gap")
+                where=where, problem=f"sequence gap: {by_number[previous].relative} is followed by "
+                                     f"{by_number[current].relative} (missing {missing}); Fabric applies nothing "
+                                     "after a gap")
     return [by_number[number] for number in numbers]
 
 
@@ -206,15 +206,15 @@ def _open_parquet(storage: Storage, data_file: DataFile, where: str) -> Iterator
     with tempfile.TemporaryDirectory(prefix="replay-") as temporary:
         try:
             if data_file.size and data_file.size <= SMALL_FILE_BYTES:
-                source: object = pa.BufferReader(storage.read_bytes(data_file.path))
+                source: pa.BufferReader | str = pa.BufferReader(storage.read_bytes(data_file.path))
             else:
                 target = Path(temporary) / "data.parquet"
                 storage.download(data_file.path, target)
                 source = str(target)
             parquet = pq.ParquetFile(source)
         except pa.ArrowException as error:
-            raise LandingZoneError(f"{where}: {data_file.relative} is not a readable Parquet file "
-                                   f"({error}); never publish a zero-byte or partial file") from error
+            raise LandingZoneError(where=where, problem=f"{data_file.relative} is not a readable Parquet file "
+                                                        f"({error}); never publish a zero-byte or partial file") from error
         with parquet:
             yield parquet
 
@@ -239,8 +239,8 @@ def _as_integers(data_type: pa.DataType) -> bool:
              or pa.types.is_duration(data_type)) and data_type.unit == "ns")
 
 
-def _key_text(names: tuple[str, ...], key: tuple) -> str:
-    return "(" + ", ".join(f"{name}={value!r}" for name, value in zip(names, key)) + ")"
+def _key_text(names: tuple[str, ...], key: tuple[object, ...]) -> str:
+    return "(" + ", ".join(f"{name}={value!r}" for name, value in zip(names, key, strict=True)) + ")"
 
 
 class _Replay:
@@ -253,11 +253,11 @@ class _Replay:
         self.first_seen: dict[str, str] = {}
         # One layout per file: its data columns and its name; a row is (layout index, values).
         self.layouts: list[tuple[tuple[str, ...], str]] = []
-        self.rows: dict[object, tuple[int, tuple]] = {}
+        self.rows: dict[object, tuple[int, tuple[object, ...]]] = {}
         self.next_row = 0  # the row id of a table without keys
 
     def error(self, data_file: DataFile, problem: str) -> LandingZoneError:
-        return LandingZoneError(f"{self.where}: {data_file.relative}: {problem}")
+        return LandingZoneError(where=self.where, problem=problem, file=data_file.relative)
 
     def apply(self, data_file: DataFile, parquet: pq.ParquetFile) -> None:
         schema = parquet.schema_arrow
@@ -310,7 +310,7 @@ class _Replay:
                         raise self.error(data_file, f"column {columns[i]!r} ({column.type}) cannot be "
                                                     f"replayed exactly: {error}") from error
                 markers = batch.column(len(columns)).to_pylist() if has_marker else None
-                rows = zip(*values_by_column) if columns else ((),) * batch.num_rows
+                rows = zip(*values_by_column, strict=True) if columns else ((),) * batch.num_rows
                 for index, values in enumerate(rows):
                     row_number += 1
                     marker = markers[index] if markers is not None else None
@@ -318,7 +318,7 @@ class _Replay:
         except pa.ArrowException as error:
             raise self.error(data_file, f"cannot be read: {error}") from error
 
-    def apply_row(self, data_file: DataFile, row_number: int, layout: int, values: tuple,
+    def apply_row(self, data_file: DataFile, row_number: int, layout: int, values: tuple[object, ...],
                   marker_value: int | None, key_positions: list[int]) -> None:
         if marker_value is None:
             marker = self.default_marker
@@ -403,11 +403,12 @@ def format_table(name: str, table: pa.Table, rows: int = 5) -> str:
     if shown.num_rows and shown.num_columns:
         cells = _display_columns(shown)
         widths = [max([len(field.name), *(len(cell) for cell in column)])
-                  for field, column in zip(table.schema, cells)]
-        lines.append("  " + " | ".join(field.name.ljust(width) for field, width in zip(table.schema, widths)).rstrip())
+                  for field, column in zip(table.schema, cells, strict=True)]
+        lines.append("  " + " | ".join(field.name.ljust(width)
+                                       for field, width in zip(table.schema, widths, strict=True)).rstrip())
         lines.append("  " + "-+-".join("-" * width for width in widths))
-        for row in range(shown.num_rows):
-            lines.append("  " + " | ".join(column[row].ljust(width) for column, width in zip(cells, widths)).rstrip())
+        lines.extend("  " + " | ".join(column[row].ljust(width) for column, width in zip(cells, widths, strict=True)).rstrip()
+                     for row in range(shown.num_rows))
         if table.num_rows > shown.num_rows:
             lines.append(f"  ... {table.num_rows - shown.num_rows} more")
     return "\n".join(lines)

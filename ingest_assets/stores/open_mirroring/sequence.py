@@ -8,8 +8,8 @@ numbers are fixed in its publish journal before any of them appears.
 
 from __future__ import annotations
 
-from ingest_assets.stores.open_mirroring.layout import PROCESSED_FOLDERS, sequence_number
 from ingest_assets.storage.base import Storage, join
+from ingest_assets.stores.open_mirroring.layout import PROCESSED_FOLDERS, sequence_number
 
 
 def published_numbers(storage: Storage, table_folder: str) -> list[int]:

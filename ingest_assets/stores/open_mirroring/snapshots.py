@@ -20,10 +20,10 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ingest_assets.stores.open_mirroring.layout import ROW_MARKER, RowMarker
-from ingest_assets.stores.open_mirroring.markers import MARKER_TYPE, constant_markers
 from ingest_assets.sql.text import parquet_files, quote_identifier, string_literal
 from ingest_assets.storage.base import Storage, join
+from ingest_assets.stores.open_mirroring.layout import ROW_MARKER, RowMarker
+from ingest_assets.stores.open_mirroring.markers import MARKER_TYPE, constant_markers
 
 _KEYS_FILE = re.compile(r"^_ingest_keys-(\d+)\.parquet$")
 
@@ -88,7 +88,7 @@ def deletions(previous_keys: Path, snapshot: Path, keys: tuple[str, ...], target
 
     columns = ", ".join(map(quote_identifier, keys))
     with duckdb.connect() as connection:
-        table = connection.sql(
+        table: pa.Table = connection.sql(  # duckdb's relation types its Arrow results as Any
             f"SELECT {columns} FROM {parquet_files([previous_keys])} "
             f"EXCEPT SELECT {columns} FROM {parquet_files([snapshot])}"
         ).to_arrow_table()

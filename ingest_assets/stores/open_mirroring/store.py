@@ -32,10 +32,13 @@ from typing import TYPE_CHECKING
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ingest_assets.errors import TerminalError
-from ingest_assets.stores.open_mirroring import snapshots
-from ingest_assets.stores.open_mirroring import markers
-from ingest_assets.stores.open_mirroring.pickup import Pickup, pickup
+from ingest_assets.connectors.azure_storage import StorageBacked
+from ingest_assets.errors import KeySnapshotMissing, OtherLoadPending, PartitionReplaceUnsupported
+from ingest_assets.plan.model import WriteSpec
+from ingest_assets.storage.base import join
+from ingest_assets.storage.journal import Journal, JournalFile, Step, StepHook
+from ingest_assets.stores.base import CommitResult, FilesPublished, QualityRequest, TableLayout, WriteMode
+from ingest_assets.stores.open_mirroring import markers, snapshots
 from ingest_assets.stores.open_mirroring.layout import (
     METADATA_FILE,
     PARTNER_EVENTS_FILE,
@@ -50,12 +53,8 @@ from ingest_assets.stores.open_mirroring.layout import (
     table_folder,
 )
 from ingest_assets.stores.open_mirroring.options import MirroredTableOptions
+from ingest_assets.stores.open_mirroring.pickup import Pickup, pickup
 from ingest_assets.stores.open_mirroring.sequence import missing_numbers, next_number, published_numbers
-from ingest_assets.plan.model import WriteSpec
-from ingest_assets.storage.base import join
-from ingest_assets.storage.journal import Journal, JournalFile, Step, StepHook
-from ingest_assets.connectors.azure_storage import StorageBacked
-from ingest_assets.stores.base import CommitResult, FilesPublished, QualityRequest, TableLayout, WriteMode
 from ingest_assets.stores.schema_decision import SchemaDecision
 from ingest_assets.stores.staged_writer import StagedWriter
 from ingest_assets.stores.staging import ParquetStage, parquet_rows
@@ -65,7 +64,6 @@ if TYPE_CHECKING:
 
 # Uploads that never reached a journal, and temporary files of writes a crash interrupted.
 _LEFTOVER = re.compile(r"^_(\d{20}\.parquet|.*\.tmp)$")
-REBUILD_HINT = "run once with run config {rebuild: true} to drop the mirrored table and load it again"
 
 
 @dataclass(frozen=True)
@@ -106,7 +104,7 @@ def options(target: WriteSpec) -> MirroredTableOptions:
 class OpenMirroringStore(StorageBacked):
     """A `PublishingStore[PreparedPublish]` (see `stores.base`): its writer prepares, `complete` publishes."""
 
-    _resource: "OpenMirroringResource"
+    _resource: OpenMirroringResource
 
     def table(self, target: WriteSpec) -> MirrorTable:
         assert target.table is not None
@@ -164,8 +162,8 @@ class OpenMirroringStore(StorageBacked):
         if tuple(metadata.key_columns) != tuple(wanted):
             reasons.append(f"the key changes from {list(metadata.key_columns)} to {list(wanted)}")
         before = {change.column: change for change in decision.changes}
-        for column in decision.layout.widened:
-            reasons.append(f"{column} changes type {before[column].before} -> {before[column].after}")
+        reasons.extend(f"{column} changes type {before[column].before} -> {before[column].after}"
+                       for column in decision.layout.widened)
         removed = [c.column for c in decision.changes if c.kind == "removed"]
         added = [c.column for c in decision.changes if c.kind == "added" and c.column in decision.layout.table.names]
         if removed and added:
@@ -175,9 +173,9 @@ class OpenMirroringStore(StorageBacked):
     @contextmanager
     def writer(
         self, target: WriteSpec, mode: WriteMode, layout: TableLayout, run_token: str, quality: QualityRequest
-    ) -> Iterator["MirrorWriter"]:
+    ) -> Iterator[MirrorWriter]:
         if mode.window is not None:
-            raise TerminalError("open_mirroring cannot replace a partition window (validated when the project loads)")
+            raise PartitionReplaceUnsupported(store="open_mirroring")
         table = self.table(target)
         self.recover(table)
         workdir = Path(tempfile.mkdtemp(prefix="ingest-mirror-"))
@@ -211,8 +209,7 @@ class OpenMirroringStore(StorageBacked):
         if pending is not None and pending.load == prepared.load:
             journal_file.run(pending, before_step)
         elif pending is not None:
-            raise TerminalError(f"{prepared.location}: a journal of another load ({pending.load}) is pending "
-                                "-> run again; the next run finishes it first")
+            raise OtherLoadPending(location=prepared.location, load=pending.load)
         return self._verify(prepared)
 
     def _verify(self, prepared: PreparedPublish) -> CommitResult:
@@ -269,10 +266,7 @@ class MirrorWriter(StagedWriter):
         super().__init__(ParquetStage(workdir / "stage", schema, token, f"open_mirroring {table.name}"), mode)
 
     def write(self, batch: pa.RecordBatch) -> None:
-        if self._marked:
-            batch = markers.mark(batch, self._marker, self._marker_column)
-        else:
-            batch = markers.unmarked(batch)
+        batch = markers.mark(batch, self._marker, self._marker_column) if self._marked else markers.unmarked(batch)
         super().write(batch)
 
     def commit(self) -> CommitResult:
@@ -295,10 +289,7 @@ class MirrorWriter(StagedWriter):
             keys_snapshot = snapshots.snapshot_keys(self.staged_files, mode.keys, self._workdir / "keys.parquet")
         if mode.delete_missing and not self.replaces:
             if not old_key_files:
-                raise TerminalError(
-                    f"{table.name}: delete_missing needs the key set of the mirrored table's last complete "
-                    f"snapshot, and there is none (the table was loaded before, or by upserts since) -> {REBUILD_HINT}"
-                )
+                raise KeySnapshotMissing(table=table.name)
             previous = self._workdir / "previous_keys.parquet"
             storage.download(old_key_files[-1], previous)
             deleted_file = self._workdir / "deletes.parquet"
@@ -314,15 +305,16 @@ class MirrorWriter(StagedWriter):
 
         first = 1 if self.replaces else next_number(storage, table.folder)
         names = [sequence_name(first + i) for i in range(len(data))]
-        files = tuple(StagedFile(name, path.stat().st_size, parquet_rows([path])) for name, path in zip(names, data))
+        files = tuple(StagedFile(name, path.stat().st_size, parquet_rows([path])) for name, path in zip(names, data, strict=True))
         # A snapshot that publishes no file changes nothing, not even the key set.
         writes_keys = keys_snapshot is not None and bool(data)
         if not writes_keys and not data:
             old_key_files = []
         steps = self._publish_steps(names, first + len(data) - 1, writes_keys, old_key_files)
-        for name, path in zip(names, data):
+        for name, path in zip(names, data, strict=True):
             storage.upload(self._staged_name(name), path)
         if writes_keys:
+            assert keys_snapshot is not None
             storage.upload(join(table.scratch, self._token, "keys.parquet"), keys_snapshot)
         JournalFile(storage, table.journal).begin(Journal(self._token, steps))
         return PreparedPublish(table, self._token, files, rows, rows_deleted, rows_unchanged, self.replaces,

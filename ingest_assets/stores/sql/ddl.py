@@ -6,6 +6,8 @@ ALTER constructs, so those are composed from quoted names and types compiled by 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pyarrow as pa
 import sqlalchemy as sa
 from sqlalchemy.schema import CreateIndex, CreateSchema, CreateTable, DropTable
@@ -129,7 +131,9 @@ def ensure_key_index(connection: sa.Connection, table: sa.Table, keys: tuple[str
     need one, and every style needs an index to find a key's row without scanning the table."""
     inspector = sa.inspect(connection)
     wanted = set(keys)
-    unique_sets = [inspector.get_pk_constraint(table.name, schema=table.schema)["constrained_columns"]]
+    # An index's column_names hold None for an expression, which never matches a key.
+    unique_sets: list[Sequence[str | None]] = [
+        inspector.get_pk_constraint(table.name, schema=table.schema)["constrained_columns"]]
     unique_sets += [c["column_names"] for c in inspector.get_unique_constraints(table.name, schema=table.schema)]
     unique_sets += [i["column_names"] for i in inspector.get_indexes(table.name, schema=table.schema) if i["unique"]]
     if any(set(columns) == wanted for columns in unique_sets):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from ingest_assets.errors import IngestError, TerminalError, TransientError, first_line
+from ingest_assets.errors import StoreDatabaseRefused, StoreDatabaseUnavailable, first_line
 
 _TRANSIENT_SQLSTATES = (
     "08",  # connection exceptions
@@ -24,12 +24,12 @@ _TRANSIENT_MYSQL_ERRORS = frozenset({1205, 1213, 1040, 2002, 2003, 2006, 2013})
 _TRANSIENT_SQLITE_CODES = frozenset({5, 6})  # SQLITE_BUSY, SQLITE_LOCKED (primary codes)
 
 
-def sqlstate(error: BaseException) -> str | None:
+def sqlstate(error: object) -> str | None:
     """The driver error's SQLSTATE, where the driver reports one."""
-    state = getattr(error, "sqlstate", None)  # psycopg, ADBC
+    state: str | None = getattr(error, "sqlstate", None)  # psycopg, ADBC: a str
     if state:
         return state
-    args = getattr(error, "args", ())
+    args: tuple[object, ...] = getattr(error, "args", ())
     if args and isinstance(args[0], str) and len(args[0]) == 5:  # pyodbc: (sqlstate, message)
         return args[0]
     return None
@@ -45,7 +45,7 @@ def is_transient(error: BaseException) -> bool:
     code = getattr(driver_error, "sqlite_errorcode", None)
     if code is not None:
         return code & 0xFF in _TRANSIENT_SQLITE_CODES
-    args = getattr(driver_error, "args", ())
+    args: tuple[object, ...] = getattr(driver_error, "args", ())
     return bool(args) and isinstance(args[0], int) and args[0] in _TRANSIENT_MYSQL_ERRORS
 
 
@@ -59,8 +59,9 @@ def _fix(error: BaseException) -> str:
     return "check the table and the connection's privileges, then run again"
 
 
-def database_error(error: BaseException, what: str) -> IngestError:
+def database_error(error: BaseException, what: str) -> StoreDatabaseUnavailable | StoreDatabaseRefused:
     driver_error = error.orig if isinstance(error, sa.exc.DBAPIError) else error
     if is_transient(error):
-        return TransientError(f"{what}: {first_line(driver_error)} -> nothing was written; the run is retried")
-    return TerminalError(f"{what}: {first_line(driver_error)} -> nothing was written; {_fix(error)}")
+        return StoreDatabaseUnavailable(what=what, reason=first_line(driver_error), sqlstate=sqlstate(driver_error))
+    return StoreDatabaseRefused(what=what, reason=first_line(driver_error), fix=_fix(error),
+                                sqlstate=sqlstate(driver_error))

@@ -13,14 +13,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import sqlalchemy as sa
 
-from ingest_assets.errors import TerminalError
+from ingest_assets.errors import StoreDriverMissing
 from ingest_assets.stores.sql.errors import database_error
 
 BATCH_ROWS = 65_536
@@ -47,10 +47,9 @@ def load_staging(engine: sa.Engine, staging: sa.Table, files: list[Path], schema
 def _adbc_copy(engine: sa.Engine, staging: sa.Table, files: list[Path], schema: pa.Schema, label: str) -> None:
     try:
         from adbc_driver_manager import dbapi as adbc
-        from adbc_driver_postgresql import dbapi as postgresql
+        from adbc_driver_postgresql import dbapi as postgresql  # type: ignore[import-untyped]  # ships no py.typed
     except ImportError as error:
-        raise TerminalError(f"{label}: writing to PostgreSQL needs its ADBC driver -> nothing was written; "
-                            "pip install 'ingest_assets[postgres]'") from error
+        raise StoreDriverMissing(label=label, database="PostgreSQL", extra="postgres") from error
     # The engine's own URL (host, socket, SSL and application name included) as a libpq URI.
     uri = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
     reader = pa.RecordBatchReader.from_batches(schema, staged_batches(files))
@@ -72,10 +71,10 @@ def _executemany(engine: sa.Engine, staging: sa.Table, files: list[Path]) -> Non
 
 def _rows(batch: pa.RecordBatch) -> list[dict[str, object]]:
     columns = [_python_values(column) for column in batch.columns]
-    return [dict(zip(batch.schema.names, row)) for row in zip(*columns)]
+    return [dict(zip(batch.schema.names, row, strict=True)) for row in zip(*columns, strict=True)]
 
 
-def _python_values(column: pa.Array) -> list[object]:
+def _python_values(column: pa.Array[Any]) -> list[object]:  # a column of any type
     if pa.types.is_timestamp(column.type) and column.type.tz:
         # In UTC: databases without a zoned type (SQLite, MySQL) keep the wall time they are given.
         column = pc.cast(column, pa.timestamp(column.type.unit, tz="UTC"))

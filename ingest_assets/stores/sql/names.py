@@ -24,7 +24,7 @@ class TableName:
     schema: str | None
     name: str
 
-    def helper(self, role: str, token: str) -> "TableName":
+    def helper(self, role: str, token: str) -> TableName:
         """A table of this load next to the target (same schema): `_ingest_<role>_<token>`."""
         safe = re.sub(r"[^0-9A-Za-z]", "_", token)[-_HELPER_TOKEN_CHARACTERS:]
         return TableName(self.schema, f"_ingest_{role}_{safe}")

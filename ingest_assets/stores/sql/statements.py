@@ -8,6 +8,7 @@ the write key, which is unique and never null in the staging table (`resolve_dup
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import TypeAlias
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import mysql, postgresql, sqlite
@@ -15,15 +16,18 @@ from sqlalchemy.dialects import mysql, postgresql, sqlite
 from ingest_assets.plan.window import KeyBucket, RowFilter
 from ingest_assets.sql.bound import text_clause
 from ingest_assets.sql.window import condition
-from ingest_assets.stores.sql.dialects import UpsertStyle
 from ingest_assets.stores.sql.ddl import quoted_table, statement
+from ingest_assets.stores.sql.dialects import UpsertStyle
 
-_ON_CONFLICT_INSERTS: dict[str, Callable[[sa.Table], sa.Insert]] = {
+_ON_CONFLICT_INSERTS: dict[str, Callable[[sa.Table], postgresql.Insert | sqlite.Insert]] = {
     "postgresql": postgresql.insert, "sqlite": sqlite.insert,
 }
 
+# The rows of a partition window: SQL text with bound values, or TRUE for a range with no bounds.
+WindowCondition: TypeAlias = sa.ColumnElement[bool] | sa.TextClause
 
-def window_condition(window: RowFilter | KeyBucket, dialect: sa.Dialect, table: sa.Table) -> sa.ColumnElement[bool]:
+
+def window_condition(window: RowFilter | KeyBucket, dialect: sa.Dialect, table: sa.Table) -> WindowCondition:
     """The rows of a partition window: the condition homes read by (`sql.window`), so a key bucket's
     shifted modulo and a range's bounds select here exactly the rows a partition read."""
     sql = condition(window, dialect.identifier_preparer.quote)
@@ -32,7 +36,7 @@ def window_condition(window: RowFilter | KeyBucket, dialect: sa.Dialect, table: 
     return text_clause(sql, dialect, lambda column: table.c[column].type)
 
 
-def count_rows(table: sa.Table, where: sa.ColumnElement[bool] | None = None) -> sa.Select:
+def count_rows(table: sa.Table, where: WindowCondition | None = None) -> sa.Select[int]:
     query = sa.select(sa.func.count()).select_from(table)
     return query if where is None else query.where(where)
 
@@ -45,17 +49,17 @@ def insert_staged(target: sa.Table, staging: sa.Table, columns: Sequence[str]) -
     return sa.insert(target).from_select(list(columns), sa.select(*(staging.c[c] for c in columns)))
 
 
-def delete_window(target: sa.Table, window: sa.ColumnElement[bool]) -> sa.Delete:
+def delete_window(target: sa.Table, window: WindowCondition) -> sa.Delete:
     return sa.delete(target).where(window)
 
 
-def count_existing_keys(target: sa.Table, staging: sa.Table, keys: Sequence[str]) -> sa.Select:
+def count_existing_keys(target: sa.Table, staging: sa.Table, keys: Sequence[str]) -> sa.Select[int]:
     """Staged keys already in the target: the rows an upsert writes over."""
     return count_rows(staging, sa.exists().where(_keys_match(target, staging, keys)))
 
 
 def delete_missing(target: sa.Table, staging: sa.Table, keys: Sequence[str],
-                   window: sa.ColumnElement[bool] | None) -> sa.Delete:
+                   window: WindowCondition | None) -> sa.Delete:
     """The target's rows (of the window) whose key is not in this load, a complete snapshot of them."""
     missing = ~sa.exists().where(_keys_match(target, staging, keys))
     return sa.delete(target).where(missing if window is None else sa.and_(window, missing))
@@ -80,10 +84,10 @@ def upsert(style: UpsertStyle, dialect: sa.Dialect, target: sa.Table, staging: s
         excluded = {name: (insert.excluded[name] if name in columns else sa.null()) for name in updates}
         return [insert.on_conflict_do_update(index_elements=list(keys), set_=excluded)]
     if style == "on_duplicate_key":
-        insert = mysql.insert(target).from_select(list(columns), sa.select(*(staging.c[c] for c in columns)))
+        mysql_insert = mysql.insert(target).from_select(list(columns), sa.select(*(staging.c[c] for c in columns)))
         # Every key column "updated" to itself when there is nothing else: a no-op that keeps the row.
-        values = {name: (insert.inserted[name] if name in columns else sa.null()) for name in updates}
-        return [insert.on_duplicate_key_update(values or {key: insert.inserted[key] for key in keys})]
+        values = {name: (mysql_insert.inserted[name] if name in columns else sa.null()) for name in updates}
+        return [mysql_insert.on_duplicate_key_update(values or {key: mysql_insert.inserted[key] for key in keys})]
     if style == "merge":
         return [merge(dialect, target, staging, columns, keys, updates, merge_target_hint)]
     match = _keys_match(target, staging, keys)

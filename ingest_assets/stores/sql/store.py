@@ -91,7 +91,7 @@ class SqlStore(FollowsSchemaChanges):
 
     @contextmanager
     def writer(self, target: WriteSpec, mode: WriteMode, layout: TableLayout, run_token: str,
-               quality: QualityRequest) -> Iterator["SqlTableWriter"]:
+               quality: QualityRequest) -> Iterator[SqlTableWriter]:
         with self._engine() as engine:
             tables = _LoadTables.build(engine, self._name(engine, target), mode, layout, run_token,
                                        self._traits_for(engine))
@@ -126,7 +126,7 @@ class _LoadTables:
 
     @classmethod
     def build(cls, engine: sa.Engine, name: TableName, mode: WriteMode, layout: TableLayout, token: str,
-              traits: DialectTraits) -> "_LoadTables":
+              traits: DialectTraits) -> _LoadTables:
         dialect = engine.dialect
 
         def table(table_name: TableName, schema: pa.Schema, keyed: bool = True, unlogged: bool = False) -> sa.Table:
@@ -243,6 +243,7 @@ class SqlTableWriter(StagedWriter):
                     connection.execute(statement)
             else:
                 if mode.kind == "replace":
+                    assert window is not None, "a replace of less than the whole table replaces a window"
                     rows_replaced = connection.execute(statements.delete_window(target, window)).rowcount
                 connection.execute(statements.insert_staged(target, stage, staged_columns))
         return CommitResult(
@@ -264,7 +265,7 @@ class SqlTableWriter(StagedWriter):
             return {}
         target = self._tables.target
         row = connection.execute(sa.select(*(sa.func.count() - sa.func.count(target.c[c]) for c in columns))).one()
-        return {column: int(value) for column, value in zip(columns, row)}
+        return {column: int(value) for column, value in zip(columns, row, strict=True)}
 
     def _duplicate_counts(self, connection: sa.Connection) -> dict[tuple[str, ...], int]:
         """Rows beyond the first per value of each unique column set (0: every value is unique)."""

@@ -9,26 +9,29 @@ TEXT and BLOB stop at 64 KB and its DATETIME drops fractions.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pyarrow as pa
 import sqlalchemy as sa
 from sqlalchemy.dialects import mssql, mysql
 
-from ingest_assets.errors import TerminalError
+from ingest_assets.errors import ArrowTypeUnwritable, ColumnTypeUnreadable, DecimalTooWide
 from ingest_assets.homes.sql_types import arrow_type
 from ingest_assets.stores.sql.dialects import DialectTraits
+
+_DATE = sa.Date()  # one instance, shared by every TypeChoices that keeps the default
 
 
 @dataclass(frozen=True)
 class TypeChoices:
-    text: sa.types.TypeEngine
-    key_text: sa.types.TypeEngine  # a key column is indexed (the primary key), so it needs a bounded length
-    binary: sa.types.TypeEngine
-    key_binary: sa.types.TypeEngine
-    timestamp: sa.types.TypeEngine
-    timestamp_tz: sa.types.TypeEngine
-    time: sa.types.TypeEngine
-    date: sa.types.TypeEngine = sa.Date()
+    text: sa.types.TypeEngine[Any]
+    key_text: sa.types.TypeEngine[Any]  # a key column is indexed (the primary key), so it needs a bounded length
+    binary: sa.types.TypeEngine[Any]
+    key_binary: sa.types.TypeEngine[Any]
+    timestamp: sa.types.TypeEngine[Any]
+    timestamp_tz: sa.types.TypeEngine[Any]
+    time: sa.types.TypeEngine[Any]
+    date: sa.types.TypeEngine[Any] = _DATE
 
 
 _PORTABLE = TypeChoices(
@@ -44,8 +47,10 @@ _TYPE_CHOICES: dict[str, TypeChoices] = {
         # SQL Server cannot index a max type, and an index key holds at most 900 bytes: 450 NVARCHAR
         # characters (2 bytes each).
         text=mssql.NVARCHAR(None), key_text=mssql.NVARCHAR(450),
-        binary=mssql.VARBINARY("max"), key_binary=mssql.VARBINARY(900),
-        timestamp=mssql.DATETIME2(6), timestamp_tz=mssql.DATETIMEOFFSET(6), time=mssql.TIME(6),
+        # SQLAlchemy's mssql types have untyped constructors.
+        binary=mssql.VARBINARY("max"), key_binary=mssql.VARBINARY(900),  # type: ignore[no-untyped-call]
+        timestamp=mssql.DATETIME2(6), timestamp_tz=mssql.DATETIMEOFFSET(6),  # type: ignore[no-untyped-call]
+        time=mssql.TIME(6),  # type: ignore[no-untyped-call]
         # The dialect renders the portable Date as DATETIME until it has met a server of 2008 or later.
         date=mssql.DATE(),
     ),
@@ -64,7 +69,9 @@ _MYSQL = TypeChoices(
 _TYPE_CHOICES |= {"mysql": _MYSQL, "mariadb": _MYSQL}
 
 
-def sql_type(field: pa.Field, dialect_name: str, traits: DialectTraits, is_key: bool) -> sa.types.TypeEngine:
+def sql_type(
+    field: pa.Field[pa.DataType], dialect_name: str, traits: DialectTraits, is_key: bool
+) -> sa.types.TypeEngine[Any]:
     """The column type `field` is stored as in a table of `dialect_name`."""
     choices = _TYPE_CHOICES.get(dialect_name, _PORTABLE)
     arrow = field.type
@@ -82,11 +89,8 @@ def sql_type(field: pa.Field, dialect_name: str, traits: DialectTraits, is_key: 
         return sa.Double()
     if pa.types.is_decimal(arrow):
         if arrow.precision > traits.max_decimal_precision:
-            raise TerminalError(
-                f"column {field.name!r} is {arrow}, but {dialect_name} holds at most "
-                f"{traits.max_decimal_precision} decimal digits -> nothing was written; cast it in the "
-                f"entity's query to a decimal of at most {traits.max_decimal_precision} digits (or to text)"
-            )
+            raise DecimalTooWide(column=field.name, arrow_type=arrow, dialect=dialect_name,
+                                 max_precision=traits.max_decimal_precision)
         return sa.Numeric(arrow.precision, arrow.scale)
     if pa.types.is_string(arrow) or pa.types.is_large_string(arrow) or pa.types.is_string_view(arrow):
         return choices.key_text if is_key else choices.text
@@ -100,13 +104,10 @@ def sql_type(field: pa.Field, dialect_name: str, traits: DialectTraits, is_key: 
         return choices.timestamp_tz if arrow.tz else choices.timestamp
     if pa.types.is_time(arrow):
         return choices.time
-    raise TerminalError(
-        f"column {field.name!r} has the Arrow type {arrow}, which the {dialect_name} store cannot write -> "
-        "nothing was written; cast it in the entity's query to a number, text, binary, date or timestamp"
-    )
+    raise ArrowTypeUnwritable(column=field.name, arrow_type=arrow, dialect=dialect_name)
 
 
-def reflected_arrow_type(column_type: sa.types.TypeEngine, column: str, table: str) -> pa.DataType:
+def reflected_arrow_type(column_type: sa.types.TypeEngine[Any], column: str, table: str) -> pa.DataType:
     """The Arrow type of a reflected column, exact to the width, so schema evolution can compare it
     with the staged type (the homes' `arrow_type` reads every integer as int64)."""
     if isinstance(column_type, mysql.TINYINT) and column_type.display_width == 1:
@@ -117,18 +118,14 @@ def reflected_arrow_type(column_type: sa.types.TypeEngine, column: str, table: s
         return pa.int32()
     if isinstance(column_type, sa.REAL):
         return pa.float32()
-    if isinstance(column_type, sa.Numeric) and not isinstance(column_type, sa.Float):
-        if column_type.precision is not None and column_type.precision > 38:
-            return pa.decimal256(column_type.precision, column_type.scale or 0)
+    if (isinstance(column_type, sa.Numeric) and not isinstance(column_type, sa.Float)
+            and column_type.precision is not None and column_type.precision > 38):
+        return pa.decimal256(column_type.precision, column_type.scale or 0)
     if isinstance(column_type, mssql.DATETIMEOFFSET):
         return pa.timestamp("us", tz="UTC")
     if isinstance(column_type, (mysql.TINYBLOB, mysql.MEDIUMBLOB, mysql.LONGBLOB)):
         return pa.binary()
     found = arrow_type(column_type)
     if found is None:
-        raise TerminalError(
-            f"column {column!r} of {table} has the type {column_type!r}, which has no Arrow type here -> "
-            "nothing was written; change the column to a number, text, binary, date or timestamp type, "
-            "or write to another table"
-        )
+        raise ColumnTypeUnreadable(column=column, table=table, column_type=column_type)
     return found
