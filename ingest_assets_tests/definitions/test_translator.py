@@ -138,7 +138,7 @@ def test_ingest_plan_plans_a_code_location_built_with_a_translator(
     assert materialize(project, [ORDERS]).success
     (project.root / "prefixed_location.py").write_text(textwrap.dedent(f"""
         from ingest_assets import build_definitions
-        from ingest_assets_tests.test_translator import PrefixedTranslator
+        from ingest_assets_tests.definitions.test_translator import PrefixedTranslator
 
         defs = build_definitions({str(project.flows)!r}, translator=PrefixedTranslator())
         """))

@@ -20,7 +20,7 @@ from ingest_assets.cli.main import main
 from ingest_assets.connectors.plugins import PluginError, plugin_connector_types, project_file_model
 from ingest_assets.errors import ConfigError
 from ingest_assets_tests.conftest import Project, duckdb_rows
-from ingest_assets_tests.test_config_errors import CONNECTION_TYPES
+from ingest_assets_tests.unit.test_config_errors import CONNECTION_TYPES
 
 PLUGIN = {
     "example_plugin/__init__.py": '''

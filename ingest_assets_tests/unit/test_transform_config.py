@@ -12,7 +12,7 @@ import pytest
 from ingest_assets.plan.load import load_plan
 from ingest_assets.transforms.spec import PythonStep, SqlStep
 from ingest_assets_tests.conftest import REPOSITORY, write_files, write_project
-from ingest_assets_tests.test_config_errors import CONNECTIONS, SHOP_FLOW, problems
+from ingest_assets_tests.unit.test_config_errors import CONNECTIONS, SHOP_FLOW, problems
 
 
 @pytest.fixture(autouse=True)

@@ -13,7 +13,7 @@ import dagster as dg
 
 from ingest_assets import build_definitions
 
-DEMO_FLOWS = Path(__file__).resolve().parents[1] / "flows"
+DEMO_FLOWS = Path(__file__).resolve().parents[2] / "flows"
 
 PINNED = {
     "fabric_mirror/customers": "fb9eb542bb05033e",

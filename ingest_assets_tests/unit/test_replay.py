@@ -25,7 +25,7 @@ from ingest_assets.stores.open_mirroring.replay import (
     table_folders,
 )
 
-REPOSITORY = Path(__file__).resolve().parent.parent
+REPOSITORY = Path(__file__).resolve().parents[2]
 ZONE = "mirror.MountedRelationalDatabase/Files/LandingZone"
 MARKER = "__rowMarker__"
 

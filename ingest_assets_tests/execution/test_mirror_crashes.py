@@ -85,7 +85,7 @@ from ingest_assets.stores.open_mirroring.options import MirroredTableOptions
 from ingest_assets.stores.open_mirroring.replay import data_files, replay_table
 from ingest_assets.stores.open_mirroring.store import OpenMirroringStore
 
-REPOSITORY = Path(__file__).resolve().parent.parent
+REPOSITORY = Path(__file__).resolve().parents[2]
 CRASH_EXIT = 137
 MUTATING = ("upload", "write_bytes", "rename", "delete", "delete_folder", "make_folder")
 FILE_ROWS = 10  # rows per staged file (and row group): a load of 50 rows is 5 files
@@ -300,7 +300,7 @@ def crash_in_subprocess(point: CrashPoint, backend: dict[str, object], mirror: s
     config.write_text(json.dumps({"backend": backend, "load": point.load, "crash_at": point.at,
                                   "tear_rename": point.tear_rename, "mirror": mirror, "report": str(report)}))
     result = subprocess.run(
-        [sys.executable, "-c", "from ingest_assets_tests.test_mirror_crashes import _main; _main()", str(config)],
+        [sys.executable, "-c", "from ingest_assets_tests.execution.test_mirror_crashes import _main; _main()", str(config)],
         cwd=REPOSITORY, capture_output=True, text=True, timeout=SUBPROCESS_SECONDS,
     )
     assert result.returncode == CRASH_EXIT, (

@@ -1,0 +1,1 @@
+"""Integration tests: real servers and tools (PostgreSQL, MariaDB, Azurite, the ingest CLI, the webserver); SQL Server only live."""
