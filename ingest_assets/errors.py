@@ -19,8 +19,8 @@ its message. The classes live in `ingest_assets/causes/`, one module per group:
         groups that hold both kinds: never raised themselves, each of their classes is also a
         TerminalError or a TransientError (`class LockHeld(DestinationError, TransientError)`).
 
-`TerminalError` and `TransientError` still take a plain message, for plugins and for raise sites not
-yet given a class of their own.
+`TerminalError` and `TransientError` still take a plain message, for plugins (every raise site of this
+package has a class of its own).
 """
 
 from __future__ import annotations

@@ -28,9 +28,9 @@ imported only when an asset runs. The built-in types are registered the same way
 from __future__ import annotations
 
 from ingest_assets.config.references import resolve_references
-from ingest_assets.connectors.check import Checkable, CheckLine, ConnectionUse, fail, note, ok, probe_name
 from ingest_assets.connectors.connector_type import ConnectorType
 from ingest_assets.connectors.plugins import ENTRY_POINT_GROUP
+from ingest_assets.connectors.probe import Checkable, CheckLine, ConnectionUse, fail, note, ok, probe_name
 from ingest_assets.connectors.resource import ConnectionResource
 from ingest_assets.connectors.settings import ConnectionSettings, Secret
 from ingest_assets.errors import IngestError, PluginError, TerminalError, TransientError

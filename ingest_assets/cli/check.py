@@ -1,6 +1,6 @@
 """`ingest check`: validate the project, then test every connection an entity reads or writes.
 
-Each connection's resource checks itself (`connectors.check.Checkable`), so this command knows no type.
+Each connection's resource checks itself (`connectors.probe.Checkable`), so this command knows no type.
 The exit status is 1 when the project is invalid or any check fails.
 """
 
@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from ingest_assets.cli.project import add_project_arguments, flows_dir
 from ingest_assets.config.references import resolve_references
 from ingest_assets.connectors import registry
-from ingest_assets.connectors.check import Checkable, ConnectionUse, ReadTarget, WriteTarget
+from ingest_assets.connectors.probe import Checkable, ConnectionUse, ReadTarget, WriteTarget
 from ingest_assets.connectors.settings import secret_fields
 from ingest_assets.errors import IngestError, first_line
 from ingest_assets.plan.load import load_plan

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field, PositiveInt, field_validator
 
-from ingest_assets.config.models import ChecksSettings, LabelledFile, Model, Tags, _check_name
+from ingest_assets.config.project_files import ChecksSettings, LabelledFile, Model, Tags, _check_name
 from ingest_assets.transforms.settings import PARAM_NAME, ParamValue
 
 INPUT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\.[A-Za-z_][A-Za-z0-9_]*$")

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from ingest_assets.config.messages import problems_from_validation
-from ingest_assets.config.models import EntityFile, FlowFile, ProjectFile, is_valid_name
+from ingest_assets.config.project_files import EntityFile, FlowFile, ProjectFile, is_valid_name
 from ingest_assets.config.yaml_source import (
     LocatedDict,
     LocatedList,

@@ -15,8 +15,8 @@ from typing import Annotated, Any, Literal, Self
 from pydantic import AliasChoices, Field, model_validator
 
 from ingest_assets.config.references import resolve_references
-from ingest_assets.connectors.check import CheckLine, ConnectionUse, fail, ok, probe_name
 from ingest_assets.connectors.files import writable_folder
+from ingest_assets.connectors.probe import CheckLine, ConnectionUse, fail, ok, probe_name
 from ingest_assets.connectors.resource import ConnectionResource, resolved
 from ingest_assets.connectors.settings import ConnectionSettings, Secret
 from ingest_assets.errors import IngestError

@@ -18,8 +18,8 @@ from urllib.parse import unquote_plus
 
 from pydantic import AliasChoices, Field, PositiveInt
 
-from ingest_assets.connectors.check import CheckLine, ConnectionUse, fail, note, ok, probe_name
 from ingest_assets.connectors.connector_type import ConnectorType, ReadKindName
+from ingest_assets.connectors.probe import CheckLine, ConnectionUse, fail, note, ok, probe_name
 from ingest_assets.connectors.resource import ConnectionResource
 from ingest_assets.connectors.settings import ConnectionSettings, require_reference
 from ingest_assets.errors import first_line

@@ -11,9 +11,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from ingest_assets.connectors.check import CheckLine, ConnectionUse, fail, note, ok, probe_name
 from ingest_assets.connectors.connector_type import ConnectorType
 from ingest_assets.connectors.files import writable_folder
+from ingest_assets.connectors.probe import CheckLine, ConnectionUse, fail, note, ok, probe_name
 from ingest_assets.connectors.resource import ProjectRelativeResource
 from ingest_assets.connectors.settings import ConnectionSettings
 from ingest_assets.errors import first_line

@@ -10,8 +10,8 @@ from typing import Literal
 
 from pydantic import Field
 
-from ingest_assets.connectors.check import CheckLine, ConnectionUse, fail, note, ok, probe_name
 from ingest_assets.connectors.connector_type import ConnectorType
+from ingest_assets.connectors.probe import CheckLine, ConnectionUse, fail, note, ok, probe_name
 from ingest_assets.connectors.resource import ProjectRelativeResource
 from ingest_assets.connectors.settings import ConnectionSettings
 

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from dagster._utils.schedules import is_valid_cron_string
 from pydantic import AliasChoices, Field, PositiveInt, field_validator
 
-from ingest_assets.config.models import Model
+from ingest_assets.config.project_files import Model
 from ingest_assets.config.references import resolve_references
 from ingest_assets.connectors.azure_storage import AzureStorageSettings, StorageResource
 from ingest_assets.connectors.connector_type import STORE_ONLY_SETTINGS, ConnectorType

@@ -17,7 +17,7 @@ from typing import Annotated, Union
 
 from pydantic import BaseModel, Field, create_model
 
-from ingest_assets.config.models import ProjectFile
+from ingest_assets.config.project_files import ProjectFile
 from ingest_assets.connectors.connector_type import ConnectorType
 from ingest_assets.errors import (
     NoBuiltInConnectors,

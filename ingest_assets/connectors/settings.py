@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationInfo, field_validator
 from pydantic.fields import FieldInfo
 
-from ingest_assets.config.models import Model
+from ingest_assets.config.project_files import Model
 from ingest_assets.config.references import reference_syntax_errors, referenced_names
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Literal
 
-from ingest_assets.connectors.check import CheckLine, ConnectionUse, fail
 from ingest_assets.connectors.database import DatabaseResource, sql_database
+from ingest_assets.connectors.probe import CheckLine, ConnectionUse, fail
 from ingest_assets.connectors.resource import ProjectRelativeResource
 from ingest_assets.connectors.settings import ConnectionSettings
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 from ingest_assets.config.loader import LoadedEntity, LoadedFlow, LoadedProject
-from ingest_assets.config.models import (
+from ingest_assets.config.project_files import (
     AuditSettings,
     ChecksSettings,
     EntitySettings,

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Literal
 
-from ingest_assets.config.models import Granularity, RunType, SchemaPolicy
+from ingest_assets.config.project_files import Granularity, RunType, SchemaPolicy
 from ingest_assets.connectors.settings import ConnectionSettings as Connection
 from ingest_assets.stores.open_mirroring.options import MirroredTableOptions
 from ingest_assets.transforms.spec import TransformStep

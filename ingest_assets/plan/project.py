@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ingest_assets.config.models import AutomationStatus
+from ingest_assets.config.project_files import AutomationStatus
 from ingest_assets.plan.derived import DerivedPlan
 from ingest_assets.plan.model import ConnectionPlan, EntityPlan
 

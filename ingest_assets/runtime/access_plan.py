@@ -15,7 +15,7 @@ from ingest_assets.errors import IngestError
 from ingest_assets.homes.explain import RowEstimate, SourceQuery, estimate_rows, source_query
 
 if TYPE_CHECKING:
-    from ingest_assets.config.models import RunType
+    from ingest_assets.config.project_files import RunType
     from ingest_assets.homes.base import ReadRequest
     from ingest_assets.plan.cursor import Cursor
     from ingest_assets.plan.model import EntityPlan

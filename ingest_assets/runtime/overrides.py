@@ -7,7 +7,7 @@ from enum import Enum
 import dagster as dg
 from pydantic import Field
 
-from ingest_assets.config.models import RunType
+from ingest_assets.config.project_files import RunType
 
 
 # Not a StrEnum: that would change str() of a member, and the run config's enum is Dagster's reading of this class.

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from ingest_assets.config.models import SchemaPolicy
+from ingest_assets.config.project_files import SchemaPolicy
 from ingest_assets.stores.schema_decision import ColumnChange, SchemaDecision, TableLayout
 
 # The destination's Arrow schema after a load, recorded in its materialization (the next reference).
