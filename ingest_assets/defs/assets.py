@@ -11,7 +11,7 @@ import dagster as dg
 from ingest_assets.connectors import registry
 from ingest_assets.defs.checks import check_specs
 from ingest_assets.defs.pools import POOL_TAG
-from ingest_assets.defs.publish_step import STEP_TAG, two_step_asset
+from ingest_assets.defs.publish_step import STEP_TAG, publish_step_asset
 from ingest_assets.defs.translator import ENTITY_METADATA_KEY, IngestTranslator
 from ingest_assets.errors import TranslatorKeyMismatch
 from ingest_assets.plan.model import EntityPlan
@@ -35,7 +35,7 @@ def entity_asset(plan: EntityPlan, translator: IngestTranslator, key: dg.AssetKe
     pool = plan.home.name if plan.home.pool_size else None
     tags = {STEP_TAG: "extract", **({POOL_TAG: plan.home.name} if pool else {})}
     if registry.connector(plan.store.type).publish_step:
-        return two_step_asset(plan, spec, retries, tags, pool)
+        return publish_step_asset(plan, spec, retries, tags, pool)
 
     @dg.multi_asset(
         name=plan.op_name,

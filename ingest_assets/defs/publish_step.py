@@ -24,7 +24,7 @@ STEP_TAG = "ingest/step"  # extract | publish: the executor limits each kind on 
 RESULT = "result"
 
 
-def two_step_asset(plan: EntityPlan, spec: dg.AssetSpec, retries: int, extract_tags: dict[str, str],
+def publish_step_asset(plan: EntityPlan, spec: dg.AssetSpec, retries: int, extract_tags: dict[str, str],
                    pool: str | None) -> dg.AssetsDefinition:
     entity_checks = check_specs(plan, spec.key)
     # The graph's output for a check is named after the asset key and the check.
