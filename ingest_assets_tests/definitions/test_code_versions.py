@@ -41,3 +41,17 @@ def test_code_versions_do_not_depend_on_where_the_project_is(tmp_path: Path) -> 
     graph = build_definitions(tmp_path / "flows").resolve_asset_graph()
     assert {k.to_user_string(): graph.get(k).code_version for k in graph.materializable_asset_keys} == PINNED
     assert isinstance(graph.get(dg.AssetKey(["shop_sales", "orders"])).code_version, str)
+
+
+def test_every_field_of_the_plan_is_in_its_fingerprint_or_left_out_on_purpose() -> None:
+    """A field added to EntityPlan must be added to `fingerprint()` too (or here, with the reason), or a
+    change to it would not change the asset's code version."""
+    from dataclasses import fields
+
+    from ingest_assets.plan.load import load_plan
+    from ingest_assets.plan.model import EntityPlan
+
+    left_out = {"declared_at"}  # where the entity is written, not what it writes
+    plan = next(entity for entity in load_plan(DEMO_FLOWS).entities if entity.sample_rows is None)
+    fingerprinted = set(plan.fingerprint()) | {"sample_rows"}  # only when set: see EntityPlan.fingerprint
+    assert fingerprinted == {field.name for field in fields(EntityPlan)} - left_out
