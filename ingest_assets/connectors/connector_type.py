@@ -17,8 +17,6 @@ from pydantic import BaseModel
 
 ReadKindName = Literal["table", "query", "path"]
 WriteKindName = Literal["table", "path"]
-# Entity `store:` settings that only some store types read (each type lists its own in `store_settings`).
-STORE_ONLY_SETTINGS = ("folder_deletion_wait_seconds", "schema_name", "row_marker_column")
 # A connection's Dagster resource, of whatever class its type makes. ConfigurableResource's parameter is
 # the value it hands to ops (for these resources, the resource itself), which resource classes leave
 # unset: Any. A string, so that nothing subscripts the pydantic class at run time.

@@ -17,6 +17,7 @@ from ingest_assets.connectors.probe import CheckLine, ConnectionUse, fail, note,
 from ingest_assets.connectors.resource import ProjectRelativeResource
 from ingest_assets.connectors.settings import ConnectionSettings
 from ingest_assets.errors import first_line
+from ingest_assets.sql.text import quote_qualified
 
 if TYPE_CHECKING:
     import duckdb
@@ -99,9 +100,8 @@ def _check_read(connection: duckdb.DuckDBPyConnection, table: str | None, query:
 
     if table is None:
         return note(f"query not run by the check (it runs with the asset): {' '.join((query or '').split())[:60]}")
-    quoted = ".".join('"' + part.replace('"', '""') + '"' for part in table.split("."))
     try:
-        connection.execute(f"SELECT * FROM {quoted} LIMIT 0")
+        connection.execute(f"SELECT * FROM {quote_qualified(table)} LIMIT 0")
     except duckdb.Error as error:
         return fail(f"cannot read table {table}: {first_line(error)} -> check the entity's home.table")
     return ok(f"can read table {table}")

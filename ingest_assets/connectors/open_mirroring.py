@@ -10,9 +10,10 @@ from pydantic import AliasChoices, Field, PositiveInt, field_validator
 from ingest_assets.config.project_files import Model
 from ingest_assets.config.references import resolve_references
 from ingest_assets.connectors.azure_storage import AzureStorageSettings, StorageResource
-from ingest_assets.connectors.connector_type import STORE_ONLY_SETTINGS, ConnectorType
+from ingest_assets.connectors.connector_type import ConnectorType
 from ingest_assets.connectors.settings import PlanOnly
 from ingest_assets.stores.open_mirroring.layout import landing_zone
+from ingest_assets.stores.open_mirroring.options import MIRRORED_TABLE_SETTINGS
 
 
 class ProcessedCheckSettings(Model):
@@ -66,5 +67,5 @@ class OpenMirroringResource(StorageResource):
 OPEN_MIRRORING = ConnectorType(
     "open_mirroring", OpenMirroringResource.from_settings, None,
     "ingest_assets.stores.open_mirroring.store:OpenMirroringStore", frozenset(), "table", partitioned_writes=False,
-    counts_table=False, publish_step=True, store_settings=frozenset(STORE_ONLY_SETTINGS), model=OpenMirroringConnection,
+    counts_table=False, publish_step=True, store_settings=frozenset(MIRRORED_TABLE_SETTINGS), model=OpenMirroringConnection,
 )

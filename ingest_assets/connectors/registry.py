@@ -10,13 +10,12 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from ingest_assets.connectors.connector_type import STORE_ONLY_SETTINGS, AnyResource, ConnectorType
+from ingest_assets.connectors.connector_type import AnyResource, ConnectorType
 from ingest_assets.connectors.plugins import plugin_connector_types
 from ingest_assets.homes.base import Home
 from ingest_assets.stores.base import PublishingStore, Store
 
 __all__ = [
-    "STORE_ONLY_SETTINGS",
     "connector",
     "connector_types",
     "home_types",

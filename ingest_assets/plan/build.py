@@ -45,7 +45,7 @@ from ingest_assets.plan.model import (
     load_mode,
 )
 from ingest_assets.plan.project import FlowPlan, ProjectPlan, ScheduleDef, SensorDef
-from ingest_assets.stores.open_mirroring.options import MirroredTableOptions
+from ingest_assets.stores.open_mirroring.options import MIRRORED_TABLE_SETTINGS, MirroredTableOptions
 from ingest_assets.transforms.validate import Problem, transform_steps
 
 ModelT = TypeVar("ModelT", bound=Model)
@@ -426,7 +426,7 @@ def _write_spec(store: ConnectionPlan, settings: StoreSettings, flow: str, entit
         problem(where("store", other), f"store {store.name!r} ({store.type}) writes a {kind}, not a {other} "
                 f"-> use '{kind}:' (default {flow}.{entity} / {flow}/{entity})")
         return None
-    unknown = [name for name in registry.STORE_ONLY_SETTINGS
+    unknown = [name for name in MIRRORED_TABLE_SETTINGS
                if getattr(settings, name) is not None and name not in connector.store_settings]
     for name in unknown:
         setting = "schema" if name == "schema_name" else name

@@ -25,6 +25,10 @@ class MirroredTableSettings(BaseModel):
     row_marker_column: str | None = None
 
 
+# Entity `store:` settings only open_mirroring reads: the plan refuses them for every other store type.
+MIRRORED_TABLE_SETTINGS = tuple(MirroredTableSettings.model_fields)
+
+
 @dataclass(frozen=True)
 class MirroredTableOptions:
     """The schema folder, the table's keyColumns, the entity's own wait after deleting its table
