@@ -82,10 +82,12 @@ class AzureStorageSettings(ConnectionSettings):
             return None
         if self.credential is not None:
             return self.credential
-        for setting, kind in (("connection_string", "connection_string"), ("account_key", "account_key"),
-                              ("sas_token", "sas")):
+        # A given secret picks its kind, in this order.
+        given: tuple[tuple[str, AzureCredentialKind], ...] = (
+            ("connection_string", "connection_string"), ("account_key", "account_key"), ("sas_token", "sas"))
+        for setting, kind in given:
             if getattr(self, setting) is not None:
-                return kind  # type: ignore[return-value]
+                return kind
         return "azure_default"
 
     @property
