@@ -75,6 +75,11 @@ class Project:
             tags=tags,
         )
 
+    def run_config(self, key: str, overrides: dict[str, object]) -> dict[str, object]:
+        """Run config giving `overrides` to the step that loads `key` (its own, or one it shares)."""
+        step = self.definitions().get_assets_def(dg.AssetKey(key.split("/"))).node_def.name
+        return {"ops": {step: {"config": overrides}}}
+
     def latest_metadata(self, key: str) -> dict[str, object]:
         event = self.instance.get_latest_materialization_event(dg.AssetKey(key.split("/")))
         assert event is not None and event.asset_materialization is not None

@@ -79,6 +79,8 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_INVALID
     keys = {label: key for key, label in selected}
     entities = [(keys[entity.label], entity) for entity in project.entities if entity.label in keys]
+    # The step that loads an entity addresses its run config (`ops: {<step>: {config: ...}}`).
+    steps = {key.to_user_string(): definitions.get_assets_def(key).node_def.name for key, _ in entities}
 
     with ExitStack() as stack:
         instance, instance_note = _instance(stack)
@@ -90,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
             "environment": project.environment,
             "instance": instance_note,
             "offline": args.offline,
-            "entities": [plan.as_json() for plan in plans],
+            "entities": [{**plan.as_json(), "step": steps[plan.asset_key]} for plan in plans],
             "errors": [{"asset_key": key, "error": message} for key, message in failures],
         }, indent=2))
     else:
@@ -98,7 +100,8 @@ def run(args: argparse.Namespace) -> int:
               f"{f' (environment {project.environment})' if project.environment else ''}; {instance_note}"
               f"{'; offline' if args.offline else ''}. No rows are read and nothing is written.\n")
         for plan in plans:
-            print(render_text(plan) + "\n")
+            step = steps[plan.asset_key]
+            print(render_text(plan) + f"\n  {'step:':<13}{step} (run config: ops: {{{step}: {{config: ...}}}})\n")
         for key, message in failures:
             print(f"{key}: cannot plan: {message}\n", file=sys.stderr)
     return EXIT_UNREACHABLE if failures else 0

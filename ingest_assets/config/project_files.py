@@ -59,6 +59,9 @@ def _check_name(value: str) -> str:
 
 class Options(Model):
     concurrency: PositiveInt = 4
+    # How many entities (of one flow, reading one connection and writing one) share a step: a step
+    # costs a process and a code-location load, so small tables go many to a step (1: a step each).
+    entities_per_step: PositiveInt = 50
     batch_size: PositiveInt = 100_000
     retries: Annotated[int, Field(ge=0, le=10)] = 2
     schedule_status: AutomationStatus = "stopped"

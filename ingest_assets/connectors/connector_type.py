@@ -40,6 +40,9 @@ class ConnectorType:
     # Publishes in a step of its own after extraction (Open Mirroring: it may wait minutes for Fabric
     # to drop a table, and must not hold an extraction slot meanwhile).
     publish_step: bool = False
+    # Several entities of one step may write it at once, on threads of one process (DuckDB refuses
+    # a read-only and a read-write connection to one file in one process).
+    threaded_writes: bool = True
     store_settings: frozenset[str] = frozenset()  # entity `store:` settings only this store reads
     # Its committed tables can be read back (`read_back`, see stores/read_back.py): derived assets
     # read their inputs this way.

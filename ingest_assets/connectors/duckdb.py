@@ -60,7 +60,7 @@ class DuckDBFileResource(ProjectRelativeResource):
 
 DUCKDB = ConnectorType("duckdb", DuckDBFileResource.from_settings, "ingest_assets.homes.duckdb:DuckDBHome",
                        "ingest_assets.stores.duckdb:DuckDBStore", frozenset({"table", "query"}), "table",
-                       reads_back=True, model=DuckDBConnection)
+                       reads_back=True, threaded_writes=False, model=DuckDBConnection)
 
 
 def check_duckdb(resource: DuckDBFileResource, use: ConnectionUse) -> Iterator[CheckLine]:

@@ -1,5 +1,6 @@
-"""An entity's asset: one `multi_asset` step that reads, stages, commits and reports (or two steps for
-stores that publish after extraction, see `publish_step.py`)."""
+"""Entity assets: an entity's own `multi_asset` step that reads, stages, commits and reports (or two
+steps for stores that publish after extraction, see `publish_step.py`), or a step shared by several
+entities (`shared_step_asset`, see `steps.py`)."""
 
 # No `from __future__ import annotations` here: Dagster reads the asset function's annotations
 # (the context and RunOverrides config types) at definition time.
@@ -12,9 +13,11 @@ from ingest_assets.connectors import registry
 from ingest_assets.defs.checks import check_specs
 from ingest_assets.defs.pools import POOL_TAG
 from ingest_assets.defs.publish_step import STEP_TAG, publish_step_asset
-from ingest_assets.defs.translator import ENTITY_METADATA_KEY, IngestTranslator
+from ingest_assets.defs.steps import SharedStep
+from ingest_assets.defs.translator import ENTITY_METADATA_KEY, EntityKeys, IngestTranslator
 from ingest_assets.errors import TranslatorKeyMismatch
 from ingest_assets.plan.model import EntityPlan
+from ingest_assets.runtime.batch import BatchEntity, materialize_batch
 from ingest_assets.runtime.materialize import materialize_entity
 from ingest_assets.runtime.overrides import RunOverrides
 
@@ -28,12 +31,16 @@ def entity_spec(plan: EntityPlan, translator: IngestTranslator, key: dg.AssetKey
     return spec.merge_attributes(metadata={ENTITY_METADATA_KEY: plan.label})
 
 
+def _pool(plan: EntityPlan) -> tuple[str | None, dict[str, str]]:
+    """The home's connection limit: Dagster's pool across runs, the executor's tag limit within one."""
+    pool = plan.home.name if plan.home.pool_size else None
+    return pool, {STEP_TAG: "extract", **({POOL_TAG: plan.home.name} if pool else {})}
+
+
 def entity_asset(plan: EntityPlan, translator: IngestTranslator, key: dg.AssetKey, retries: int
                  ) -> dg.AssetsDefinition:
     spec = entity_spec(plan, translator, key)
-    # The home's connection limit: Dagster's pool across runs, the executor's tag limit within one.
-    pool = plan.home.name if plan.home.pool_size else None
-    tags = {STEP_TAG: "extract", **({POOL_TAG: plan.home.name} if pool else {})}
+    pool, tags = _pool(plan)
     if registry.connector(plan.store.type).publish_step:
         return publish_step_asset(plan, spec, retries, tags, pool)
 
@@ -58,3 +65,29 @@ def entity_asset(plan: EntityPlan, translator: IngestTranslator, key: dg.AssetKe
         )
 
     return _entity
+
+
+def shared_step_asset(step: SharedStep, translator: IngestTranslator, keys: EntityKeys, retries: int
+                      ) -> dg.AssetsDefinition:
+    """One step for several entities (of one flow, home and store): subsettable, so a run of some of
+    them loads only those, each with its own materialization, checks and failure."""
+    entities = {keys[plan]: BatchEntity(plan, keys[plan]) for plan in step.entities}
+    first = step.entities[0]
+    pool, tags = _pool(first)
+
+    @dg.multi_asset(
+        name=step.name,
+        specs=[entity_spec(entity.plan, translator, key) for key, entity in entities.items()],
+        check_specs=[spec for key, entity in entities.items() for spec in check_specs(entity.plan, key)],
+        required_resource_keys={first.home.name, first.store.name},
+        can_subset=True,
+        pool=pool,
+        op_tags=tags,
+    )
+    def _entities(context: dg.AssetExecutionContext, config: RunOverrides
+                  ) -> Iterator[dg.MaterializeResult[None] | dg.AssetCheckResult]:
+        resources = {name: getattr(context.resources, name) for name in (first.home.name, first.store.name)}
+        selected = [entity for key, entity in entities.items() if key in context.selected_asset_keys]
+        yield from materialize_batch(context, selected, config, resources, step.threads, retries)
+
+    return _entities

@@ -1,7 +1,7 @@
 """`build_definitions`: a `flows/` project -> Dagster Definitions.
 
-One asset per entity (each its own step, so one failing table never fails another), one resource
-per connection, plus jobs, schedules and sensors. Loading opens no connection and imports no driver:
+One asset per entity (small tables share a step, see `defs/steps.py`; a failing table fails only its
+own asset), one resource per connection, plus jobs, schedules and sensors. Loading opens no connection and imports no driver:
 homes and stores are imported when a run needs them.
 """
 
@@ -14,11 +14,12 @@ import dagster as dg
 
 from ingest_assets.config.loader import FLOWS_DIR_VARIABLE
 from ingest_assets.connectors import registry
-from ingest_assets.defs.assets import entity_asset
+from ingest_assets.defs.assets import entity_asset, shared_step_asset
 from ingest_assets.defs.automation import automation_condition_sensors, build_automation
 from ingest_assets.defs.derived import derived_asset
 from ingest_assets.defs.executor import project_executor
 from ingest_assets.defs.pickup_check import pickup_check
+from ingest_assets.defs.steps import plan_steps
 from ingest_assets.defs.translator import EntityKeys, IngestTranslator
 from ingest_assets.plan.load import load_plan
 
@@ -33,7 +34,9 @@ def build_definitions(
     translator = translator or IngestTranslator()
     keys = EntityKeys(translator, [*project.entities, *(derived.entity for derived in project.derived)])
     automation = build_automation(project, keys)
-    entities = [entity_asset(entity, translator, keys[entity], project.retries) for entity in project.entities]
+    alone, shared = plan_steps(project)
+    entities = [entity_asset(entity, translator, keys[entity], project.retries) for entity in alone]
+    entities += [shared_step_asset(step, translator, keys, project.retries) for step in shared]
     derived = [derived_asset(plan, translator, keys, project.retries) for plan in project.derived]
     asset_checks = [check for entity in project.entities if (check := pickup_check(entity, keys[entity])) is not None]
     return dg.Definitions(

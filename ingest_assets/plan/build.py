@@ -129,6 +129,7 @@ def build_project_plan(project: LoadedProject) -> tuple[ProjectPlan, list[Config
         retries=options.retries,
         flows=tuple(flows),
         sensor_status=options.sensor_status,
+        entities_per_step=options.entities_per_step,
     )
     return plan, problems
 

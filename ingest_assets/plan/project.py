@@ -41,6 +41,7 @@ class ProjectPlan:
     retries: int
     flows: tuple[FlowPlan, ...]
     sensor_status: AutomationStatus = "stopped"  # options.sensor_status: sensors start as this says
+    entities_per_step: int = 50  # options.entities_per_step (see defs/steps.py)
     # SQL over other assets (see plan/derived.py), planned after the entities they read.
     derived: tuple[DerivedPlan, ...] = ()
 

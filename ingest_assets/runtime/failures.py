@@ -26,8 +26,14 @@ def ingest_errors(context: StepContext, plan: EntityPlan, retries: int) -> Itera
         context.log.warning(f"{plan.label}: {error}")
         raise dg.RetryRequested(max_retries=retries, seconds_to_wait=RETRY_WAIT_SECONDS) from error
     except IngestError as error:
-        raise dg.Failure(
-            description=f"{plan.label} (declared at {plan.declared_at}): {error}",
-            metadata={"entity": plan.label, "declared_at": str(plan.declared_at)},
-            allow_retries=False,
-        ) from error
+        raise dg.Failure(description=describe_failure(plan, error), metadata=failure_metadata(plan),
+                         allow_retries=False) from error
+
+
+def describe_failure(plan: EntityPlan, error: Exception) -> str:
+    """What failed, where it is declared, and the error's own message (which says what to do)."""
+    return f"{plan.label} (declared at {plan.declared_at}): {error}"
+
+
+def failure_metadata(plan: EntityPlan) -> dict[str, str]:
+    return {"entity": plan.label, "declared_at": str(plan.declared_at)}

@@ -37,7 +37,7 @@ from ingest_assets.runtime.decide import LoadDecision, PartitionWindow, decide_l
 from ingest_assets.runtime.failures import StepContext, ingest_errors
 from ingest_assets.runtime.metadata import RecordedValue
 from ingest_assets.runtime.overrides import RunOverrides
-from ingest_assets.runtime.state import previous_load
+from ingest_assets.runtime.state import PreviousLoad, previous_load
 from ingest_assets.stores.base import (
     CommitResult,
     QualityRequest,
@@ -108,12 +108,26 @@ def materialize_from_home(
 ) -> Iterator[dg.MaterializeResult[None] | dg.AssetCheckResult]:
     """`materialize_entity` for any home (a derived asset's query is one)."""
     with ingest_errors(context, plan, retries):
-        store: Store = registry.open_store(plan.store.type, store_resource)
-        staged, commit = yield from _stage(context, plan, asset_key, overrides, open_home(), store,
-                                           lambda w: w.commit())
-        for event in _report(plan, asset_key, staged, commit):
-            yield (dg.MaterializeResult(asset_key=asset_key, metadata=event)
-                   if isinstance(event, dict) else event)
+        yield from load_entity(context, plan, asset_key, overrides, open_home, store_resource,
+                               previous_load(context.instance, asset_key))
+
+
+def load_entity(
+    context: StepContext,
+    plan: EntityPlan,
+    asset_key: dg.AssetKey,
+    overrides: RunOverrides,
+    open_home: Callable[[], Home],
+    store_resource: AnyResource,
+    previous: PreviousLoad,
+) -> Iterator[dg.MaterializeResult[None] | dg.AssetCheckResult]:
+    """One entity's load and its report; a failed load raises (the caller decides what the step does)."""
+    store: Store = registry.open_store(plan.store.type, store_resource)
+    staged, commit = yield from _stage(context, plan, asset_key, overrides, open_home(), store, previous,
+                                       lambda w: w.commit())
+    for event in _report(plan, asset_key, staged, commit):
+        yield (dg.MaterializeResult(asset_key=asset_key, metadata=event)
+               if isinstance(event, dict) else event)
 
 
 def extract_for_publish(
@@ -129,7 +143,8 @@ def extract_for_publish(
     with ingest_errors(context, plan, retries):
         store = registry.open_publishing_store(plan.store.type, store_resource)
         home: Home = registry.open_home(plan.home.type, home_resource)
-        stage = _stage(context, plan, asset_key, overrides, home, store, lambda w: w.prepare())
+        stage = _stage(context, plan, asset_key, overrides, home, store, previous_load(context.instance, asset_key),
+                       lambda w: w.prepare())
         # Check results of a failed load cannot be reported from this step; the failure says the same.
         while True:
             try:
@@ -158,7 +173,7 @@ def publish_prepared(
 
 
 def _stage(context: StepContext, plan: EntityPlan, asset_key: dg.AssetKey, overrides: RunOverrides,
-           home: Home, store: _StoreWriting[W_co],
+           home: Home, store: _StoreWriting[W_co], previous: PreviousLoad,
            finish: Callable[[W_co], T]) -> Generator[dg.AssetCheckResult, None, tuple[StagedLoad, T]]:
     """Decide the load, read and stage it, and `finish` the writer (commit or prepare)."""
     # pyarrow is imported when a run starts, never when definitions load.
@@ -168,7 +183,6 @@ def _stage(context: StepContext, plan: EntityPlan, asset_key: dg.AssetKey, overr
 
     started_at = time.time()
 
-    previous = previous_load(context.instance, asset_key)
     committed = previous.cursor if plan.watermark else None
     # A sample records no cursor, so it needs no upper bound (and skips the max() query).
     source_max = None
@@ -231,16 +245,20 @@ def _stage(context: StepContext, plan: EntityPlan, asset_key: dg.AssetKey, overr
 
 def _report(plan: EntityPlan, asset_key: dg.AssetKey, staged: StagedLoad, commit: CommitResult
             ) -> Iterator[dg.AssetCheckResult | dict[str, RecordedValue]]:
-    """The check results of a committed load, then its materialization metadata (a dict)."""
+    """The materialization metadata of a committed load (a dict), then its check results.
+
+    The materialization comes first: Dagster attaches a check result to the asset's latest
+    materialization, which must be the one the check measured, not the run before's.
+    """
     write_mode = staged.decision.write_mode
-    yield check_results.rows_read_result(plan, asset_key, staged.rows_read, commit.rows_written, staged.duplicates_dropped,
-                                  staged.rows_transformed)
-    yield check_results.schema_result(plan, asset_key, staged.schema)
-    yield from check_results.post_commit_results(plan, asset_key, write_mode, commit, staged.rows_read)
     yield metadata.materialization_metadata(
         plan, staged.decision, commit, staged.schema, staged.rows_read, staged.duplicates_dropped,
         time.time() - staged.started_at, staged.rows_transformed,
     )
+    yield check_results.rows_read_result(plan, asset_key, staged.rows_read, commit.rows_written,
+                                         staged.duplicates_dropped, staged.rows_transformed)
+    yield check_results.schema_result(plan, asset_key, staged.schema)
+    yield from check_results.post_commit_results(plan, asset_key, write_mode, commit, staged.rows_read)
 
 
 def _require_columns(plan: EntityPlan, source: pa.Schema, output: pa.Schema) -> None:

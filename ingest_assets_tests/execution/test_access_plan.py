@@ -136,7 +136,7 @@ def test_sample_per_run_on_postgres_then_a_normal_run_loads_everything(project: 
                                                                       pg_database, engine):
     _pg_orders(postgres_server, pg_database)
     _pg_project(project, postgres_server, pg_database, engine)
-    config = {"ops": {"copy__orders": {"config": {"sample_rows": 100}}}}
+    config = project.run_config("copy/orders", {"sample_rows": 100})
 
     result = project.materialize("copy/orders", run_config=config)
 
@@ -163,7 +163,7 @@ def test_sample_per_environment_on_postgres_and_run_config_zero_turns_it_off(pro
     project.materialize("copy/early_orders")
     assert read_parquet_table(project.root / "lake/copy/early_orders").num_rows == 25
 
-    project.materialize("copy/early_orders", run_config={"ops": {"copy__early_orders": {"config": {"sample_rows": 0}}}})
+    project.materialize("copy/early_orders", run_config=project.run_config("copy/early_orders", {"sample_rows": 0}))
     assert read_parquet_table(project.root / "lake/copy/early_orders").num_rows == 2000
     assert "ingest/sample_rows" not in project.latest_metadata("copy/early_orders")
 
@@ -344,7 +344,7 @@ def test_sample_records_no_cursor_so_the_next_run_reloads_everything(project: Pr
     with sqlite3.connect(database) as connection:
         insert_orders(connection, range(41, 51))
 
-    project.materialize("sales/orders", run_config={"ops": {"sales__orders": {"config": {"sample_rows": 7}}}})
+    project.materialize("sales/orders", run_config=project.run_config("sales/orders", {"sample_rows": 7}))
     assert read_parquet_table(project.root / "lake/sales/orders").num_rows == 7
     assert CURSOR_METADATA_KEY not in project.latest_metadata("sales/orders")
 

@@ -133,7 +133,7 @@ def test_run_config_forces_one_full_reload(sales: Project):
     with sqlite3.connect(sales.root / "source/shop.sqlite") as connection:
         connection.execute("DELETE FROM orders WHERE id > 50")
 
-    sales.materialize("sales/orders", run_config={"ops": {"sales__orders": {"config": {"run_type": "full_drop"}}}})
+    sales.materialize("sales/orders", run_config=sales.run_config("sales/orders", {"run_type": "full_drop"}))
 
     assert lake_ids(sales) == list(range(1, 51))
     assert sales.latest_metadata("sales/orders")["ingest/rows_written"] == 50
@@ -151,7 +151,7 @@ def test_changed_watermark_column_fails_until_reset_deliberately(sales: Project)
     assert "{reset_watermark: true}" in failure.description
     assert sales.materialization_count("sales/orders") == 1
 
-    sales.materialize("sales/orders", run_config={"ops": {"sales__orders": {"config": {"reset_watermark": True}}}})
+    sales.materialize("sales/orders", run_config=sales.run_config("sales/orders", {"reset_watermark": True}))
     assert sales.latest_metadata("sales/orders")["ingest/cursor"] == {"column": "id", "type": "integer", "value": 100}
     assert lake_ids(sales) == list(range(1, 101))
 
@@ -251,10 +251,14 @@ def test_one_failing_entity_does_not_fail_another(sales: Project):
 
     result = sales.materialize("*", raise_on_error=False)
 
+    # Both load in the flow's shared step: orders committed, refunds failed, and so did the step, naming it.
     failed = {event.step_key for event in result.get_step_failure_events()}
-    assert failed == {"sales__refunds"}
+    assert failed == {"sales__shop_to_lake"}
     assert lake_ids(sales) == list(range(1, 101))
+    assert sales.materialization_count("sales/refunds") == 0
     description = result.get_step_failure_events()[0].step_failure_data.user_failure_data.description
+    assert "1 of 2 entities of this step failed" in description
+    assert "sales.refunds (declared at flows/sales/entities/refunds.yml:" in description
     assert "table 'refunds' does not exist in the home database -> tables there: orders" in description
 
 
@@ -427,7 +431,7 @@ def test_a_destination_removed_by_hand_is_not_silently_appended_to(sales: Projec
     assert not result.success
     description = result.get_step_failure_events()[0].step_failure_data.user_failure_data.description
     assert "does not exist, but the committed watermark says rows up to 2026-03-01 09:40:00 were loaded" in description
-    sales.materialize("sales/orders", run_config={"ops": {"sales__orders": {"config": {"reset_watermark": True}}}})
+    sales.materialize("sales/orders", run_config=sales.run_config("sales/orders", {"reset_watermark": True}))
     assert lake_ids(sales) == list(range(1, 106))
 
 

@@ -225,7 +225,7 @@ def test_a_changed_key_is_refused_before_anything_is_published_until_a_rebuild(p
     assert "run once with run config {rebuild: true}" in message
     assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
 
-    project.materialize("shop/customers", run_config={"ops": {"shop__customers": {"config": {"rebuild": True}}}})
+    project.materialize("shop/customers", run_config=project.run_config("shop/customers", {"rebuild": True}))
     assert json.loads((folder / "_metadata.json").read_text())["keyColumns"] == ["id", "name"]
     assert _mirrored(_local(project), "customers") == _source_rows(source, "customers")
 

@@ -356,21 +356,25 @@ SLOW_QUERY = "SELECT o.* FROM orders o CROSS JOIN (SELECT pg_sleep(3)) AS pause"
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("entities_per_step", [1, 50])
 def test_a_run_of_many_entities_never_runs_more_steps_on_a_connection_than_its_pool(
-    project: Project, postgres_server, pg_database
+    project: Project, postgres_server, pg_database, entities_per_step
 ):
     """A real multiprocess run through the Dagster CLI, counting its steps (from the event log) and the
     server's connections while it runs.
 
-    `pool_size` bounds the steps that read a database at once; a step that reads in parallel opens up to
-    min(partitions, pool_size) connections of its own (the README says so). So with a pool of 2 at most 2
-    steps overlap and at most 2 x 2 connections are open, whatever the machine's speed.
+    `pool_size` bounds the steps that read a database at once, and the entities a shared step loads at
+    once; a read in parallel opens up to min(partitions, pool_size) connections of its own (the README
+    says so). So with a pool of 2 at most 2 steps overlap (or, sharing one step, 2 entities) and at most
+    2 x 2 connections are open, whatever the machine's speed.
     """
     _create_orders(postgres_server, pg_database, range(1, 5))
     entities = "\n".join(f"  - {{name: copy_{i}, home: {{query: \"{SLOW_QUERY}\"}}}}" for i in range(5))
     entities += f"\n  - {{name: ranges, home: {{query: \"{SLOW_QUERY}\"}}, parallel: {{column: id, partitions: 4}}}}"
     _project(project, postgres_server, pg_database, connection_settings={"pool_size": 2},
              flow=f"home: pg\nstore: lake\nentities:\n{entities}\n")
+    with (project.flows / "ingest.yml").open("a") as ingest_yml:
+        ingest_yml.write(f"options:\n  entities_per_step: {entities_per_step}\n")
     (project.root / "home").mkdir()
     (project.root / "home/dagster.yaml").write_text("telemetry:\n  enabled: false\n")
 
@@ -403,7 +407,7 @@ def test_a_run_of_many_entities_never_runs_more_steps_on_a_connection_than_its_p
         [run] = instance.get_runs()
         events = [e for e in instance.all_logs(run.run_id) if e.is_dagster_event]
     steps = [e.step_key for e in events if e.dagster_event_type == dg.DagsterEventType.STEP_START]
-    assert len(steps) == 6
+    assert len(steps) == (6 if entities_per_step == 1 else 1)
     assert 1 <= _most_at_once(events) <= 2
     # The sampler saw the run's connections (so the bound below is measured, not vacuous).
     assert 0 < max(counts) <= 2 * 2, counts

@@ -209,7 +209,7 @@ def test_unknown_key_in_options(tmp_path: Path) -> None:
     files = {"flows/ingest.yml": CONNECTIONS + "options:\n  concurency: 8\n"}
     assert problems(tmp_path, files) == [
         "flows/ingest.yml:15: project: unknown key 'concurency' in options -> did you mean 'concurrency'? "
-        "valid keys: batch_size, concurrency, retries, sample_rows, schedule_status, sensor_status",
+        "valid keys: batch_size, concurrency, entities_per_step, retries, sample_rows, schedule_status, sensor_status",
     ]
 
 
@@ -770,7 +770,7 @@ def test_unknown_key_in_an_environment_override(tmp_path: Path) -> None:
     files = {"flows/ingest.yml": ENVIRONMENTS.replace("concurrency: 8", "concurency: 8")}
     assert problems(tmp_path, files, environment="prod") == [
         "flows/ingest.yml:18: project: unknown key 'concurency' in options -> did you mean 'concurrency'? "
-        "valid keys: batch_size, concurrency, retries, sample_rows, schedule_status, sensor_status",
+        "valid keys: batch_size, concurrency, entities_per_step, retries, sample_rows, schedule_status, sensor_status",
     ]
 
 
