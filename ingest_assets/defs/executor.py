@@ -1,5 +1,10 @@
 """The project's executor: the multiprocess executor, bounded by `options.concurrency` and the
-connections' limits (a tag limit per connection within one run)."""
+connections' limits (a tag limit per connection within one run).
+
+Steps start from a forkserver that has imported the code location's module once (Dagster preloads
+the job's module), so a step forks ready instead of spawning an interpreter that imports Dagster and
+loads the definitions again.
+"""
 
 from __future__ import annotations
 
@@ -19,4 +24,5 @@ def project_executor(project: ProjectPlan) -> dg.ExecutorDefinition:
         # many slots again, so waiting never stops other entities from extracting.
         limits += [{"key": STEP_TAG, "value": kind, "limit": project.concurrency} for kind in ("extract", "publish")]
         steps = 2 * project.concurrency
-    return dg.multiprocess_executor.configured({"max_concurrent": steps, "tag_concurrency_limits": limits})
+    return dg.multiprocess_executor.configured({"max_concurrent": steps, "tag_concurrency_limits": limits,
+                                                "start_method": {"forkserver": {}}})
