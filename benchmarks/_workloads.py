@@ -177,6 +177,49 @@ def blob_baseline(args: argparse.Namespace) -> dict[str, Any]:
     return open_mirroring.blob_baseline(args, Phases())
 
 
+def dlt_database(args: argparse.Namespace) -> dict[str, Any]:
+    """many_tables.py: one dlt `sql_database` source of every table into a filesystem destination (Parquet).
+
+    `spec` is a JSON file: credentials (a SQLAlchemy URL), schema, table_names, backend, backend_kwargs,
+    destination (a folder), pipelines_dir.
+    """
+    phases = Phases()
+    import dlt
+    from dlt.sources.sql_database import sql_database
+
+    phases.mark("import")
+    spec = json.loads(Path(args.spec).read_text())
+    source = sql_database(credentials=spec["credentials"], schema=spec["schema"], table_names=spec["table_names"],
+                          backend=spec["backend"], backend_kwargs=spec["backend_kwargs"])
+    destination = dlt.destinations.filesystem(bucket_url=Path(spec["destination"]).as_uri())
+    pipeline = dlt.pipeline("bench_many_tables", destination=destination, dataset_name="many",
+                            pipelines_dir=spec["pipelines_dir"])
+    pipeline.run(source, loader_file_format="parquet", write_disposition="replace")
+    phases.mark("run")
+    return {"phases": phases.seconds}
+
+
+def polars_loop(args: argparse.Namespace) -> dict[str, Any]:
+    """many_tables.py: the plain loop, `pl.read_database_uri` -> `write_parquet`, one table after the other.
+
+    `spec` is a JSON file: uri, tables ({name: qualified name}), destination (a folder). The engine is
+    whatever polars picks (connectorx when it is installed, else ADBC).
+    """
+    phases = Phases()
+    import polars as pl
+
+    phases.mark("import")
+    spec = json.loads(Path(args.spec).read_text())
+    destination = Path(spec["destination"])
+    rows = 0
+    for name, qualified in spec["tables"].items():
+        frame = pl.read_database_uri(f"SELECT * FROM {qualified}", spec["uri"])
+        frame.write_parquet(destination / f"{name}.parquet")
+        rows += frame.height
+    phases.mark("run")
+    return {"phases": phases.seconds, "rows": rows}
+
+
 WORKLOADS: dict[str, tuple[Callable[[argparse.Namespace], dict[str, Any]], tuple[str, ...]]] = {
     "load": (load_definitions, ("flows_dir",)),
     "ingest": (ingest, ("flows_dir",)),
@@ -188,6 +231,8 @@ WORKLOADS: dict[str, tuple[Callable[[argparse.Namespace], dict[str, Any]], tuple
     "hygge-mirror": (hygge_mirror, ("source", "zone_root", "mirror", "table", "key", "mode")),
     "blob-baseline": (blob_baseline, ("source", "account_url", "container", "prefix")),
     "dlt": (dlt_table, ("mode", "sqlalchemy_url", "connectorx_url", "table", "destination", "pipelines_dir")),
+    "dlt-database": (dlt_database, ("spec",)),
+    "polars-loop": (polars_loop, ("spec",)),
 }
 
 

@@ -1,6 +1,6 @@
 """Run every benchmark and write the combined markdown summary to benchmarks/RESULTS.md (`make bench`).
 
-    .venv/bin/python benchmarks/run_all.py            # full sizes, ~20 minutes on 2 cores
+    .venv/bin/python benchmarks/run_all.py            # full sizes, ~30 minutes on 2 cores
     .venv/bin/python benchmarks/run_all.py --quick    # small sizes, a smoke test; writes .work/RESULTS.quick.md
 """
 
@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 import bulk_load_postgres
 import definitions_load
+import many_tables
 import open_mirroring
 import parquet_to_parquet
 import postgres_to_parquet
@@ -44,6 +45,7 @@ def main() -> int:
         table_rows, rounds = 200_000, 1
         store_rows, store_rounds = 200_000, 1
         mirror_rows = list(open_mirroring.QUICK_ROWS)
+        many = (many_tables.QUICK_TABLES, many_tables.QUICK_ROWS)
     else:
         sizes, load_runs, output = list(definitions_load.DEFAULT_SIZES), 3, RESULTS
         row_counts, file_rows = list(parquet_to_parquet.DEFAULT_ROWS), parquet_to_parquet.DEFAULT_FILE_ROWS
@@ -51,6 +53,7 @@ def main() -> int:
         table_rows, rounds = postgres_to_parquet.DEFAULT_ROWS, postgres_to_parquet.DEFAULT_ROUNDS
         store_rows, store_rounds = upsert.DEFAULT_ROWS, upsert.DEFAULT_ROUNDS
         mirror_rows = list(open_mirroring.DEFAULT_ROWS)
+        many = (many_tables.DEFAULT_TABLES, many_tables.DEFAULT_ROWS)
 
     started = time.perf_counter()
     load, load_ok = _section("Definitions load", lambda: definitions_load.run(sizes, load_runs))
@@ -68,6 +71,7 @@ def main() -> int:
     bulk, bulk_ok = _section(bulk_load_postgres.TITLE[3:], lambda: bulk_load_postgres.run(store_rows, store_rounds))
     mirror, mirror_ok = _section(open_mirroring.TITLE[3:],
                                  lambda: open_mirroring.run(mirror_rows, copy_runs, warmup))
+    tables, tables_ok = _section(many_tables.TITLE[3:], lambda: many_tables.run(*many))
     minutes = (time.perf_counter() - started) / 60
 
     summary = "\n".join([
@@ -86,12 +90,14 @@ def main() -> int:
         upsert_keys,
         bulk,
         mirror,
+        tables,
     ])
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(summary)
     print(summary)
     log(f"written to {output.relative_to(BENCH_DIR.parent)}")
-    return 0 if all((load_ok, copy_ok, one_file_ok, database_ok, upserts_ok, upsert_keys_ok, bulk_ok, mirror_ok)) else 1
+    succeeded = (load_ok, copy_ok, one_file_ok, database_ok, upserts_ok, upsert_keys_ok, bulk_ok, mirror_ok, tables_ok)
+    return 0 if all(succeeded) else 1
 
 
 if __name__ == "__main__":
