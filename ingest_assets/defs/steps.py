@@ -36,8 +36,8 @@ def _threads(project: ProjectPlan, entities: Sequence[EntityPlan]) -> int:
     first = entities[0]
     if not registry.connector(first.store.type).threaded_writes:
         return 1
-    pool_size = next((c.pool_size for c in project.connections if c.name == first.home.name), None)
-    return max(1, min(project.concurrency, pool_size or project.concurrency, len(entities)))
+    pool_size = first.home.pool_size or project.concurrency
+    return max(1, min(project.concurrency, pool_size, len(entities)))
 
 
 def plan_steps(project: ProjectPlan) -> tuple[list[EntityPlan], list[SharedStep]]:
