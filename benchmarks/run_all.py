@@ -18,6 +18,7 @@ import many_tables
 import open_mirroring
 import parquet_to_parquet
 import postgres_to_parquet
+import sqlite_read
 import upsert
 from _common import BENCH_DIR, WORK_DIR, log, machine_summary
 
@@ -46,6 +47,7 @@ def main() -> int:
         store_rows, store_rounds = 200_000, 1
         mirror_rows = list(open_mirroring.QUICK_ROWS)
         many = (many_tables.QUICK_TABLES, many_tables.QUICK_ROWS)
+        sqlite_rows, sqlite_rounds = [20_000, 200_000], 1
     else:
         sizes, load_runs, output = list(definitions_load.DEFAULT_SIZES), 3, RESULTS
         row_counts, file_rows = list(parquet_to_parquet.DEFAULT_ROWS), parquet_to_parquet.DEFAULT_FILE_ROWS
@@ -54,6 +56,7 @@ def main() -> int:
         store_rows, store_rounds = upsert.DEFAULT_ROWS, upsert.DEFAULT_ROUNDS
         mirror_rows = list(open_mirroring.DEFAULT_ROWS)
         many = (many_tables.DEFAULT_TABLES, many_tables.DEFAULT_ROWS)
+        sqlite_rows, sqlite_rounds = list(sqlite_read.DEFAULT_ROWS), sqlite_read.DEFAULT_ROUNDS
 
     started = time.perf_counter()
     load, load_ok = _section("Definitions load", lambda: definitions_load.run(sizes, load_runs))
@@ -71,6 +74,7 @@ def main() -> int:
     bulk, bulk_ok = _section(bulk_load_postgres.TITLE[3:], lambda: bulk_load_postgres.run(store_rows, store_rounds))
     mirror, mirror_ok = _section(open_mirroring.TITLE[3:],
                                  lambda: open_mirroring.run(mirror_rows, copy_runs, warmup))
+    sqlite, sqlite_ok = _section(sqlite_read.TITLE[3:], lambda: sqlite_read.run(sqlite_rows, sqlite_rounds))
     tables, tables_ok = _section(many_tables.TITLE[3:], lambda: many_tables.run(*many))
     minutes = (time.perf_counter() - started) / 60
 
@@ -90,13 +94,15 @@ def main() -> int:
         upsert_keys,
         bulk,
         mirror,
+        sqlite,
         tables,
     ])
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(summary)
     print(summary)
     log(f"written to {output.relative_to(BENCH_DIR.parent)}")
-    succeeded = (load_ok, copy_ok, one_file_ok, database_ok, upserts_ok, upsert_keys_ok, bulk_ok, mirror_ok, tables_ok)
+    succeeded = (load_ok, copy_ok, one_file_ok, database_ok, upserts_ok, upsert_keys_ok, bulk_ok, mirror_ok, sqlite_ok,
+                 tables_ok)
     return 0 if all(succeeded) else 1
 
 
