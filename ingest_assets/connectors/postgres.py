@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import Field
 
 from ingest_assets.config.references import resolve_references
 from ingest_assets.connectors.database import sql_database
 from ingest_assets.connectors.server import ServerResource, ServerSettings
+from ingest_assets.connectors.settings import ReadPathOnly
 
 if TYPE_CHECKING:
     import sqlalchemy
@@ -24,7 +25,8 @@ class PostgresConnection(ServerSettings):
     type: Literal["postgres", "postgresql"]
     sslmode: Literal["disable", "allow", "prefer", "require", "verify-ca", "verify-full"] | None = None
     # The resource names it engine_name: its `engine()` method makes SQLAlchemy engines.
-    engine: Literal["adbc", "sqlalchemy"] = Field(default="adbc", serialization_alias="engine_name")
+    engine: Annotated[Literal["adbc", "sqlalchemy"], ReadPathOnly()] = Field(default="adbc",
+                                                                          serialization_alias="engine_name")
     # Extra libpq parameters (application_name, connect_timeout, options, ...).
     parameters: dict[str, str] = Field(default_factory=dict)
 

@@ -3,7 +3,8 @@
 A type's model subclasses `ConnectionSettings` and adds `type: Literal[...]`, naming the type (and
 its aliases). Its fields are marked with what the code must know about them, here and nowhere else:
 `Secret()` for a secret (a `${VAR}` reference, never YAML text, never printed by `ingest check`),
-`PlanOnly()` for a setting the plan reads that the Dagster resource does not hold.
+`PlanOnly()` for a setting the plan reads that the Dagster resource does not hold, `ReadPathOnly()` for a
+setting that chooses how a home reads, not what (left out of the assets' code versions).
 """
 
 from __future__ import annotations
@@ -29,6 +30,12 @@ class PlanOnly:
     """Marks a setting the plan reads but the connection's resource does not hold (nor the launchpad show)."""
 
 
+@dataclass(frozen=True)
+class ReadPathOnly:
+    """Marks a setting that picks how rows are read, not which values (e.g. ADBC or SQLAlchemy: the tests
+    hold both paths to the same schema and values), so changing it does not change an asset's code version."""
+
+
 # Settings of every connection that describe it rather than configure its resource.
 _NOT_HELD = frozenset({"type", "description"})
 
@@ -41,6 +48,12 @@ def _marked(field: FieldInfo, marker: type) -> bool:
 def secret_fields(model: type[BaseModel]) -> tuple[str, ...]:
     """The names of a settings model's secret fields (those marked `Secret()`)."""
     return tuple(name for name, field in model.model_fields.items() if _marked(field, Secret))
+
+
+@functools.cache
+def read_path_fields(model: type[BaseModel]) -> frozenset[str]:
+    """The names of a settings model's fields marked `ReadPathOnly()`."""
+    return frozenset(name for name, field in model.model_fields.items() if _marked(field, ReadPathOnly))
 
 
 def require_reference(setting: str, value: str | None) -> None:

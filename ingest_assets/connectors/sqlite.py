@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field
 
 from ingest_assets.connectors.database import DatabaseResource, sql_database
 from ingest_assets.connectors.probe import CheckLine, ConnectionUse, fail
 from ingest_assets.connectors.resource import ProjectRelativeResource
-from ingest_assets.connectors.settings import ConnectionSettings
+from ingest_assets.connectors.settings import ConnectionSettings, ReadPathOnly
 
 
 class SqliteConnection(ConnectionSettings):
@@ -22,7 +22,8 @@ class SqliteConnection(ConnectionSettings):
     type: Literal["sqlite"]
     path: str
     # The resource names it engine_name: its `engine()` method makes SQLAlchemy engines.
-    engine: Literal["adbc", "sqlalchemy"] = Field(default="adbc", serialization_alias="engine_name")
+    engine: Annotated[Literal["adbc", "sqlalchemy"], ReadPathOnly()] = Field(default="adbc",
+                                                                          serialization_alias="engine_name")
 
 
 class SqliteFileResource(ProjectRelativeResource, DatabaseResource):

@@ -14,6 +14,7 @@ from typing import Literal
 
 from ingest_assets.config.project_files import Granularity, RunType, SchemaPolicy
 from ingest_assets.connectors.settings import ConnectionSettings as Connection
+from ingest_assets.connectors.settings import read_path_fields
 from ingest_assets.stores.open_mirroring.options import MirroredTableOptions
 from ingest_assets.transforms.spec import TransformStep
 
@@ -33,7 +34,8 @@ class ConnectionPlan:
         return getattr(self.settings, "pool_size", None)
 
     def fingerprint(self) -> dict[str, object]:
-        return {"name": self.name, "type": self.type, "settings": self.settings.model_dump(mode="json")}
+        settings = self.settings.model_dump(mode="json", exclude=set(read_path_fields(type(self.settings))))
+        return {"name": self.name, "type": self.type, "settings": settings}
 
 
 @dataclass(frozen=True)

@@ -55,3 +55,17 @@ def test_every_field_of_the_plan_is_in_its_fingerprint_or_left_out_on_purpose() 
     plan = next(entity for entity in load_plan(DEMO_FLOWS).entities if entity.sample_rows is None)
     fingerprinted = set(plan.fingerprint()) | {"sample_rows"}  # only when set: see EntityPlan.fingerprint
     assert fingerprinted == {field.name for field in fields(EntityPlan)} - left_out
+
+
+def test_how_a_home_reads_does_not_change_a_code_version(tmp_path: Path) -> None:
+    """`engine:` picks ADBC or SQLAlchemy, which read the same values (test_sqlite_home.py holds them to it):
+    switching it must not tell Dagster that the assets changed."""
+    import shutil
+
+    shutil.copytree(DEMO_FLOWS, tmp_path / "flows")
+    settings = tmp_path / "flows" / "ingest.yml"
+    text = settings.read_text()
+    assert text.count("type: sqlite\n") == 1
+    settings.write_text(text.replace("type: sqlite\n", "type: sqlite\n    engine: sqlalchemy\n"))
+    graph = build_definitions(tmp_path / "flows").resolve_asset_graph()
+    assert {k.to_user_string(): graph.get(k).code_version for k in graph.materializable_asset_keys} == PINNED
