@@ -74,6 +74,10 @@ def decide_load(
     if overrides.rebuild:
         return _rebuild(plan, source_max, partition_window)
     mode = plan.mode(overrides.run_type_name)
+    if overrides.run_type == RunTypeOverride.full_drop and not plan.partitioned:
+        # "Reload one table completely, once": an upsert or merge strategy would keep the rows the
+        # source deleted, so the reload replaces whatever the entity's strategy is.
+        mode = LoadMode("full", "replace")
     if isinstance(partition_window, KeyBucket):
         return LoadDecision(mode, None, _write_mode(plan, mode, mode.write, partition_window), None,
                             f"key partition {partition_window.describe()}", bucket=partition_window)

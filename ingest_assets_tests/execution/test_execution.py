@@ -139,6 +139,23 @@ def test_run_config_forces_one_full_reload(sales: Project):
     assert sales.latest_metadata("sales/orders")["ingest/rows_written"] == 50
 
 
+@pytest.mark.parametrize("strategy", ["upsert", "merge"])
+def test_run_config_full_drop_replaces_whatever_the_write_strategy(sales: Project, strategy: str):
+    """`run_type: full_drop` in the run config reloads the table completely, once: an explicit upsert or
+    merge strategy would keep the rows deleted at the source."""
+    sales.write({"flows/sales/entities/orders.yml": f"keys: [id]\nwatermark: updated_at\nwrite_strategy: {strategy}\n"})
+    sales.materialize("sales/orders")
+    with sqlite3.connect(sales.root / "source/shop.sqlite") as connection:
+        connection.execute("DELETE FROM orders WHERE id > 50")
+
+    sales.materialize("sales/orders", run_config=sales.run_config("sales/orders", {"run_type": "full_drop"}))
+
+    assert lake_ids(sales) == list(range(1, 51))
+    assert sales.latest_metadata("sales/orders")["ingest/load"].startswith("full read, replace")
+    sales.materialize("sales/orders")  # and the next normal run is the entity's own again
+    assert lake_ids(sales) == list(range(1, 51))
+
+
 def test_changed_watermark_column_fails_until_reset_deliberately(sales: Project):
     sales.materialize("sales/orders")
     sales.write({"flows/sales/entities/orders.yml": "keys: [id]\nwatermark: id\n"})
