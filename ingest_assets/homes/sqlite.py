@@ -42,6 +42,7 @@ from ingest_assets.homes.sql import ArrowTypes, ColumnTypes, SqlAlchemyHome
 from ingest_assets.homes.streams import StreamOpener
 from ingest_assets.sql.bound import bind_type
 from ingest_assets.sql.statement import Rendered, Sql, Value
+from ingest_assets.sql.text import dialect_quote
 from ingest_assets.sql.window import Condition
 
 if TYPE_CHECKING:
@@ -131,7 +132,7 @@ class SqliteHome(SqlAlchemyHome):
                     seen += batch.num_rows
 
     def _statement(self, request: ReadRequest, conditions: Sequence[Condition], schema: pa.Schema) -> Rendered:
-        quote = self.engine.dialect.identifier_preparer.quote
+        quote = dialect_quote(self.engine.dialect)
         placeholders = ", ".join(f"{_placeholder(field.type)} AS {quote(field.name)}" for field in schema)
         read = build_read_query(request.spec, conditions, quote)
         if request.limit is not None:

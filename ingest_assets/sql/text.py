@@ -9,12 +9,27 @@ the string literals here are for what DuckDB cannot bind (file names inside tabl
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
 
 Quote = Callable[[str], str]
 
 
 def quote_identifier(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
+
+
+def dialect_quote(dialect: sa.Dialect) -> Quote:
+    """The dialect's quoting of a name in SQL text (`sa.text`). For drivers whose parameters are written
+    `%s` (psycopg, PyMySQL) SQLAlchemy's preparer doubles a `%` in a name, for compiled statements;
+    `sa.text` doubles every `%` of the text itself, so a name quoted for text keeps its `%` single
+    (twice doubled, a column `%s` would be sent as `%%s`)."""
+    preparer = dialect.identifier_preparer
+    if dialect.paramstyle not in ("format", "pyformat"):
+        return preparer.quote
+    return lambda name: preparer.quote(name).replace("%%", "%")
 
 
 def quote_qualified(name: str, quote: Quote = quote_identifier) -> str:

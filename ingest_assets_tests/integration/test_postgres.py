@@ -284,6 +284,41 @@ def test_parallel_range_reads_give_exactly_the_rows_of_a_single_read(project: Pr
 
 
 
+@pytest.mark.parametrize("engine", ENGINES)
+def test_names_with_percent_signs_and_colons_are_names_on_every_path(project: Project, postgres_server, pg_database,
+                                                                     engine):
+    """`%s`, `%(x)s` and `:x` are what drivers and SQLAlchemy's text() treat as parameters: as column
+    names they are read (full, and incrementally with bound values) and written as names."""
+    postgres_server.execute(pg_database, 'CREATE TABLE odd ("%s" bigint PRIMARY KEY, "%(x)s" text, '
+                                         '"at:%s" timestamp, "100%" int)')
+    postgres_server.execute(pg_database, "INSERT INTO odd SELECT i, 'v' || i, TIMESTAMP '2026-01-01' + i * "
+                                         "INTERVAL '1 minute', i * 10 FROM generate_series(1, 5) AS i")
+    _project(project, postgres_server, pg_database, engine=engine, flow="""
+        home: pg
+        run_type: incremental
+        entities:
+          - {name: to_lake, home: {table: public.odd}, store: lake, keys: ["%s"], watermark: "at:%s"}
+          - name: to_pg
+            home: {table: public.odd}
+            columns: ["%s", "%(x)s", "at:%s", "100%"]
+            store: pg
+            keys: ["%s"]
+            watermark: "at:%s"
+        """)
+    project.materialize("*")
+    postgres_server.execute(pg_database, """UPDATE odd SET "%(x)s" = 'new', "at:%s" = "at:%s" + INTERVAL '1 hour' """
+                                         """WHERE "%s" = 2""")
+    project.materialize("*")
+
+    expected = [(i, "new" if i == 2 else f"v{i}", i * 10) for i in range(1, 6)]
+    lake = read_parquet_table(project.root / "lake/copy/to_lake").to_pylist()
+    assert sorted((r["%s"], r["%(x)s"], r["100%"]) for r in lake) == expected
+    with postgres_server.connect(pg_database) as connection:
+        stored = connection.execute('SELECT "%s", "%(x)s", "100%" FROM copy.to_pg ORDER BY 1').fetchall()
+    assert [tuple(row) for row in stored] == expected
+    assert project.latest_metadata("copy/to_pg")["ingest/rows_read"] == 1
+
+
 def test_key_partitions_load_and_reload_one_bucket_each(project: Project, postgres_server, pg_database):
     _create_orders(postgres_server, pg_database, range(1, 31))
     _project(project, postgres_server, pg_database, flow="""

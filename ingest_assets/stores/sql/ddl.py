@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.schema import CreateIndex, CreateSchema, CreateTable, DropTable
 
 from ingest_assets.sql.bound import literal
+from ingest_assets.sql.text import dialect_quote
 from ingest_assets.stores.sql.dialects import DialectTraits
 from ingest_assets.stores.sql.names import TableName
 from ingest_assets.stores.sql.types import sql_type
@@ -39,7 +40,8 @@ def statement(sql: str) -> sa.TextClause:
 
 
 def quoted_table(dialect: sa.Dialect, table: sa.Table) -> str:
-    return dialect.identifier_preparer.format_table(table)
+    quote = dialect_quote(dialect)
+    return ".".join(quote(part) for part in (table.schema, table.name) if part is not None)
 
 
 def ensure_schema(connection: sa.Connection, name: TableName, traits: DialectTraits) -> None:
@@ -64,7 +66,7 @@ def add_column_statements(dialect: sa.Dialect, table: sa.Table, names: tuple[str
     """New columns are nullable: the rows already there have no value for them."""
     return [
         statement(f"ALTER TABLE {quoted_table(dialect, table)} {traits.add_column_keyword} "
-                  f"{dialect.identifier_preparer.quote(name)} {table.c[name].type.compile(dialect=dialect)}")
+                  f"{dialect_quote(dialect)(name)} {table.c[name].type.compile(dialect=dialect)}")
         for name in names
     ]
 
@@ -78,7 +80,7 @@ def widen_statements(dialect: sa.Dialect, table: sa.Table, nullable: dict[str, b
     target = quoted_table(dialect, table)
     statements = []
     for name, is_nullable in nullable.items():
-        column = dialect.identifier_preparer.quote(name)
+        column = dialect_quote(dialect)(name)
         new_type = table.c[name].type.compile(dialect=dialect)
         nullability = "NULL" if is_nullable else "NOT NULL"
         statements.append(statement({
@@ -121,7 +123,7 @@ def swap_in(connection: sa.Connection, new: sa.Table, target: sa.Table, retired:
                            {"current": quoted_table(dialect, new), "new": target.name})
     else:
         connection.execute(statement(
-            f"ALTER TABLE {quoted_table(dialect, new)} RENAME TO {dialect.identifier_preparer.quote(target.name)}"
+            f"ALTER TABLE {quoted_table(dialect, new)} RENAME TO {dialect_quote(dialect)(target.name)}"
         ))
 
 

@@ -15,6 +15,7 @@ from sqlalchemy.dialects import mysql, postgresql, sqlite
 
 from ingest_assets.plan.window import KeyBucket, RowFilter
 from ingest_assets.sql.bound import text_clause
+from ingest_assets.sql.text import dialect_quote
 from ingest_assets.sql.window import condition
 from ingest_assets.stores.sql.ddl import quoted_table, statement
 from ingest_assets.stores.sql.dialects import UpsertStyle
@@ -30,7 +31,7 @@ WindowCondition: TypeAlias = sa.ColumnElement[bool] | sa.TextClause
 def window_condition(window: RowFilter | KeyBucket, dialect: sa.Dialect, table: sa.Table) -> WindowCondition:
     """The rows of a partition window: the condition homes read by (`sql.window`), so a key bucket's
     shifted modulo and a range's bounds select here exactly the rows a partition read."""
-    sql = condition(window, dialect.identifier_preparer.quote)
+    sql = condition(window, dialect_quote(dialect))
     if not sql:
         return sa.true()  # a range with no bounds
     return text_clause(sql, dialect, lambda column: table.c[column].type)
@@ -104,7 +105,7 @@ def upsert(style: UpsertStyle, dialect: sa.Dialect, target: sa.Table, staging: s
 def merge(dialect: sa.Dialect, target: sa.Table, staging: sa.Table, columns: Sequence[str], keys: Sequence[str],
           updated: Sequence[str], target_hint: str = "") -> sa.TextClause:
     """Standard MERGE: SQL Server's upsert, which PostgreSQL 15+ runs too."""
-    quote = dialect.identifier_preparer.quote
+    quote = dialect_quote(dialect)
     target_alias, staged_alias = "ingest_target", "ingest_staged"
 
     def staged(name: str) -> str:
