@@ -31,9 +31,11 @@ def with_query_filter(query: str, where: Sql) -> Sql:
     return (where or Sql.of("1=1")).join(Sql.of(part) for part in query.split(QUERY_FILTER))
 
 
-def build_read_query(spec: ReadSpec, conditions: Sequence[Condition], quote: Quote, select: str | None = None) -> Sql:
-    """The statement for `spec` restricted by `conditions`; `select` replaces the column list (e.g. max())."""
-    where = all_of(conditions, quote)
+def build_read_query(spec: ReadSpec, conditions: Sequence[Condition], quote: Quote, select: str | None = None,
+                     compared: Quote | None = None) -> Sql:
+    """The statement for `spec` restricted by `conditions`; `select` replaces the column list (e.g. max());
+    `compared` writes a column where the conditions compare it (default: `quote`)."""
+    where = all_of(conditions, compared or quote)
     columns = select or (", ".join(quote(c) for c in spec.columns) if spec.columns else "*")
     if spec.query is not None and QUERY_FILTER in spec.query:
         inner = with_query_filter(spec.query, where)

@@ -42,7 +42,7 @@ from ingest_assets.plan.model import ReadSpec
 from ingest_assets.plan.window import KeyIsNull, RowFilter
 from ingest_assets.sql.bound import text_clause
 from ingest_assets.sql.statement import Sql
-from ingest_assets.sql.text import dialect_quote
+from ingest_assets.sql.text import Quote, dialect_quote
 from ingest_assets.sql.window import Condition
 
 # Column name -> its declared SQL type (reflected or described), and -> its Arrow type (None: the data decides).
@@ -91,11 +91,16 @@ class SqlAlchemyHome:
         assert spec.query is not None
         return describe_query_types(connection, with_query_filter(spec.query, Sql()).literal_text())
 
+    def _compared(self, types: ColumnTypes) -> Quote:
+        """A column as written where rows are compared with a bound value (windows, max, key ranges): as
+        itself, unless the database stores values that compare otherwise (SQLite's text datetimes)."""
+        return dialect_quote(self.engine.dialect)
+
     def _text(self, spec: ReadSpec, conditions: Sequence[Condition], types: ColumnTypes, select: str | None = None,
               explain: str | None = None) -> sa.TextClause:
         """The read's statement as text, untyped; with `explain` ("EXPLAIN ..."), that statement of it."""
         dialect = self.engine.dialect
-        query = build_read_query(spec, conditions, dialect_quote(dialect), select)
+        query = build_read_query(spec, conditions, dialect_quote(dialect), select, self._compared(types))
         return text_clause(query if explain is None else Sql.of(f"{explain} ", query), dialect, types.get)
 
     def _query(self, spec: ReadSpec, conditions: Sequence[Condition], types: ColumnTypes, select: str | None = None,
@@ -137,8 +142,7 @@ class SqlAlchemyHome:
                 types = self._column_types(connection, spec)
                 if spec.table is not None:  # a query's described types may be partial (SQL Server's)
                     require_column(spec, types, column)
-                quoted = dialect_quote(self.engine.dialect)(column)
-                text = self._text(spec, [], types, f"max({quoted})")
+                text = self._text(spec, [], types, f"max({self._compared(types)(column)})")
                 # Typed like the column (SQLite returns timestamps as text otherwise).
                 query = text.columns(sa.column("max_value", types[column])) if column in types else text
                 return connection.execute(query).scalar()
@@ -182,7 +186,7 @@ class SqlAlchemyHome:
         parallel = request.spec.parallel
         if parallel is None or request.limit is not None:  # a sample is one read that stops early
             return []
-        quoted = dialect_quote(self.engine.dialect)(parallel.column)
+        quoted = self._compared(types)(parallel.column)
         text = self._text(request.spec, request.conditions, types, f"min({quoted}), max({quoted})")
         query: sa.TextClause | sa.TextualSelect = text
         if parallel.column in types:

@@ -42,7 +42,7 @@ from ingest_assets.homes.sql import ArrowTypes, ColumnTypes, SqlAlchemyHome
 from ingest_assets.homes.streams import StreamOpener
 from ingest_assets.sql.bound import bind_type
 from ingest_assets.sql.statement import Rendered, Sql, Value
-from ingest_assets.sql.text import dialect_quote
+from ingest_assets.sql.text import Quote, dialect_quote
 from ingest_assets.sql.window import Condition
 
 if TYPE_CHECKING:
@@ -63,12 +63,19 @@ _PLACEHOLDERS: dict[Callable[[pa.DataType], bool], str] = {
 }
 
 
-def sqlite_home(resource: SqliteFileResource) -> SqlAlchemyHome:
+def sqlite_home(resource: SqliteFileResource) -> SqliteHome:
     # The driver is a core dependency; an install without it (a platform with no wheel) still reads,
     # on the universal path.
-    if resource.engine_name == "sqlalchemy" or importlib.util.find_spec("adbc_driver_sqlite") is None:
-        return SqlAlchemyHome(resource)
-    return SqliteHome(resource)
+    fast = resource.engine_name != "sqlalchemy" and importlib.util.find_spec("adbc_driver_sqlite") is not None
+    return SqliteHome(resource, fast=fast)
+
+
+def compared_as_sqlalchemy_stores(column: str) -> str:
+    """A text datetime as SQLAlchemy stores and binds it ('2025-01-03 02:00:00.000000'), so a bound value
+    compares with it as with a time. SQLite compares text as text: Python's isoformat ('2025-01-03T02:00:00',
+    fractions only when not zero) sorts after a bound of the same day, and the rows of a window's last day
+    would be left behind a cursor that records their maximum. Nulls stay null."""
+    return f"substr(replace({column}, 'T', ' ') || iif(instr({column}, '.'), '000000', '.000000'), 1, 26)"
 
 
 def _placeholder(arrow: pa.DataType) -> str | None:
@@ -76,14 +83,20 @@ def _placeholder(arrow: pa.DataType) -> str | None:
 
 
 class SqliteHome(SqlAlchemyHome):
-    def __init__(self, resource: SqliteFileResource):
+    def __init__(self, resource: SqliteFileResource, fast: bool = True):
         super().__init__(resource)
         self._file = resource.file_path()
+        self._fast = fast  # ADBC's stream; else SQLAlchemy's
+
+    def _compared(self, types: ColumnTypes) -> Quote:
+        quote = super()._compared(types)
+        times = {name for name, column_type in types.items() if isinstance(column_type, sa.DateTime)}
+        return lambda name: compared_as_sqlalchemy_stores(quote(name)) if name in times else quote(name)
 
     def _opener(self, request: ReadRequest, ranges: Sequence[Condition | None], types: ColumnTypes,
                 declared: ArrowTypes) -> StreamOpener:
         names = request.spec.columns or tuple(types)
-        schema = _fast_schema(names, declared) if request.spec.table is not None else None
+        schema = _fast_schema(names, declared) if self._fast and request.spec.table is not None else None
         if schema is None:
             return super()._opener(request, ranges, types, declared)
 
@@ -119,7 +132,7 @@ class SqliteHome(SqlAlchemyHome):
             cursor.adbc_statement.set_options(**{"adbc.sqlite.query.batch_rows": str(spec.batch_size)})
             for key_range in ranges:
                 conditions = request.conditions + ([key_range] if key_range is not None else [])
-                query = self._statement(request, conditions, schema)
+                query = self._statement(request, conditions, schema, types)
                 batches = _fetch(cursor, query, [self._bound(value, types) for value in query.values.values()])
                 first = True
                 while (batch := _next_batch(batches, spec.describe(), seen)) is not None:
@@ -131,10 +144,11 @@ class SqliteHome(SqlAlchemyHome):
                     yield self._declared(batch, schema, types, spec.describe(), seen)
                     seen += batch.num_rows
 
-    def _statement(self, request: ReadRequest, conditions: Sequence[Condition], schema: pa.Schema) -> Rendered:
+    def _statement(self, request: ReadRequest, conditions: Sequence[Condition], schema: pa.Schema,
+                   types: ColumnTypes) -> Rendered:
         quote = dialect_quote(self.engine.dialect)
         placeholders = ", ".join(f"{_placeholder(field.type)} AS {quote(field.name)}" for field in schema)
-        read = build_read_query(request.spec, conditions, quote)
+        read = build_read_query(request.spec, conditions, quote, compared=self._compared(types))
         if request.limit is not None:
             # An integer (validated positive), not a value of the data.
             read = Sql.of("SELECT * FROM (", read, f") AS ingest_sample LIMIT {int(request.limit)}")

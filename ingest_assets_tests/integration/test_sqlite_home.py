@@ -86,7 +86,7 @@ def read_both(path: Path, request: ReadRequest, monkeypatch: pytest.MonkeyPatch,
               ) -> tuple[pa.Table, pa.Table]:
     """The read through the ADBC path (the SQLAlchemy stream disabled) and through the SQLAlchemy path."""
     resource = SqliteFileResource(path=str(path), pool_size=pool_size)
-    with SqlAlchemyHome(resource).read(request) as reader:
+    with SqliteHome(resource, fast=False).read(request) as reader:
         rows = reader.read_all()
     with monkeypatch.context() as patched:
         patched.setattr(SqlAlchemyHome, "_stream", _must_not_run)
@@ -191,11 +191,11 @@ def test_query_and_untyped_columns_fall_back_to_sqlalchemy(db: Path, tmp_path: P
 
 def test_engine_setting_chooses_the_path(tmp_path: Path):
     settings = SqliteConnection(type="sqlite", path="x.sqlite")
-    assert type(sqlite_home(SqliteFileResource.from_settings(settings, tmp_path))) is SqliteHome
+    assert sqlite_home(SqliteFileResource.from_settings(settings, tmp_path))._fast
     settings = SqliteConnection(type="sqlite", path="x.sqlite", engine="sqlalchemy")
     resource = SqliteFileResource.from_settings(settings, tmp_path)
     assert resource.engine_name == "sqlalchemy"
-    assert type(sqlite_home(resource)) is SqlAlchemyHome
+    assert not sqlite_home(resource)._fast
 
 
 def test_text_arrow_cannot_parse_is_converted_as_sqlalchemy_does(db: Path, monkeypatch):
@@ -222,3 +222,33 @@ def test_max_value_and_statement_are_the_sqlalchemy_homes(db: Path):
     assert home.max_value(ReadSpec(table="things"), "amount") == Decimal("1234567890.12")
     statement = home.source_query(ReadRequest(ReadSpec(table="things"), RowFilter.past("id", 3, None)))
     assert statement.parameters == {"ingest_1": 3}
+
+
+@pytest.mark.parametrize("fast", [True, False], ids=["adbc", "sqlalchemy"])
+def test_text_times_in_any_iso_form_compare_as_times(tmp_path: Path, fast: bool):
+    """Python's isoformat ('T', fractions only when not zero) and SQLAlchemy's form in one column: windows
+    and the maximum compare them as times, not as text (where 'T' sorts after ' ', and the rows of the
+    window's last day would be left behind a cursor that records their maximum)."""
+    path = tmp_path / "iso.sqlite"
+    with sqlite3.connect(path) as connection:
+        connection.execute("CREATE TABLE events (id INTEGER PRIMARY KEY, at DATETIME)")
+        connection.executemany("INSERT INTO events VALUES (?, ?)", [
+            (1, datetime(2025, 1, 2, 23, 0).isoformat()),
+            (2, datetime(2025, 1, 3, 2, 0).isoformat()),
+            (3, datetime(2025, 1, 3, 2, 0, 0, 500000).isoformat()),
+            (4, "2025-01-03 02:00:00.000000"),
+            (5, datetime(2025, 1, 3, 9, 30).isoformat()),
+            (6, None),
+        ])
+    home = SqliteHome(SqliteFileResource(path=str(path)), fast=fast)
+    spec = ReadSpec(table="events")
+    newest = home.max_value(spec, "at")
+    assert newest == datetime(2025, 1, 3, 9, 30)
+
+    def ids(row_filter: RowFilter) -> list[int]:
+        with home.read(ReadRequest(spec, row_filter)) as reader:
+            return sorted(reader.read_all().column("id").to_pylist())
+
+    assert ids(RowFilter.past("at", datetime(2025, 1, 2, 23, 0), newest)) == [2, 3, 4, 5]
+    assert ids(RowFilter.closed("at", datetime(2025, 1, 3, 2, 0), datetime(2025, 1, 3, 2, 0))) == [2, 4]
+    assert ids(RowFilter.closed("at", None, newest, include_nulls=True)) == [1, 2, 3, 4, 5, 6]
