@@ -116,6 +116,7 @@ from ingest_assets.causes.source import (
     SourcePathMissing,
     SourceQueryInvalid,
     SourceTableMissing,
+    SourceTextNotUtf8,
     SourceValueDoesNotFit,
     UnexpectedSnapshot,
 )
@@ -192,7 +193,7 @@ __all__ = [  # noqa: RUF022
     "MaxValueUnreadable", "NoFilesMatch", "ParallelColumnUnsplittable", "SourceDatabaseMissing", "SourcePathMissing",
     "SourceQueryInvalid", "SourceTableMissing", "UnexpectedSnapshot",
     "SourceValueDoesNotFit", "BatchTypesChanged", "BatchValueDoesNotFit", "FetchedValueDoesNotFit",
-    "FileValueDoesNotFit", "RowMarkerInvalid",
+    "FileValueDoesNotFit", "SourceTextNotUtf8", "RowMarkerInvalid",
     # the destination
     "DestinationError", "DestinationMissing", "DestinationOccupied", "KeySnapshotMissing", "LandingZoneError",
     "LockHeld", "OtherLoadPending", "PublishInProgress", "PublishTargetTaken", "StagedFileLost",

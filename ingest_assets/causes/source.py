@@ -138,6 +138,17 @@ class FetchedValueDoesNotFit(SourceValueDoesNotFit):
         )
 
 
+class SourceTextNotUtf8(SourceValueDoesNotFit):
+    """A text column holds bytes that are not UTF-8 (SQLite stores whatever it is given as TEXT)."""
+
+    def __init__(self, *, column: str, where: str) -> None:
+        self.column, self.where = column, where
+        super().__init__(
+            f"column {column!r} holds text that is not valid UTF-8 ({where}) -> fix the value at the source, "
+            f"or read the column as bytes with a query: SELECT ..., CAST({column} AS BLOB) AS {column}"
+        )
+
+
 class FileValueDoesNotFit(SourceValueDoesNotFit):
     """A file holds a value that does not fit its own column."""
 

@@ -20,6 +20,7 @@ have exactly its schema and values.
 from __future__ import annotations
 
 import importlib.util
+import re
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -34,6 +35,7 @@ from ingest_assets.errors import (
     FetchedValueDoesNotFit,
     HomeDatabaseRefused,
     HomeDatabaseUnavailable,
+    SourceTextNotUtf8,
     first_line,
 )
 from ingest_assets.homes.base import ReadRequest
@@ -47,6 +49,8 @@ from ingest_assets.sql.window import Condition
 
 if TYPE_CHECKING:
     from adbc_driver_manager.dbapi import Connection, Cursor
+
+_UNDECODABLE = re.compile(r"Could not decode to UTF-8 column '(?P<column>[^']*)'")
 
 # The placeholder value, of the kind SQLite stores, for each declared Arrow type the fast path reads
 # exactly (SQLite's UNION ALL returns its first arm's row first).
@@ -106,6 +110,19 @@ class SqliteHome(SqlAlchemyHome):
                 yield self._stream_adbc(connection, request, ranges, types, schema)
 
         return open_stream
+
+    @contextmanager
+    def _connect(self) -> Iterator[sa.Connection]:
+        try:
+            with super()._connect() as connection:
+                yield connection
+        except HomeDatabaseUnavailable as error:
+            # Python's sqlite3 reports text it cannot decode as an OperationalError, which a retry would
+            # meet again; it carries no error code, only its text.
+            undecodable = _UNDECODABLE.match(error.reason)
+            if undecodable is None:
+                raise
+            raise SourceTextNotUtf8(column=undecodable["column"], where=error.reason) from error
 
     @contextmanager
     def _connect_adbc(self) -> Iterator[Connection]:
@@ -174,6 +191,8 @@ class SqliteHome(SqlAlchemyHome):
                   rows_before: int) -> pa.RecordBatch:
         columns = []
         for column, field in zip(batch.columns, schema, strict=True):
+            if pa.types.is_string(column.type):
+                _require_utf8(column, field.name, rows_before)  # ADBC hands over SQLite's bytes as they are
             if column.type == field.type:
                 columns.append(column)
                 continue
@@ -210,6 +229,13 @@ def _fast_schema(names: Sequence[str], declared: ArrowTypes) -> pa.Schema | None
             return None
         fields.append(pa.field(name, arrow))
     return pa.schema(fields)
+
+
+def _require_utf8(column: pa.Array[Any], name: str, rows_before: int) -> None:
+    try:
+        column.validate(full=True)
+    except pa.ArrowInvalid as error:
+        raise SourceTextNotUtf8(column=name, where=f"in the rows after row {rows_before:,}: {error}") from error
 
 
 def _empty(schema: pa.Schema) -> pa.RecordBatch:

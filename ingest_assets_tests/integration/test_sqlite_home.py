@@ -252,3 +252,18 @@ def test_text_times_in_any_iso_form_compare_as_times(tmp_path: Path, fast: bool)
     assert ids(RowFilter.past("at", datetime(2025, 1, 2, 23, 0), newest)) == [2, 3, 4, 5]
     assert ids(RowFilter.closed("at", datetime(2025, 1, 3, 2, 0), datetime(2025, 1, 3, 2, 0))) == [2, 4]
     assert ids(RowFilter.closed("at", None, newest, include_nulls=True)) == [1, 2, 3, 4, 5, 6]
+
+
+@pytest.mark.parametrize("fast", [True, False], ids=["adbc", "sqlalchemy"])
+def test_text_that_is_not_utf8_fails_as_a_value_naming_the_column(tmp_path: Path, fast: bool):
+    """SQLite keeps any bytes as TEXT: the read fails for good (no retry can help), naming the column and
+    the fix, on both paths; ADBC would otherwise hand invalid strings on to the store."""
+    path = tmp_path / "bytes.sqlite"
+    with sqlite3.connect(path) as connection:
+        connection.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT)")
+        connection.execute("INSERT INTO t VALUES (1, 'ok'), (2, CAST(X'66FF6F' AS TEXT))")
+    home = SqliteHome(SqliteFileResource(path=str(path)), fast=fast)
+    with pytest.raises(TerminalError, match=r"column 'name' holds text that is not valid UTF-8 .* -> fix the value "
+                                            r"at the source, or read the column as bytes .*CAST\(name AS BLOB\)"):
+        with home.read(ReadRequest(ReadSpec(table="t"))) as reader:
+            reader.read_all()
