@@ -22,6 +22,7 @@ from ingest_assets.demo.source import DAYS, START, add_new_rows, build_source
 from ingest_assets.plan.load import load_plan
 from ingest_assets.sql.text import quote_qualified
 from ingest_assets.storage.local import LocalStorage
+from ingest_assets.stores.schema_changes import CHANGES_METADATA_KEY
 
 DEMO_DIR = Path(os.environ.get("INGEST_DEMO_DIR", "data/demo"))
 
@@ -84,7 +85,7 @@ def _latest_load_notes(asset: str, metadata: Mapping[str, dg.MetadataValue]) -> 
     deleted = metadata["ingest/rows_deleted"].value
     if deleted:
         notes.append(f"{asset}: the latest load deleted {deleted:,} rows the source no longer has (merge)")
-    changes = metadata["ingest/schema_changes"].value
+    changes = metadata[CHANGES_METADATA_KEY].value
     assert isinstance(changes, list), "recorded as a JSON list of changes"
     notes += [f"{asset}: {change['change']} column {change['column']} ({change['source_type']}): {change['action']}"
               for change in changes]

@@ -12,7 +12,7 @@ from ingest_assets.plan.model import EntityPlan
 from ingest_assets.stores.base import CommitResult, FilesPublished, WriteMode
 
 if TYPE_CHECKING:
-    from ingest_assets.stores.schema_decision import SchemaDecision
+    from ingest_assets.stores.schema_decision import ChangeIdentity, SchemaDecision
 
 # The check names: specs and results must use the same ones.
 ROWS_READ_EQUAL_WRITTEN = "rows_read_equal_written"
@@ -43,14 +43,22 @@ def rows_read_result(
     )
 
 
-def schema_result(plan: EntityPlan, key: dg.AssetKey, decision: SchemaDecision) -> dg.AssetCheckResult:
-    """Passes when nothing changed; a warning for changes the load applied, an error for refused ones."""
+def schema_result(plan: EntityPlan, key: dg.AssetKey, decision: SchemaDecision,
+                  reported: frozenset[ChangeIdentity] = frozenset()) -> dg.AssetCheckResult:
+    """Passes when nothing changed since the last load; a warning for changes the load applied (once, on
+    the load that met them: a column the destination keeps after the source dropped it is a change of
+    every later load too), an error for refused ones."""
+    new = [change for change in decision.changes if change.refused or change.identity not in reported]
+    if new or not decision.changes:
+        description = "; ".join(change.describe() for change in new) or "no change"
+    else:
+        description = "no new change; as before: " + "; ".join(change.describe() for change in decision.changes)
     return dg.AssetCheckResult(
         asset_key=key,
         check_name=SCHEMA_UNCHANGED,
-        passed=not decision.changes,
+        passed=not new,
         severity=dg.AssetCheckSeverity.ERROR if decision.refused else dg.AssetCheckSeverity.WARN,
-        description="; ".join(change.describe() for change in decision.changes) or "no change",
+        description=description,
         metadata={"changes": dg.MetadataValue.json([change.as_json() for change in decision.changes])},
     )
 

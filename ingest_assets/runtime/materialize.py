@@ -49,7 +49,7 @@ from ingest_assets.stores.base import (
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from ingest_assets.stores.schema_decision import SchemaDecision, TableLayout
+    from ingest_assets.stores.schema_decision import ChangeIdentity, SchemaDecision, TableLayout
 
 T = TypeVar("T")
 W_co = TypeVar("W_co", bound=StoreWriter, covariant=True)
@@ -73,6 +73,7 @@ class StagedLoad:
     duplicates_dropped: int
     started_at: float  # time.time(): the report may come from another process
     rows_transformed: int | None = None  # the rows the entity's transform produced (None: no transform)
+    reported_changes: frozenset[ChangeIdentity] = frozenset()  # the schema changes the previous load found
 
 
 @dataclass(frozen=True)
@@ -220,7 +221,7 @@ def _stage(context: StepContext, plan: EntityPlan, asset_key: dg.AssetKey, overr
                                        replaces_table=write_mode.kind == "replace" and write_mode.window is None,
                                        keys=write_mode.keys)
         if schema.refused:
-            yield check_results.schema_result(plan, asset_key, schema)
+            yield check_results.schema_result(plan, asset_key, schema, previous.changes)
             raise SchemaChangesRefused(policy=plan.schema_changes,
                                        changes=[change.describe() for change in schema.refused])
         unsupported = store.unsupported_changes(plan.write, write_mode, schema)
@@ -240,7 +241,8 @@ def _stage(context: StepContext, plan: EntityPlan, asset_key: dg.AssetKey, overr
                                           transformed=bool(plan.transform))
             duplicates_dropped = writer.resolve_duplicate_keys()
             result = finish(writer)
-    return StagedLoad(decision, schema, rows_read, duplicates_dropped, started_at, rows_transformed), result
+    return StagedLoad(decision, schema, rows_read, duplicates_dropped, started_at, rows_transformed,
+                      previous.changes), result
 
 
 def _report(plan: EntityPlan, asset_key: dg.AssetKey, staged: StagedLoad, commit: CommitResult
@@ -257,7 +259,7 @@ def _report(plan: EntityPlan, asset_key: dg.AssetKey, staged: StagedLoad, commit
     )
     yield check_results.rows_read_result(plan, asset_key, staged.rows_read, commit.rows_written,
                                          staged.duplicates_dropped, staged.rows_transformed)
-    yield check_results.schema_result(plan, asset_key, staged.schema)
+    yield check_results.schema_result(plan, asset_key, staged.schema, staged.reported_changes)
     yield from check_results.post_commit_results(plan, asset_key, write_mode, commit, staged.rows_read)
 
 

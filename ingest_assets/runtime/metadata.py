@@ -56,7 +56,7 @@ def materialization_metadata(
         "ingest/rows_replaced": commit.rows_replaced,
         "ingest/rows_deleted": commit.rows_deleted,
         "ingest/duplicate_key_rows_dropped": duplicates_dropped,
-        "ingest/schema_changes": dg.MetadataValue.json([change.as_json() for change in schema.changes]),
+        schema_changes.CHANGES_METADATA_KEY: dg.MetadataValue.json([change.as_json() for change in schema.changes]),
         "ingest/load": f"{decision.mode.read} read, {decision.write_mode.kind} ({decision.note})",
         "ingest/rows_filter": decision.row_filter.describe() if decision.row_filter else "all rows",
         "ingest/destination": commit.location,

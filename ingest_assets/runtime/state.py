@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import dagster as dg
 
 from ingest_assets.plan.cursor import Cursor
+from ingest_assets.stores.schema_decision import ChangeIdentity, ColumnChange
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -23,6 +24,7 @@ class PreviousLoad:
 
     cursor: Cursor | None = None
     schema: pa.Schema | None = None
+    changes: frozenset[ChangeIdentity] = frozenset()  # the schema changes it found (and so reported)
 
 
 def _metadata(event: dg.EventLogEntry | None) -> dict[str, dg.MetadataValue]:
@@ -45,7 +47,11 @@ def _previous_load(metadata: dict[str, dg.MetadataValue]) -> PreviousLoad:
         text = recorded.value
         assert isinstance(text, str), "materializations record the schema as text"
         schema = schema_changes.deserialize(text)
-    return PreviousLoad(cursor=Cursor.in_materialization(metadata), schema=schema)
+    found = metadata.get(schema_changes.CHANGES_METADATA_KEY)
+    changes = found.value if found is not None else []
+    assert isinstance(changes, list), "materializations record the schema changes as a JSON list"
+    return PreviousLoad(cursor=Cursor.in_materialization(metadata), schema=schema,
+                        changes=frozenset(ColumnChange.identity_in(change) for change in changes))
 
 
 def previous_load(instance: dg.DagsterInstance, asset_key: dg.AssetKey) -> PreviousLoad:

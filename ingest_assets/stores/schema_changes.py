@@ -23,6 +23,8 @@ from ingest_assets.stores.schema_decision import ColumnChange, SchemaDecision, T
 
 # The destination's Arrow schema after a load, recorded in its materialization (the next reference).
 SCHEMA_METADATA_KEY = "ingest/table_schema"
+# The changes a load found (ColumnChange.as_json each), in its materialization.
+CHANGES_METADATA_KEY = "ingest/schema_changes"
 
 _INT_DIGITS = {8: 3, 16: 5, 32: 10, 64: 19}
 

@@ -6,6 +6,7 @@ Values only, shared by the policy that decides them (`schema_changes`), the stor
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
@@ -13,6 +14,8 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 ChangeKind = Literal["added", "removed", "changed"]
+# A change's column, kind and the destination's and source's types.
+ChangeIdentity = tuple[str, str, str | None, str | None]
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,21 @@ class ColumnChange:
     def as_json(self) -> dict[str, object]:
         return {"column": self.column, "change": self.kind, "destination_type": self.before,
                 "source_type": self.after, "action": self.action}
+
+    @property
+    def identity(self) -> ChangeIdentity:
+        """What the change is, without what a load did about it: the same change on the next load."""
+        return (self.column, self.kind, self.before, self.after)
+
+    @staticmethod
+    def identity_in(recorded: Mapping[str, object]) -> ChangeIdentity:
+        """The identity of a change as `as_json` recorded it."""
+        return (str(recorded["column"]), str(recorded["change"]), _text(recorded["destination_type"]),
+                _text(recorded["source_type"]))
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)
 
 
 @dataclass(frozen=True)

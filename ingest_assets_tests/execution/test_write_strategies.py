@@ -216,6 +216,23 @@ def test_evolve_adds_a_new_source_column_and_reports_it(project: Project, store:
     assert check_result(result, checks.SCHEMA_UNCHANGED).passed
 
 
+@pytest.mark.parametrize("change", ["drop a column", "widen a column"])
+def test_an_allowed_change_warns_once_on_the_load_that_made_it(project: Project, store: Destination, change: str):
+    sales_project(project, store, "run_type: incremental\n", "keys: [id]\nwatermark: updated_at\nschema_changes: evolve\n")
+    project.materialize("sales/orders")
+    if change == "drop a column":
+        run_source_sql(project, "ALTER TABLE orders DROP COLUMN customer")
+    else:  # NUMERIC(10, 2) -> NUMERIC(14, 2)
+        run_source_sql(project, "ALTER TABLE orders RENAME TO old_orders",
+                       "CREATE TABLE orders (id INTEGER PRIMARY KEY, customer TEXT, amount NUMERIC(14, 2), "
+                       "updated_at DATETIME)", "INSERT INTO orders SELECT * FROM old_orders")
+
+    warned = check_result(project.materialize("sales/orders"), checks.SCHEMA_UNCHANGED)
+    assert not warned.passed and warned.severity == dg.AssetCheckSeverity.WARN
+    again = check_result(project.materialize("sales/orders"), checks.SCHEMA_UNCHANGED)
+    assert again.passed, again.description
+
+
 def test_fail_refuses_a_changed_source_before_writing(project: Project, store: Destination):
     sales_project(project, store, "run_type: incremental\n", "keys: [id]\nwatermark: updated_at\nschema_changes: fail\n")
     project.materialize("sales/orders")
