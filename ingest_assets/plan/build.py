@@ -10,7 +10,7 @@ import dataclasses
 import difflib
 import zoneinfo
 from collections import defaultdict
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, Literal, TypeVar
 
 from ingest_assets.config.loader import LoadedEntity, LoadedFlow, LoadedProject
@@ -437,11 +437,26 @@ def _write_spec(store: ConnectionPlan, settings: StoreSettings, flow: str, entit
         return None
     if connector.store_settings:
         # Open Mirroring, as hygge names tables: the entity's name, in the store's schema (if any).
+        # The table is a folder of the landing zone.
+        table = settings.table or entity
+        if not _inside_the_store(table, where("store", "table"), problem):
+            return None
         options = MirroredTableOptions.of(settings, getattr(store.settings, "schema_name", None), write_key)
-        return WriteSpec(table=settings.table or entity, store_options=options)
+        return WriteSpec(table=table, store_options=options)
     if kind == "table":
         return WriteSpec(table=settings.table or f"{flow}.{entity}")
-    return WriteSpec(path=settings.path or f"{flow}/{entity}")
+    path = settings.path or f"{flow}/{entity}"
+    return WriteSpec(path=path) if _inside_the_store(path, where("store", "path"), problem) else None
+
+
+def _inside_the_store(name: str, location: Location, problem: Problem) -> bool:
+    """A store's folder names must stay under the store's root: no '..' part, no absolute path."""
+    parts = PurePosixPath(name.replace("\\", "/")).parts
+    if ".." in parts or PurePosixPath(name).is_absolute() or (parts and parts[0].endswith(":")):
+        problem(location, f"{name!r} leads outside the store's folder -> give a folder inside it, relative to the "
+                          "store's path, without '..' or a leading '/'")
+        return False
+    return True
 
 
 def _check_store_capabilities(store: ConnectionPlan, mode: LoadMode, partitioned: bool,

@@ -1122,3 +1122,19 @@ def test_azure_storage_connection_errors(tmp_path: Path, settings: str, message:
     files = {"flows/ingest.yml": f"connections:\n  raw:\n    type: adls\n    {settings}\n"}
     found = problems(tmp_path, files)
     assert len(found) == 1 and found[0].endswith(message), found
+
+
+@pytest.mark.parametrize("path", ["../outside", "shop/../../outside", "/tmp/outside", "C:/outside"])
+def test_a_store_path_must_stay_inside_the_stores_folder(tmp_path: Path, path: str) -> None:
+    files = {"flows/shop/entities/orders.yml": f"store:\n  connection: lake\n  path: '{path}'\n"}
+    assert problems(tmp_path, files) == [
+        f"flows/shop/entities/orders.yml:3: shop.orders: {path!r} leads outside the store's folder -> give a folder "
+        "inside it, relative to the store's path, without '..' or a leading '/'",
+    ]
+
+
+def test_a_store_path_may_hold_dots_inside_a_name(tmp_path: Path) -> None:
+    files = {"flows/shop/entities/orders.yml": "store:\n  connection: lake\n  path: shop/v1..2/orders\n"}
+    [entity] = load_plan(write_project(tmp_path, {"flows/ingest.yml": CONNECTIONS, "flows/shop/flow.yml": SHOP_FLOW,
+                                                   **files})).entities
+    assert entity.write.path == "shop/v1..2/orders"
