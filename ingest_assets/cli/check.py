@@ -19,8 +19,10 @@ from ingest_assets.connectors import registry
 from ingest_assets.connectors.probe import Checkable, ConnectionUse, ReadTarget, WriteTarget
 from ingest_assets.connectors.settings import secret_fields
 from ingest_assets.errors import IngestError, first_line
+from ingest_assets.homes.base import ReadRequest
 from ingest_assets.plan.load import load_plan
-from ingest_assets.plan.model import ConnectionPlan
+from ingest_assets.plan.model import ConnectionPlan, EntityPlan
+from ingest_assets.plan.required_columns import source_columns
 
 _LABELS = {"ok": "ok  ", "fail": "FAIL", "note": "note"}
 
@@ -60,6 +62,9 @@ def check_project(args: argparse.Namespace, say: Callable[[str], None]) -> int:
                  for role, count in (("home", len(reads)), ("store", len(writes))) if count]
         say(f"{connection.name} ({connection.type}): {', '.join(roles)}")
         lines = _check_connection(plan.root, connection, reads, writes)
+        if reads and not any(status == "fail" for status, _ in lines):
+            readers = [e for e in entities if e.home.name == connection.name]
+            lines += _check_source_columns(plan.root, connection, readers)
         checked += 1
         failed += any(status == "fail" for status, _ in lines)
         for status, text in lines:
@@ -88,6 +93,34 @@ def _check_connection(root: Path, connection: ConnectionPlan, reads: tuple[ReadT
                           "e.g. pip install 'ingest_assets[postgres]'")]
     except Exception as error:  # anything else still ends as one failed check, not a traceback
         lines = [("fail", f"{type(error).__name__}: {first_line(error)}")]
+    return [(status, _redacted(text, _secrets(connection.settings))) for status, text in lines]
+
+
+def _check_source_columns(root: Path, connection: ConnectionPlan, entities: Iterable[EntityPlan]
+                          ) -> list[tuple[str, str]]:
+    """The columns each entity names (watermark, partition, keys, checked columns) against what its home
+    reads: the first row of each read, so a misspelt watermark fails here and not at 2 a.m."""
+    resource = registry.connector(connection.type).make_resource(connection.settings, root)
+    lines = []
+    for entity in entities:
+        needed = sorted(source_columns(entity))
+        if not needed:
+            continue
+        try:
+            with registry.open_home(connection.type, resource).read(ReadRequest(entity.read, limit=1)) as reader:
+                names = reader.schema.names
+        except IngestError as error:
+            lines.append(("fail", f"{entity.label}: {first_line(error)}"))
+            continue
+        except Exception as error:  # anything else still ends as one failed check, not a traceback
+            lines.append(("fail", f"{entity.label}: {type(error).__name__}: {first_line(error)}"))
+            continue
+        missing = [column for column in needed if column not in names]
+        if missing:
+            lines.append(("fail", f"{entity.label}: the source has no column {', '.join(missing)} (it has "
+                                  f"{', '.join(names)}) -> fix the column names in {entity.declared_at}"))
+        else:
+            lines.append(("ok", f"{entity.label}: the source has {', '.join(needed)}"))
     return [(status, _redacted(text, _secrets(connection.settings))) for status, text in lines]
 
 

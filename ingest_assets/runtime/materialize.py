@@ -31,6 +31,7 @@ from ingest_assets.errors import (
 )
 from ingest_assets.homes.base import Home, ReadRequest
 from ingest_assets.plan.model import EntityPlan, WriteSpec
+from ingest_assets.plan.required_columns import selecting_columns, written_columns
 from ingest_assets.plan.window import KeyBucket, TimeWindow
 from ingest_assets.runtime import access_plan, check_results, metadata
 from ingest_assets.runtime.decide import LoadDecision, PartitionWindow, decide_load, sample_rows
@@ -266,9 +267,7 @@ def _report(plan: EntityPlan, asset_key: dg.AssetKey, staged: StagedLoad, commit
 def _require_columns(plan: EntityPlan, source: pa.Schema, output: pa.Schema) -> None:
     # The home selects rows by these on the source; they are also written (a store replaces a window, or
     # keeps the latest row of a key, by them), so a transform passes them through.
-    selecting = {c for c in (plan.watermark and plan.watermark.column, plan.partition and plan.partition.column,
-                             plan.key_partitions and plan.key_partitions.column) if c}
-    needed = {*plan.keys, *plan.write_key, *plan.checks.not_null, *plan.checks.unique, *selecting}
+    selecting, needed = selecting_columns(plan), written_columns(plan)
     if plan.transform:
         missing = sorted(selecting - set(source.names))
         if missing:

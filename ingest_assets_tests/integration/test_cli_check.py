@@ -143,3 +143,39 @@ def test_check_prints_the_config_problems_as_they_are(project: Project, capsys):
         "  flows/ingest.yml:2: project: unknown key 'pth' in connections.lake -> did you mean 'path'? "
         "valid keys: description, path, type",
     ]
+
+
+def test_check_reads_the_first_row_of_each_entity_for_its_named_columns(project: Project, capsys):
+    import sqlite3
+
+    (project.root / "lake").mkdir()
+    with sqlite3.connect(project.root / "shop.sqlite") as connection:
+        connection.execute("CREATE TABLE orders (id INTEGER PRIMARY KEY, updated_at DATETIME)")
+        connection.execute("INSERT INTO orders VALUES (1, '2026-01-01 00:00:00')")
+    project.write({
+        "flows/ingest.yml": "connections:\n  shop: {type: sqlite, path: shop.sqlite}\n  lake: {type: parquet, path: lake}\n",
+        "flows/s/flow.yml": """
+            home: shop
+            store: lake
+            run_type: incremental
+            entities:
+              - {name: good, home: {table: orders}, keys: [id], watermark: updated_at}
+              - {name: typo, home: {table: orders}, keys: [id], watermark: updatd_at}
+              - {name: snapshot, home: {table: orders}, run_type: full_drop}
+            """,
+    })
+    code, lines = check(project, capsys)
+    assert lines == [
+        "project is valid: 1 flow, 3 entities",
+        "shop (sqlite): home of 3 entities",
+        f"  ok    connected (sqlite {sqlite3.sqlite_version})",
+        *["  ok    can read table orders"] * 3,
+        "  ok    s.good: the source has id, updated_at",
+        "  FAIL  s.typo: the source has no column updatd_at (it has id, updated_at) -> fix the column names in "
+        "flows/s/flow.yml:6",
+        # s.snapshot names no column: nothing to check
+        "lake (parquet): store of 3 entities",
+        f"  ok    folder {project.root / 'lake'} exists and is writable",
+        "2 connections checked, 1 failed",
+    ]
+    assert code == 1
