@@ -15,6 +15,7 @@ from collections.abc import Callable
 import bulk_load_postgres
 import definitions_load
 import many_tables
+import mysql_read
 import open_mirroring
 import parquet_to_parquet
 import postgres_to_parquet
@@ -75,6 +76,7 @@ def main() -> int:
     mirror, mirror_ok = _section(open_mirroring.TITLE[3:],
                                  lambda: open_mirroring.run(mirror_rows, copy_runs, warmup))
     sqlite, sqlite_ok = _section(sqlite_read.TITLE[3:], lambda: sqlite_read.run(sqlite_rows, sqlite_rounds))
+    mysql, mysql_ok = _section(mysql_read.TITLE[3:], lambda: mysql_read.run(sqlite_rows, sqlite_rounds))
     tables, tables_ok = _section(many_tables.TITLE[3:], lambda: many_tables.run(*many))
     minutes = (time.perf_counter() - started) / 60
 
@@ -95,6 +97,7 @@ def main() -> int:
         bulk,
         mirror,
         sqlite,
+        mysql,
         tables,
     ])
     output.parent.mkdir(parents=True, exist_ok=True)
@@ -102,7 +105,7 @@ def main() -> int:
     print(summary)
     log(f"written to {output.relative_to(BENCH_DIR.parent)}")
     succeeded = (load_ok, copy_ok, one_file_ok, database_ok, upserts_ok, upsert_keys_ok, bulk_ok, mirror_ok, sqlite_ok,
-                 tables_ok)
+                 mysql_ok, tables_ok)
     return 0 if all(succeeded) else 1
 
 

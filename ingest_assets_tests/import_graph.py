@@ -36,7 +36,8 @@ PACKAGE_DIR = REPOSITORY / PACKAGE
 # also imports. A function-local import is how a light module reaches one of these lazily.
 HEAVY_PACKAGES = frozenset({
     "pyarrow", "duckdb", "polars", "sqlalchemy", "dagster_duckdb",
-    "adbc_driver_postgresql", "adbc_driver_manager", "pyodbc", "psycopg", "pymysql",
+    "adbc_driver_postgresql", "adbc_driver_manager", "adbc_driver_sqlite", "pyodbc", "psycopg", "pymysql",
+    "connectorx",
     "azure",
 })
 

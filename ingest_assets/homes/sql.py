@@ -9,6 +9,7 @@ holds a few batches, not the table. `parallel:` reads key ranges over several co
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -52,6 +53,16 @@ ArrowTypes = dict[str, pa.DataType | None]
 Rows = Sequence[sa.Row[*tuple[Any, ...]]]
 
 
+def _as_read(column_type: sa.types.TypeEngine[Any]) -> sa.types.TypeEngine[Any]:
+    """Floating-point columns are read as floats: MySQL's dialect reflects DOUBLE and FLOAT `asdecimal`,
+    whose Decimals (of 10 places) their float64 column would refuse."""
+    if isinstance(column_type, sa.Float) and column_type.asdecimal:
+        as_float = copy.copy(column_type)
+        as_float.asdecimal = False
+        return as_float
+    return column_type
+
+
 class SqlAlchemyHome:
     def __init__(self, resource: DatabaseResource):
         self._resource = resource
@@ -85,7 +96,7 @@ class SqlAlchemyHome:
             except sa.exc.NoSuchTableError as error:
                 tables = sa.inspect(connection).get_table_names(schema=schema or None)
                 raise SourceTableMissing(table=spec.table, tables=tables) from error
-            types = {column.name: column.type for column in table.columns}
+            types = {column.name: _as_read(column.type) for column in table.columns}
             require_columns(spec, types, spec.columns)
             return types
         assert spec.query is not None

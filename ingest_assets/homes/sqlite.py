@@ -41,7 +41,7 @@ from ingest_assets.errors import (
 from ingest_assets.homes.base import ReadRequest
 from ingest_assets.homes.read_query import build_read_query
 from ingest_assets.homes.sql import ArrowTypes, ColumnTypes, SqlAlchemyHome
-from ingest_assets.homes.streams import StreamOpener
+from ingest_assets.homes.streams import StreamOpener, empty_batch
 from ingest_assets.sql.bound import bind_type
 from ingest_assets.sql.statement import Rendered, Sql, Value
 from ingest_assets.sql.text import Quote, dialect_quote
@@ -156,7 +156,7 @@ class SqliteHome(SqlAlchemyHome):
                     if first:
                         batch, first = batch.slice(1), False  # the placeholder row
                         if not batch.num_rows:
-                            yield _empty(schema)  # no rows, but the columns still tell the schema
+                            yield empty_batch(schema)
                             continue
                     yield self._declared(batch, schema, types, spec.describe(), seen)
                     seen += batch.num_rows
@@ -237,9 +237,6 @@ def _require_utf8(column: pa.Array[Any], name: str, rows_before: int) -> None:
     except pa.ArrowInvalid as error:
         raise SourceTextNotUtf8(column=name, where=f"in the rows after row {rows_before:,}: {error}") from error
 
-
-def _empty(schema: pa.Schema) -> pa.RecordBatch:
-    return pa.RecordBatch.from_arrays([pa.array([], type=field.type) for field in schema], schema=schema)
 
 
 def _fetch(cursor: Cursor, query: Rendered, parameters: list[object]) -> Iterator[pa.RecordBatch]:

@@ -107,3 +107,8 @@ def _conformed(first: pa.RecordBatch, rest: Iterator[pa.RecordBatch]) -> Iterato
             yield batch.cast(schema)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as error:
             raise BatchTypesChanged(found=batch.schema, expected=schema, reason=str(error)) from error
+
+
+def empty_batch(schema: pa.Schema) -> pa.RecordBatch:
+    """A batch of no rows: what a read of nothing yields, so its columns still tell the schema."""
+    return pa.RecordBatch.from_arrays([pa.array([], type=field.type) for field in schema], schema=schema)

@@ -3,7 +3,8 @@
 Names are double-quoted as standard SQL has it (DuckDB, PostgreSQL); code that holds a SQLAlchemy
 dialect passes the dialect's own `quote` instead (brackets on SQL Server, backticks on MySQL, and
 only where a name needs them). Values are never pasted into SQL: they are bound (see `statement.py`);
-the string literals here are for what DuckDB cannot bind (file names inside table functions).
+the string literals here are for what DuckDB cannot bind (file names inside table functions). The one
+driver that cannot bind at all, connectorx (MySQL's fast path), gets hex literals from homes/mysql.py.
 """
 
 from __future__ import annotations
