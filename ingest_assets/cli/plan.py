@@ -30,7 +30,7 @@ from ingest_assets.defs.factory import build_definitions
 from ingest_assets.defs.translator import ENTITY_METADATA_KEY
 from ingest_assets.errors import ConfigError, IngestError, MissingEnvironmentVariable
 from ingest_assets.plan.load import load_plan
-from ingest_assets.runtime.access_plan import render_text
+from ingest_assets.runtime.access_plan import derived_json, render_derived, render_text
 from ingest_assets.runtime.dry_run import plan_entity
 
 if TYPE_CHECKING:
@@ -79,8 +79,10 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_INVALID
     keys = {label: key for key, label in selected}
     entities = [(keys[entity.label], entity) for entity in project.entities if entity.label in keys]
+    derived = [(keys[asset.label], asset) for asset in project.derived if asset.label in keys]
     # The step that loads an entity addresses its run config (`ops: {<step>: {config: ...}}`).
-    steps = {key.to_user_string(): definitions.get_assets_def(key).node_def.name for key, _ in entities}
+    steps = {key.to_user_string(): definitions.get_assets_def(key).node_def.name
+             for key, _ in [*entities, *derived]}
 
     with ExitStack() as stack:
         instance, instance_note = _instance(stack)
@@ -93,15 +95,22 @@ def run(args: argparse.Namespace) -> int:
             "instance": instance_note,
             "offline": args.offline,
             "entities": [{**plan.as_json(), "step": steps[plan.asset_key]} for plan in plans],
+            "derived": [{"asset_key": derived_key.to_user_string(), **derived_json(asset),
+                         "step": steps[derived_key.to_user_string()]} for derived_key, asset in derived],
             "errors": [{"asset_key": key, "error": message} for key, message in failures],
         }, indent=2))
     else:
-        print(f"ingest plan: {len(entities)} entit{'y' if len(entities) == 1 else 'ies'} of {folder}"
+        also = f" and {len(derived)} derived asset{'' if len(derived) == 1 else 's'}" if derived else ""
+        print(f"ingest plan: {len(entities)} entit{'y' if len(entities) == 1 else 'ies'}{also} of {folder}"
               f"{f' (environment {project.environment})' if project.environment else ''}; {instance_note}"
               f"{'; offline' if args.offline else ''}. No rows are read and nothing is written.\n")
         for plan in plans:
             step = steps[plan.asset_key]
             print(render_text(plan) + f"\n  {'step:':<13}{step} (run config: ops: {{{step}: {{config: ...}}}})\n")
+        for derived_key, asset in derived:
+            step = steps[derived_key.to_user_string()]
+            print(render_derived(derived_key.to_user_string(), asset)
+                  + f"\n  {'step:':<13}{step} (run config: ops: {{{step}: {{config: ...}}}})\n")
         for key, message in failures:
             print(f"{key}: cannot plan: {message}\n", file=sys.stderr)
     return EXIT_UNREACHABLE if failures else 0

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from ingest_assets.config.project_files import RunType
     from ingest_assets.homes.base import ReadRequest
     from ingest_assets.plan.cursor import Cursor
+    from ingest_assets.plan.derived import DerivedPlan
     from ingest_assets.plan.model import EntityPlan
     from ingest_assets.runtime.decide import LoadDecision
 
@@ -143,6 +144,32 @@ def render_text(access: AccessPlan) -> str:
     row("estimate", access.estimate.describe())
     if access.refused is not None:
         row("refused", access.refused)
+    return "\n".join(lines)
+
+
+def derived_json(asset: DerivedPlan) -> dict[str, object]:
+    """What a derived asset's run does: no window and no estimate, its SQL over its inputs as their stores
+    hold them, replacing its table."""
+    write = asset.entity
+    return {
+        "declared_at": str(write.declared_at),
+        "inputs": [source.label for source in asset.inputs],
+        "sql": asset.sql,
+        "parameters": dict(asset.params),
+        "destination": f"{write.store.name} ({write.store.type}) {write.write.describe()}",
+        "load": "the query's whole result replaces the table, every run",
+    }
+
+
+def render_derived(asset_key: str, asset: DerivedPlan) -> str:
+    facts = derived_json(asset)
+    lines = [f"{asset_key}  ({facts['declared_at']})  derived: SQL over other assets"]
+    lines.append(f"  {'inputs:':<13}{', '.join(source.label for source in asset.inputs)} (as their stores hold them)")
+    lines.append(f"  {'sql:':<13}{_indented(asset.sql)}")
+    if asset.params:
+        lines.append(f"  {'parameters:':<13}{', '.join(f'{n} = {_shown(v)}' for n, v in asset.params)}")
+    lines.append(f"  {'load:':<13}{facts['load']}")
+    lines.append(f"  {'destination:':<13}{facts['destination']}")
     return "\n".join(lines)
 
 

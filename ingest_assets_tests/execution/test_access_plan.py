@@ -451,3 +451,25 @@ def test_ingest_plan_script_runs_as_a_subprocess(project: Project):
     assert 'SELECT * FROM "items" WHERE true' in done.stdout
     assert "estimate:    about 900 rows (duckdb_tables().estimated_size)" in done.stdout
     assert not (project.root / "lake").exists()
+
+
+def test_a_derived_asset_is_planned_as_its_sql_over_its_inputs(capsys):
+    """A selected derived asset is said, not left out: its inputs, SQL, parameters and destination."""
+    demo = Path(__file__).resolve().parents[2] / "flows"
+    code, document = plan_json(capsys, demo, "--offline", "--select", "shop_sales/revenue_per_customer")
+    assert code == 0
+    assert document["entities"] == []
+    [derived] = document["derived"]
+    assert derived["asset_key"] == "shop_sales/revenue_per_customer"
+    assert derived["declared_at"] == "flows/shop_sales/derived/revenue_per_customer.yml:4"
+    assert derived["inputs"] == ["shop_sales.orders", "shop_catalog.customers"]
+    assert derived["sql"].startswith("SELECT c.customer_id, c.name, c.country,")
+    assert derived["parameters"] == {"excluded_status": "returned"}
+    assert derived["destination"] == "warehouse (duckdb) marts.revenue_per_customer"
+    assert derived["step"] == "shop_sales__revenue_per_customer"
+
+    assert main(["plan", "--flows-dir", str(demo), "--offline", "--select", "shop_sales/revenue_per_customer"]) == 0
+    text = capsys.readouterr().out
+    assert text.startswith("ingest plan: 0 entities and 1 derived asset of ")
+    assert "shop_sales/revenue_per_customer  (flows/shop_sales/derived/revenue_per_customer.yml:4)  derived" in text
+    assert "  inputs:      shop_sales.orders, shop_catalog.customers (as their stores hold them)" in text
