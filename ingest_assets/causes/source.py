@@ -35,9 +35,9 @@ class HomeDatabaseUnavailable(SourceError, TransientError):
 class HomeDatabaseRefused(SourceError, TerminalError):
     """The home database refuses the read (a bad query, missing privileges, a refused login)."""
 
-    def __init__(self, *, reason: str, sqlstate: str | None = None) -> None:
-        self.reason, self.sqlstate = reason, sqlstate
-        super().__init__(f"the home database refused the read: {reason}")
+    def __init__(self, *, reason: str, sqlstate: str | None = None, fix: str | None = None) -> None:
+        self.reason, self.sqlstate, self.fix = reason, sqlstate, fix
+        super().__init__(f"the home database refused the read: {reason}" + (f" -> {fix}" if fix else ""))
 
 
 class SourceTableMissing(SourceError, TerminalError):

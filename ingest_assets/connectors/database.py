@@ -155,6 +155,20 @@ def check_database(resource: DatabaseResource, use: ConnectionUse) -> Iterator[C
         engine.dispose()
 
 
+def refused_login_fix(error: BaseException) -> str | None:
+    """The fix when the driver error is a refused login or unknown database (which no retry can
+    help), else None."""
+    from ingest_assets.stores.sql.errors import sqlstate
+
+    state = sqlstate(error) or ""
+    if state.startswith(("28", "3D")):
+        return _SQLSTATE_FIXES[state[:2]]
+    args = getattr(error, "args", ())
+    if args and isinstance(args[0], int) and args[0] in (1045, 1049):
+        return _MYSQL_FIXES[args[0]]
+    return None
+
+
 def _connect_fix(error: BaseException | None) -> str:
     from ingest_assets.stores.sql.errors import sqlstate
 

@@ -17,7 +17,7 @@ from typing import Any
 import pyarrow as pa
 import sqlalchemy as sa
 
-from ingest_assets.connectors.database import DatabaseResource
+from ingest_assets.connectors.database import DatabaseResource, refused_login_fix
 from ingest_assets.errors import (
     BatchValueDoesNotFit,
     FetchedValueDoesNotFit,
@@ -80,6 +80,9 @@ class SqlAlchemyHome:
             with self.engine.connect() as connection:
                 yield connection
         except sa.exc.OperationalError as error:
+            fix = refused_login_fix(error.orig)
+            if fix is not None:  # a wrong password or database stays wrong: no retry
+                raise HomeDatabaseRefused(reason=first_line(error.orig), fix=fix) from error
             # The dialect could not reach the database (or lost it); a retry may succeed.
             raise HomeDatabaseUnavailable(reason=first_line(error.orig)) from error
         except (sa.exc.ProgrammingError, sa.exc.DBAPIError) as error:

@@ -16,6 +16,7 @@ import pyarrow as pa
 import pytest
 
 from ingest_assets.connectors.mysql import MysqlConnection, MysqlResource
+from ingest_assets.errors import TerminalError
 from ingest_assets.homes.base import ReadRequest
 from ingest_assets.homes.mysql import MysqlHome, mysql_home
 from ingest_assets.homes.sql import SqlAlchemyHome
@@ -279,3 +280,18 @@ def test_a_password_with_url_characters_reaches_the_server_over_tcp(mariadb, dat
                 assert reader.read_all().column("id").to_pylist() == [1, 2, 3, 4, 5]
     finally:
         mariadb.execute(None, "DROP USER 'cx_user'@'127.0.0.1'")
+
+
+@pytest.mark.parametrize("engine", ["connectorx", "sqlalchemy"])
+def test_a_wrong_password_fails_for_good_with_its_fix(mariadb, database, engine):
+    """A refused login is not retried as a transient error: it says which setting to fix."""
+    mariadb.execute(None, "CREATE USER 'pw_user'@'127.0.0.1' IDENTIFIED BY 'right'")
+    try:
+        source = MysqlResource(host=mariadb.host, port=mariadb.port, database=database, user="pw_user",
+                               password="wrong", engine_name=engine)
+        with pytest.raises(TerminalError, match=r"refused the read: .*Access denied for user 'pw_user'.* -> check "
+                                                r"'user:' and the environment variable behind 'password:'"):
+            with mysql_home(source).read(ReadRequest(ReadSpec(table="things"))) as reader:
+                reader.read_all()
+    finally:
+        mariadb.execute(None, "DROP USER 'pw_user'@'127.0.0.1'")
