@@ -1,9 +1,11 @@
 """The home of a derived asset: its SQL, run by DuckDB over its inputs where their stores keep them.
 
-Each run opens a scratch DuckDB database in a temporary folder (DuckDB spills there too, so a query
-larger than memory still runs) with one schema per flow and one view per input, named `flow.entity`:
+Each run opens a scratch DuckDB database in a temporary folder (DuckDB spills there too, within the
+session's memory limit, so a query larger than memory still runs) with one schema per flow and one
+view per input, named `flow.entity`:
 
-- Parquet store: a view over the files of the table's current version (pinned when the run starts);
+- Parquet store: a view over the files of the table's current version (pinned when the run starts),
+  each file read on its own, so the planner knows the table's true size;
 - DuckDB store: the database file ATTACHed READ_ONLY, and a view over its table;
 - SQL store: the table streamed in batches into a table of the scratch database (on disk), because a
   stream can be scanned only once and a query may read an input twice.
@@ -16,7 +18,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
@@ -27,6 +29,7 @@ from ingest_assets.errors import DerivedQueryFailed, InputDatabaseBusy, InputNot
 from ingest_assets.homes.base import ReadRequest
 from ingest_assets.plan.derived import DerivedPlan
 from ingest_assets.plan.model import EntityPlan, ReadSpec
+from ingest_assets.sql.duckdb_session import session_config
 from ingest_assets.sql.text import parquet_files, quote_identifier, quote_qualified, string_literal
 from ingest_assets.stores.read_back import ArrowStream, DuckDBTable, ParquetFiles, ReadableStore, TableSource
 
@@ -50,8 +53,7 @@ class DerivedQueryHome:
         import pyarrow as pa
 
         folder = Path(tempfile.mkdtemp(prefix="ingest-derived-"))
-        connection = duckdb.connect(str(folder / f"{SCRATCH_DATABASE}.duckdb"),
-                                    config={"temp_directory": str(folder / "spill")})
+        connection = duckdb.connect(str(folder / f"{SCRATCH_DATABASE}.duckdb"), config=session_config(folder / "spill"))
         try:
             self._expose_inputs(connection)
             sql = f"SELECT * FROM ({self._derived.sql}) AS {quote_identifier('derived')}"
@@ -101,7 +103,7 @@ class DerivedQueryHome:
             connection.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_identifier(asset.flow)}")
             view = quote_qualified(asset.label)
             if isinstance(source, ParquetFiles):
-                connection.execute(f"CREATE VIEW {view} AS SELECT * FROM {parquet_files(source.files)}")
+                connection.execute(f"CREATE VIEW {view} AS {_each_file(source.files)}")
             elif isinstance(source, DuckDBTable):
                 alias = attached.get(source.database)
                 if alias is None:
@@ -120,6 +122,15 @@ class DerivedQueryHome:
             raise InputNotMaterialized(entity=asset.label, destination=store.describe(asset.write),
                                        derived_key="/".join(self._derived.entity.key_path))
         return source
+
+
+def _each_file(files: Sequence[object]) -> str:
+    """The files as one table whose size the planner knows: DuckDB estimates `read_parquet([...])` as the
+    first file's rows times the number of files (after a merge the first is the small one, and a join
+    planned for a small table took 17 GiB); a UNION ALL of the files is the sum of their exact counts."""
+    if not files:
+        return f"SELECT * FROM {parquet_files(files)}"
+    return " UNION ALL ".join(f"SELECT * FROM {parquet_files([file])}" for file in files)
 
 
 def _attach(connection: duckdb.DuckDBPyConnection, database: str, alias: str) -> None:

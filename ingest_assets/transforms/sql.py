@@ -2,14 +2,19 @@
 
 Row-by-row queries (filters, computed columns, joins to small tables) stream batch by batch. A query
 over the whole stream (an aggregation, ORDER BY, DISTINCT, a window function) is still correct, but
-DuckDB holds what it needs of the stream until it can answer (spilling to a temporary folder).
+DuckDB holds what it needs of the stream until it can answer, within the session's memory limit,
+spilling to a temporary folder removed when the step closes (`sql/duckdb_session.py`).
 """
 
 from __future__ import annotations
 
+import shutil
+import tempfile
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ingest_assets.errors import SqlTransformFailed, TransformReturnsNoRows
+from ingest_assets.sql.duckdb_session import session_config
 from ingest_assets.transforms.spec import SqlStep
 
 if TYPE_CHECKING:
@@ -21,11 +26,13 @@ class SqlTransform:
     def __init__(self, step: SqlStep):
         self.step = step
         self._connection: DuckDBPyConnection | None = None
+        self._spill: Path | None = None  # where the session spills, removed on close
 
     def open(self, source: pa.RecordBatchReader, batch_size: int) -> pa.RecordBatchReader:
         import duckdb
 
-        connection = self._connection = duckdb.connect()
+        self._spill = Path(tempfile.mkdtemp(prefix="ingest-transform-"))
+        connection = self._connection = duckdb.connect(config=session_config(self._spill))
         connection.register("records", source)
         try:
             # Values travel as parameters: DuckDB binds them, nothing is formatted into the text.
@@ -48,3 +55,6 @@ class SqlTransform:
         if self._connection is not None:
             self._connection.close()
             self._connection = None
+        if self._spill is not None:
+            shutil.rmtree(self._spill, ignore_errors=True)
+            self._spill = None

@@ -25,6 +25,7 @@ from ingest_assets.runtime import check_results as checks
 from ingest_assets_tests.conftest import (
     Project,
     create_orders_db,
+    insert_orders,
     duckdb_rows,
     read_parquet_table,
     sqlite_rows,
@@ -408,3 +409,40 @@ def test_a_store_that_publishes_in_a_step_of_its_own_cannot_hold_a_derived_asset
         "store a derived asset -> store types: adls, duckdb, mariadb, mssql, mysql, onelake, parquet, postgres, "
         "postgresql, sqlalchemy, sqlite, sqlserver",
     ]
+
+
+def test_the_query_runs_within_a_memory_limit_and_sees_each_input_files_true_size(project: Project):
+    """The scratch session is bounded (a quarter of the machine) and reads a multi-file Parquet input file
+    by file, so DuckDB plans with its true size (`read_parquet([...])` is estimated as the first file's
+    rows times the number of files)."""
+    from ingest_assets.sql.duckdb_session import session_config
+
+    files = shop_project()
+    files["flows/sales/flow.yml"] += "    run_type: incremental\n    keys: [id]\n    watermark: updated_at\n"
+    files["flows/reports/derived/revenue.yml"] = yaml_text("""
+        inputs: [sales.orders]
+        sql: |
+          SELECT current_setting('memory_limit') AS memory_limit,
+                 (SELECT count(*) FROM sales.orders) AS orders,
+                 (SELECT sql FROM duckdb_views() WHERE schema_name = 'sales' AND view_name = 'orders') AS view
+        """)
+    project.write(files)
+    create_shop(project.root, orders=5)
+    project.materialize("sales/orders")
+    with sqlite3.connect(project.root / "source/shop.sqlite") as connection:
+        insert_orders(connection, range(6, 206))  # a second, larger file in the lake's next version
+    project.materialize("sales/orders")
+    project.materialize("reports/revenue")
+
+    [row] = duckdb_rows(project.root / "warehouse.duckdb", "SELECT * FROM reports.revenue")
+    limit, orders, view = row
+    assert orders == 205
+    configured_mib = int(str(session_config(Path("spill"))["memory_limit"]).removesuffix("MiB"))
+    shown_gib = float(limit.removesuffix(" GiB"))  # DuckDB shows it to a tenth, e.g. "5.8 GiB"
+    assert abs(shown_gib - configured_mib / 1024) <= 0.1
+    # The view, planned on its own: each file's exact count, not 2 x the first file's 5.
+    import duckdb
+
+    with duckdb.connect() as connection:
+        [(_, plan)] = connection.sql("EXPLAIN " + view.split(" AS ", 1)[1].rstrip(";")).fetchall()
+    assert "~5 rows" in plan and "~200 rows" in plan and "~10 rows" not in plan
