@@ -248,6 +248,7 @@ def test_ingest_check_runs_the_plugins_own_check(project: Project, site: Path, c
         "project is valid: 1 flow, 2 entities",
         "feed (jsonl): home of 2 entities",
         "  ok    folder feed exists",
+        "  ok    events.clicks_db: the source has id",  # the plugin's home read for the entity's key
         "archive (jsonl): store of 1 entity",
         "  FAIL  folder archive does not exist -> create it",
         "warehouse (duckdb): store of 1 entity",
