@@ -3,6 +3,6 @@
 The project is the `flows/` folder of the working directory, or $INGEST_FLOWS_DIR.
 """
 
-from ingest_assets.defs.factory import build_definitions
+from ingest_assets.defs.location import code_location_definitions
 
-defs = build_definitions()
+defs = code_location_definitions()

@@ -3,7 +3,9 @@ steps for stores that publish after extraction, see `publish_step.py`), or a ste
 entities (`shared_step_asset`, see `steps.py`)."""
 
 # No `from __future__ import annotations` here: Dagster reads the asset function's annotations
-# (the context and RunOverrides config types) at definition time.
+# (the context and RunOverrides config types) at definition time. Dagster derives the config schema
+# of each step from the annotation (a multi_asset takes no prebuilt schema, only a dict that would
+# lose its description); with entities sharing steps that is a few hundred times, about 1 ms each.
 
 from collections.abc import Iterator
 
@@ -28,6 +30,8 @@ def entity_spec(plan: EntityPlan, translator: IngestTranslator, key: dg.AssetKey
     if spec.key != key:
         raise TranslatorKeyMismatch(translator=type(translator).__name__, entity=plan.label,
                                     spec_key=spec.key.to_user_string(), asset_key=key.to_user_string())
+    if spec.metadata.get(ENTITY_METADATA_KEY) == plan.label:
+        return spec  # IngestTranslator marks it already; a copy of every spec costs ~10% of a load
     return spec.merge_attributes(metadata={ENTITY_METADATA_KEY: plan.label})
 
 

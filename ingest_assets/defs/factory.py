@@ -16,6 +16,7 @@ from ingest_assets.config.loader import FLOWS_DIR_VARIABLE
 from ingest_assets.connectors import registry
 from ingest_assets.defs.assets import entity_asset, shared_step_asset
 from ingest_assets.defs.automation import automation_condition_sensors, build_automation
+from ingest_assets.defs.collector import collector_paused
 from ingest_assets.defs.derived import derived_asset
 from ingest_assets.defs.executor import project_executor
 from ingest_assets.defs.pickup_check import pickup_check
@@ -30,8 +31,13 @@ def build_definitions(
     translator: IngestTranslator | None = None,
 ) -> dg.Definitions:
     """Definitions for the project in `flows_dir` (default: $INGEST_FLOWS_DIR, else ./flows)."""
-    project = load_plan(Path(flows_dir or os.environ.get(FLOWS_DIR_VARIABLE, "flows")), environment)
-    translator = translator or IngestTranslator()
+    with collector_paused():  # everything built here lives as long as the definitions (see collector.py)
+        return _build(Path(flows_dir or os.environ.get(FLOWS_DIR_VARIABLE, "flows")), environment,
+                      translator or IngestTranslator())
+
+
+def _build(flows_dir: Path, environment: str | None, translator: IngestTranslator) -> dg.Definitions:
+    project = load_plan(flows_dir, environment)
     keys = EntityKeys(translator, [*project.entities, *(derived.entity for derived in project.derived)])
     automation = build_automation(project, keys)
     alone, shared = plan_steps(project)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, datetime, time
+from functools import cache
 
 import dagster as dg
 
@@ -24,12 +25,19 @@ def _as_datetime(value: date | datetime) -> datetime:
 
 def partitions_definition(plan: EntityPlan) -> dg.PartitionsDefinition | None:
     if plan.key_partitions is not None:
-        # Bucket i holds the rows whose key modulo the count is i: unlike key ranges, the buckets stay
-        # the same as the table grows, so a partition once loaded keeps meaning the same rows.
-        return dg.StaticPartitionsDefinition([str(i) for i in range(plan.key_partitions.partitions)])
+        return key_partitions_definition(plan.key_partitions.partitions)
     return time_partitions_definition(plan.partition)
 
 
+# Cached: entities with the same partitions share one definition (each is built once, not per entity).
+@cache
+def key_partitions_definition(buckets: int) -> dg.StaticPartitionsDefinition:
+    # Bucket i holds the rows whose key modulo the count is i: unlike key ranges, the buckets stay
+    # the same as the table grows, so a partition once loaded keeps meaning the same rows.
+    return dg.StaticPartitionsDefinition([str(i) for i in range(buckets)])
+
+
+@cache
 def time_partitions_definition(partition: PartitionPlan | None) -> dg.TimeWindowPartitionsDefinition | None:
     if partition is None:
         return None

@@ -18,7 +18,7 @@ import dagster as dg
 from ingest_assets.defs.checks import check_specs
 from ingest_assets.plan.model import EntityPlan
 from ingest_assets.runtime.materialize import PendingPublish, extract_for_publish, publish_prepared
-from ingest_assets.runtime.overrides import RunOverrides
+from ingest_assets.runtime.overrides import run_config_schema, run_overrides
 
 STEP_TAG = "ingest/step"  # extract | publish: the executor limits each kind on its own
 RESULT = "result"
@@ -31,9 +31,10 @@ def publish_step_asset(plan: EntityPlan, spec: dg.AssetSpec, retries: int, extra
     check_outputs = {f"{spec.key.to_python_identifier()}_{c.name}": c.name for c in entity_checks}
 
     @dg.op(name=f"{plan.op_name}_extract", required_resource_keys={plan.home.name, plan.store.name},
-           tags={**extract_tags, STEP_TAG: "extract"}, pool=pool)
-    def extract(context: dg.OpExecutionContext, config: RunOverrides) -> PendingPublish:
-        return extract_for_publish(context, plan, spec.key, config, getattr(context.resources, plan.home.name),
+           tags={**extract_tags, STEP_TAG: "extract"}, pool=pool, config_schema=run_config_schema().as_field())
+    def extract(context: dg.OpExecutionContext) -> PendingPublish:
+        return extract_for_publish(context, plan, spec.key, run_overrides(context.op_config),
+                                   getattr(context.resources, plan.home.name),
                                    getattr(context.resources, plan.store.name), retries)
 
     @dg.op(name=f"{plan.op_name}_publish", required_resource_keys={plan.store.name},
@@ -52,7 +53,7 @@ def publish_step_asset(plan: EntityPlan, spec: dg.AssetSpec, retries: int, extra
         outs={RESULT: dg.AssetOut.from_spec(spec)},
         group_name=spec.group_name,  # from_spec leaves the group to the graph
         check_specs=entity_checks,
-        config=dg.ConfigMapping(config_fn=run_config, config_schema=RunOverrides.to_config_schema()),
+        config=dg.ConfigMapping(config_fn=run_config, config_schema=run_config_schema()),
     )
     def _entity() -> dict[str, object]:  # the output handles of the steps (more than one: not typed by Dagster)
         results = publish(extract())

@@ -51,6 +51,8 @@ class IngestTranslator:
                 "ingest/declared_at": str(plan.declared_at),
                 **({"ingest/watermark_column": plan.watermark.column} if plan.watermark else {}),
                 **({"ingest/keys": ", ".join(plan.keys)} if plan.keys else {}),
+                # Last, where `entity_spec` would add it: one spec per entity instead of a copy.
+                ENTITY_METADATA_KEY: plan.label,
             },
         )
 

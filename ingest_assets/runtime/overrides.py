@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import Enum
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
 import dagster as dg
 from pydantic import Field
 
 from ingest_assets.config.project_files import RunType
+
+if TYPE_CHECKING:
+    from dagster._core.definitions.definition_config_schema import DefinitionConfigSchema
 
 
 # Not a StrEnum: that would change str() of a member, and the run config's enum is Dagster's reading of this class.
@@ -41,3 +47,16 @@ class RunOverrides(dg.Config):
     @property
     def run_type_name(self) -> RunType | None:
         return None if self.run_type is None else self.run_type.value
+
+
+@cache
+def run_config_schema() -> DefinitionConfigSchema:
+    """RunOverrides as Dagster config, derived once for the steps that can share it (a publish step's graph
+    and its extract op); an op that takes `config: RunOverrides` derives it again. (A multi_asset takes a
+    schema only as a dict of fields, which would lose the description: it derives its own.)"""
+    return RunOverrides.to_config_schema()
+
+
+def run_overrides(op_config: Mapping[str, Any]) -> RunOverrides:
+    """A step's run config (validated against `run_config_schema()`) as RunOverrides."""
+    return RunOverrides(**op_config)
