@@ -155,12 +155,12 @@ def check_database(resource: DatabaseResource, use: ConnectionUse) -> Iterator[C
         engine.dispose()
 
 
-def refused_login_fix(error: BaseException) -> str | None:
+def refused_login_fix(error: BaseException | None) -> str | None:
     """The fix when the driver error is a refused login or unknown database (which no retry can
     help), else None."""
     from ingest_assets.stores.sql.errors import sqlstate
 
-    state = sqlstate(error) or ""
+    state = (sqlstate(error) if error is not None else None) or ""
     if state.startswith(("28", "3D")):
         return _SQLSTATE_FIXES[state[:2]]
     args = getattr(error, "args", ())
