@@ -49,8 +49,7 @@ from ingest_assets.homes.base import ReadRequest
 from ingest_assets.homes.read_query import build_read_query
 from ingest_assets.homes.sql import ArrowTypes, ColumnTypes, SqlAlchemyHome
 from ingest_assets.homes.streams import StreamOpener, empty_batch
-from ingest_assets.sql.bound import bind_type
-from ingest_assets.sql.statement import Sql, Value
+from ingest_assets.sql.statement import Sql
 from ingest_assets.sql.text import dialect_quote
 from ingest_assets.sql.window import Condition
 
@@ -169,15 +168,6 @@ class MysqlHome(SqlAlchemyHome):
                 return None
             text.append(written)
         return "".join(text)
-
-    def _bound(self, value: Value, types: ColumnTypes) -> object:
-        """The value as SQLAlchemy hands it to PyMySQL for its column's type."""
-        column_type = bind_type(types.get(value.column) if value.column else None, value.value)
-        if column_type is None:
-            return value.value
-        dialect = self.engine.dialect
-        processor = column_type.dialect_impl(dialect).bind_processor(dialect)
-        return value.value if processor is None else processor(value.value)
 
     def _stream_connectorx(self, url: str, request: ReadRequest, statements: Sequence[str], schema: pa.Schema
                            ) -> Iterator[pa.RecordBatch]:

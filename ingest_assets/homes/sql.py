@@ -41,8 +41,8 @@ from ingest_assets.homes.sql_types import arrow_type, describe_query_types
 from ingest_assets.homes.streams import StreamOpener, as_reader, merged_batches
 from ingest_assets.plan.model import ReadSpec
 from ingest_assets.plan.window import KeyIsNull, RowFilter
-from ingest_assets.sql.bound import text_clause
-from ingest_assets.sql.statement import Sql
+from ingest_assets.sql.bound import bind_type, text_clause
+from ingest_assets.sql.statement import Sql, Value
 from ingest_assets.sql.text import Quote, dialect_quote
 from ingest_assets.sql.window import Condition
 
@@ -104,6 +104,16 @@ class SqlAlchemyHome:
             return types
         assert spec.query is not None
         return describe_query_types(connection, with_query_filter(spec.query, Sql()).literal_text())
+
+    def _bound(self, value: Value, types: ColumnTypes) -> object:
+        """The value as SQLAlchemy hands it to the driver for its column's type (e.g. SQLite's datetime as
+        its ISO text), for paths that send values themselves (ADBC, connectorx)."""
+        column_type = bind_type(types.get(value.column) if value.column else None, value.value)
+        if column_type is None:
+            return value.value
+        dialect = self.engine.dialect
+        processor = column_type.dialect_impl(dialect).bind_processor(dialect)
+        return value.value if processor is None else processor(value.value)
 
     def _compared(self, types: ColumnTypes) -> Quote:
         """A column as written where rows are compared with a bound value (windows, max, key ranges): as

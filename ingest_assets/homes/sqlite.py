@@ -42,7 +42,6 @@ from ingest_assets.homes.base import ReadRequest
 from ingest_assets.homes.read_query import build_read_query
 from ingest_assets.homes.sql import ArrowTypes, ColumnTypes, SqlAlchemyHome
 from ingest_assets.homes.streams import StreamOpener, empty_batch
-from ingest_assets.sql.bound import bind_type
 from ingest_assets.sql.statement import Rendered, Sql, Value
 from ingest_assets.sql.text import Quote, dialect_quote
 from ingest_assets.sql.window import Condition
@@ -177,15 +176,6 @@ class SqliteHome(SqlAlchemyHome):
             return f"?{numbers[name]}"
 
         return query.render(parameter)
-
-    def _bound(self, value: Value, types: ColumnTypes) -> object:
-        """The value as SQLAlchemy would send it for its column's type (e.g. a datetime as its ISO text)."""
-        column_type = bind_type(types.get(value.column) if value.column else None, value.value)
-        if column_type is None:
-            return value.value
-        dialect = self.engine.dialect
-        processor = column_type.dialect_impl(dialect).bind_processor(dialect)
-        return value.value if processor is None else processor(value.value)
 
     def _declared(self, batch: pa.RecordBatch, schema: pa.Schema, types: ColumnTypes, source: str,
                   rows_before: int) -> pa.RecordBatch:
