@@ -57,6 +57,9 @@ def _check_name(value: str) -> str:
 # ---- project file (flows/ingest.yml) -------------------------------------------------------------
 
 
+DEFAULT_QUERY_MEMORY_LIMIT = "25%"  # of the machine, per DuckDB session (see sql/duckdb_session.py)
+
+
 class Options(Model):
     concurrency: PositiveInt = 4
     # How many entities (of one flow, reading one connection and writing one) share a step: a step
@@ -69,6 +72,17 @@ class Options(Model):
     # Sample mode (development): every entity reads at most this many rows, replaces its destination
     # with them and records no watermark (see runtime/decide.py, `_sample`). Usually set per environment.
     sample_rows: PositiveInt | None = None
+    # What a DuckDB session that runs the project's SQL (derived assets, SQL transforms) may hold in
+    # memory before it spills to disk: a size DuckDB reads ("4GB", "512MiB") or a share of the machine.
+    query_memory_limit: str = DEFAULT_QUERY_MEMORY_LIMIT
+
+    @field_validator("query_memory_limit")
+    @classmethod
+    def _memory_size(cls, value: str) -> str:
+        if not re.fullmatch(r"\d+(\.\d+)?\s*(%|[KMGT]i?B)", value):
+            raise ValueError(f"{value!r} is not a memory size -> give a size DuckDB reads ('4GB', '512MiB') or a "
+                             "share of the machine ('25%')")
+        return value
 
 
 class ProjectFile(Model):

@@ -53,7 +53,8 @@ class DerivedQueryHome:
         import pyarrow as pa
 
         folder = Path(tempfile.mkdtemp(prefix="ingest-derived-"))
-        connection = duckdb.connect(str(folder / f"{SCRATCH_DATABASE}.duckdb"), config=session_config(folder / "spill"))
+        config = session_config(folder / "spill", self._derived.entity.query_memory_limit)
+        connection = duckdb.connect(str(folder / f"{SCRATCH_DATABASE}.duckdb"), config=config)
         try:
             self._expose_inputs(connection)
             sql = f"SELECT * FROM ({self._derived.sql}) AS {quote_identifier('derived')}"

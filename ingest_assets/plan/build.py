@@ -117,7 +117,8 @@ def build_project_plan(project: LoadedProject) -> tuple[ProjectPlan, list[Config
         for entity in flow.entities:
             entity_plan = _entity_plan(project.root, flow, entity, connections, options.batch_size, problems)
             if entity_plan is not None:
-                entities.append(dataclasses.replace(entity_plan, sample_rows=options.sample_rows))
+                entities.append(dataclasses.replace(entity_plan, sample_rows=options.sample_rows,
+                                                    query_memory_limit=options.query_memory_limit))
         flows.append(_flow_plan(flow, tuple(entities), options, problems))
 
     _check_unique(flows, problems)

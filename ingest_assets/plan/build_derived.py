@@ -72,7 +72,7 @@ def plan_derived(project: LoadedProject, plan: ProjectPlan) -> tuple[ProjectPlan
     for item in declared:
         entity = _write_side(project.root, item, connections, options.batch_size, problems)
         if entity is not None:
-            writes[item.label] = entity
+            writes[item.label] = dataclasses.replace(entity, query_memory_limit=options.query_memory_limit)
     known = sorted({*entities, *(d.label for d in declared)})
     _check_clashes(declared, writes, entities, problems)
     cyclic = _check_cycles(declared, problems)

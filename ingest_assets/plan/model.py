@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Literal
 
-from ingest_assets.config.project_files import Granularity, RunType, SchemaPolicy
+from ingest_assets.config.project_files import DEFAULT_QUERY_MEMORY_LIMIT, Granularity, RunType, SchemaPolicy
 from ingest_assets.connectors.settings import ConnectionSettings as Connection
 from ingest_assets.connectors.settings import read_path_fields
 from ingest_assets.stores.open_mirroring.options import MirroredTableOptions
@@ -235,6 +235,7 @@ class EntityPlan:
     # Applied in order to the home's stream before the store sees it (empty: none).
     transform: tuple[TransformStep, ...] = ()
     sample_rows: int | None = None  # options.sample_rows of the project's environment
+    query_memory_limit: str = DEFAULT_QUERY_MEMORY_LIMIT  # options.query_memory_limit: how, not what
 
     @property
     def key_path(self) -> tuple[str, str]:

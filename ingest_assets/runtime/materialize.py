@@ -212,7 +212,7 @@ def _stage(context: StepContext, plan: EntityPlan, asset_key: dg.AssetKey, overr
     )
     audit = AuditColumns(plan.audit, context.run.run_id, datetime.fromtimestamp(started_at, UTC))
     with home.read(request) as source, closing(audit), \
-            transformed(plan.transform, source, plan.read.batch_size) as reader:
+            transformed(plan.transform, source, plan.read.batch_size, plan.query_memory_limit) as reader:
         _require_columns(plan, source.schema, reader.schema)
         source_schema = audit.schema(reader.schema)
         # A rebuild starts the table over: the destination's old columns are no reference for it.

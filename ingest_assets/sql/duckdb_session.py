@@ -2,8 +2,8 @@
 
 DuckDB's own default limit is 80% of the machine's memory per session, and an in-memory session has
 nowhere to spill: a query that misjudges its inputs (a join planned for a small table that is large)
-takes the machine. Each session gets a quarter of it and a folder to spill to, so a query larger than
-memory runs more slowly instead.
+takes the machine. Each session gets `options.query_memory_limit` (default a quarter of the machine)
+and a folder to spill to, so a query larger than memory runs more slowly instead.
 """
 
 from __future__ import annotations
@@ -11,12 +11,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-MEMORY_FRACTION = 0.25  # of the machine's physical memory, per session
 
-
-def session_config(spill: Path) -> dict[str, str | bool | int | float | list[str]]:
-    """DuckDB config: the memory limit and `spill` as its temp directory."""
-    return {"memory_limit": f"{int(_physical_mib() * MEMORY_FRACTION)}MiB", "temp_directory": str(spill)}
+def session_config(spill: Path, memory_limit: str) -> dict[str, str | bool | int | float | list[str]]:
+    """DuckDB config: `memory_limit` (a size DuckDB reads, or a share of the machine: "25%") and `spill`
+    as its temp directory."""
+    if memory_limit.endswith("%"):
+        memory_limit = f"{int(_physical_mib() * float(memory_limit[:-1]) / 100)}MiB"
+    return {"memory_limit": memory_limit, "temp_directory": str(spill)}
 
 
 def _physical_mib() -> int:

@@ -23,8 +23,9 @@ if TYPE_CHECKING:
 
 
 class SqlTransform:
-    def __init__(self, step: SqlStep):
+    def __init__(self, step: SqlStep, memory_limit: str):
         self.step = step
+        self._memory_limit = memory_limit
         self._connection: DuckDBPyConnection | None = None
         self._spill: Path | None = None  # where the session spills, removed on close
 
@@ -32,7 +33,7 @@ class SqlTransform:
         import duckdb
 
         self._spill = Path(tempfile.mkdtemp(prefix="ingest-transform-"))
-        connection = self._connection = duckdb.connect(config=session_config(self._spill))
+        connection = self._connection = duckdb.connect(config=session_config(self._spill, self._memory_limit))
         connection.register("records", source)
         try:
             # Values travel as parameters: DuckDB binds them, nothing is formatted into the text.

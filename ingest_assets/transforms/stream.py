@@ -98,16 +98,17 @@ def _cause(guards: list[_Guard], steps: list[Runner], error: Exception) -> BaseE
 
 
 @contextmanager
-def transformed(steps: tuple[TransformStep, ...], source: pa.RecordBatchReader, batch_size: int
-                ) -> Iterator[TransformedStream]:
-    """The stream after `steps` (the source itself when there are none); open for the `with` block."""
+def transformed(steps: tuple[TransformStep, ...], source: pa.RecordBatchReader, batch_size: int,
+                memory_limit: str) -> Iterator[TransformedStream]:
+    """The stream after `steps` (the source itself when there are none); open for the `with` block.
+    `memory_limit`: of each SQL step's DuckDB session (options.query_memory_limit)."""
     with ExitStack() as stack:
         guards: list[_Guard] = []
         runners: list[Runner] = []
         reader = source
         for step in steps:
             guard = _Guard(reader)
-            runner = SqlTransform(step) if isinstance(step, SqlStep) else PythonTransform(step)
+            runner = SqlTransform(step, memory_limit) if isinstance(step, SqlStep) else PythonTransform(step)
             stack.callback(runner.close)
             guards.append(guard)
             runners.append(runner)

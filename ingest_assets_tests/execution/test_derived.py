@@ -25,8 +25,8 @@ from ingest_assets.runtime import check_results as checks
 from ingest_assets_tests.conftest import (
     Project,
     create_orders_db,
-    insert_orders,
     duckdb_rows,
+    insert_orders,
     read_parquet_table,
     sqlite_rows,
     write_project,
@@ -412,12 +412,11 @@ def test_a_store_that_publishes_in_a_step_of_its_own_cannot_hold_a_derived_asset
 
 
 def test_the_query_runs_within_a_memory_limit_and_sees_each_input_files_true_size(project: Project):
-    """The scratch session is bounded (a quarter of the machine) and reads a multi-file Parquet input file
-    by file, so DuckDB plans with its true size (`read_parquet([...])` is estimated as the first file's
-    rows times the number of files)."""
-    from ingest_assets.sql.duckdb_session import session_config
-
+    """The scratch session is bounded by options.query_memory_limit and reads a multi-file Parquet input
+    file by file, so DuckDB plans with its true size (`read_parquet([...])` is estimated as the first
+    file's rows times the number of files)."""
     files = shop_project()
+    files["flows/ingest.yml"] += "options:\n  query_memory_limit: 300MiB\n"
     files["flows/sales/flow.yml"] += "    run_type: incremental\n    keys: [id]\n    watermark: updated_at\n"
     files["flows/reports/derived/revenue.yml"] = yaml_text("""
         inputs: [sales.orders]
@@ -437,12 +436,20 @@ def test_the_query_runs_within_a_memory_limit_and_sees_each_input_files_true_siz
     [row] = duckdb_rows(project.root / "warehouse.duckdb", "SELECT * FROM reports.revenue")
     limit, orders, view = row
     assert orders == 205
-    configured_mib = int(str(session_config(Path("spill"))["memory_limit"]).removesuffix("MiB"))
-    shown_gib = float(limit.removesuffix(" GiB"))  # DuckDB shows it to a tenth, e.g. "5.8 GiB"
-    assert abs(shown_gib - configured_mib / 1024) <= 0.1
+    assert limit == "300.0 MiB"  # DuckDB's way of saying 300MiB (its own default: 80% of the machine)
     # The view, planned on its own: each file's exact count, not 2 x the first file's 5.
     import duckdb
 
     with duckdb.connect() as connection:
         [(_, plan)] = connection.sql("EXPLAIN " + view.split(" AS ", 1)[1].rstrip(";")).fetchall()
     assert "~5 rows" in plan and "~200 rows" in plan and "~10 rows" not in plan
+
+
+def test_the_default_memory_limit_is_a_quarter_of_the_machine():
+    import os
+
+    from ingest_assets.sql.duckdb_session import session_config
+
+    machine_mib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2**20
+    assert session_config(Path("spill"), "25%") == {"memory_limit": f"{machine_mib // 4}MiB", "temp_directory": "spill"}
+    assert session_config(Path("spill"), "4GB")["memory_limit"] == "4GB"

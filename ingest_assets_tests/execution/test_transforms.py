@@ -461,5 +461,5 @@ def test_a_source_failure_under_a_sql_step_stays_the_sources_own_error():
     step = SqlStep("SELECT a * 2 AS a FROM records", "at test:1")
     # DuckDB may meet the failure while it prepares the query or while the store reads: either way.
     with pytest.raises(TransientError, match="^the connection dropped$"):
-        with transformed((step,), pa.RecordBatchReader.from_batches(schema, batches()), 1) as stream:
+        with transformed((step,), pa.RecordBatchReader.from_batches(schema, batches()), 1, "25%") as stream:
             list(stream)

@@ -209,7 +209,8 @@ def test_unknown_key_in_options(tmp_path: Path) -> None:
     files = {"flows/ingest.yml": CONNECTIONS + "options:\n  concurency: 8\n"}
     assert problems(tmp_path, files) == [
         "flows/ingest.yml:15: project: unknown key 'concurency' in options -> did you mean 'concurrency'? "
-        "valid keys: batch_size, concurrency, entities_per_step, retries, sample_rows, schedule_status, sensor_status",
+        "valid keys: batch_size, concurrency, entities_per_step, query_memory_limit, retries, sample_rows, schedule_status, "
+        "sensor_status",
     ]
 
 
@@ -770,7 +771,8 @@ def test_unknown_key_in_an_environment_override(tmp_path: Path) -> None:
     files = {"flows/ingest.yml": ENVIRONMENTS.replace("concurrency: 8", "concurency: 8")}
     assert problems(tmp_path, files, environment="prod") == [
         "flows/ingest.yml:18: project: unknown key 'concurency' in options -> did you mean 'concurrency'? "
-        "valid keys: batch_size, concurrency, entities_per_step, retries, sample_rows, schedule_status, sensor_status",
+        "valid keys: batch_size, concurrency, entities_per_step, query_memory_limit, retries, sample_rows, schedule_status, "
+        "sensor_status",
     ]
 
 
@@ -1138,3 +1140,11 @@ def test_a_store_path_may_hold_dots_inside_a_name(tmp_path: Path) -> None:
     [entity] = load_plan(write_project(tmp_path, {"flows/ingest.yml": CONNECTIONS, "flows/shop/flow.yml": SHOP_FLOW,
                                                    **files})).entities
     assert entity.write.path == "shop/v1..2/orders"
+
+
+def test_query_memory_limit_must_be_a_size_or_a_share(tmp_path: Path) -> None:
+    files = {"flows/ingest.yml": CONNECTIONS + "options:\n  query_memory_limit: lots\n"}
+    assert problems(tmp_path, files) == [
+        "flows/ingest.yml:15: project: options.query_memory_limit: 'lots' is not a memory size -> give a size "
+        "DuckDB reads ('4GB', '512MiB') or a share of the machine ('25%')",
+    ]
