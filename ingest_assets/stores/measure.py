@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from ingest_assets.errors import CommitBeforeStaging, StagedLayoutMismatch, TableChangedDuringLoad
 from ingest_assets.plan.window import KeyBucket, RowFilter
@@ -21,6 +21,13 @@ from ingest_assets.stores.schema_decision import TableLayout
 if TYPE_CHECKING:
     import duckdb
     import pyarrow as pa
+
+
+class Queries(Protocol):
+    """What measuring needs of a DuckDB connection (the Parquet store's starts only when queried)."""
+
+    def sql(self, query: str, *, params: object = None) -> duckdb.DuckDBPyRelation: ...
+
 
 # A null-safe boolean over an existing row `t` that no row satisfies.
 NEVER = Sql.of("false")
@@ -69,16 +76,14 @@ def _in_window(window: RowFilter | KeyBucket | None) -> Sql:
     return Sql.of("coalesce(", condition(window) or "true", ", false)")
 
 
-def count_rows(
-    connection: duckdb.DuckDBPyConnection, relation: str, window: RowFilter | KeyBucket | None = None
-) -> int:
+def count_rows(connection: Queries, relation: str, window: RowFilter | KeyBucket | None = None) -> int:
     where = condition(window) if window is not None else Sql()
     sql, params = duckdb_text(Sql.of(f"SELECT count(*) FROM {relation}", *((" WHERE ", where) if where else ())))
     return int(connection.sql(sql, params=params or None).fetchall()[0][0])
 
 
 def measure_quality(
-    connection: duckdb.DuckDBPyConnection, relation: str, quality: QualityRequest
+    connection: Queries, relation: str, quality: QualityRequest
 ) -> tuple[dict[str, int], dict[tuple[str, ...], int]]:
     """Nulls per checked column, and extra rows per unique column set (0 when every key is unique)."""
     nulls: dict[str, int] = {}

@@ -51,7 +51,13 @@ from ingest_assets.stores.measure import (
 from ingest_assets.stores.read_back import ParquetFiles
 from ingest_assets.stores.schema_changes import conform
 from ingest_assets.stores.staged_writer import TableSchemaWriter
-from ingest_assets.stores.staging import ROW_GROUP_ROWS, ParquetStage, parquet_rows
+from ingest_assets.stores.staging import (
+    ROW_GROUP_ROWS,
+    ParquetStage,
+    duckdb_copy_options,
+    parquet_rows,
+    staged_file_name,
+)
 
 if TYPE_CHECKING:
     import duckdb
@@ -60,6 +66,9 @@ INTERNAL = "_ingest"
 FILE_COLUMN = "__ingest_file"  # the file-name column of the scan that counts removed rows per file
 LOAD_KEYS = "load_keys"  # the table of this load's write keys, in the commit's in-memory DuckDB
 REWRITE_WORKERS = 4  # files rewritten at once, at most one per core
+# The commit's DuckDB (key joins, scans of the files to rewrite) spills to the stage's folder past
+# this, instead of taking up to 80% of the machine's memory (its default) for a large table.
+COMMIT_MEMORY_LIMIT = "256MB"
 
 
 class ParquetStore(FollowsSchemaChanges):
@@ -129,17 +138,14 @@ class ParquetTableWriter(TableSchemaWriter):
         self._label = label
 
     def commit(self) -> CommitResult:
-        import duckdb
-
         require_staged_layout(self.staged_files, self._layout.table, self._layout, self._label)
-        spill = self._stage.directory / "spill"  # DuckDB's temporary files, removed with the stage
-        with file_lock(self._table.lock), duckdb.connect(config={"temp_directory": str(spill)}) as connection:
+        with file_lock(self._table.lock), _LazyDuckDB(self._stage.directory / "spill") as duck:
             current = self._table.current_version()
             building = self._table.versions / f".{self._token}.tmp"
             shutil.rmtree(building, ignore_errors=True)
             building.mkdir(parents=True)
             try:
-                result = self._build(connection, _version_files(current) if current else [], building)
+                result = self._build(duck, _version_files(current) if current else [], building)
                 version = self._table.versions / f"{datetime.now(UTC):%Y%m%dT%H%M%S%f}-{self._token}"
                 os.replace(building, version)
                 self._publish(version)
@@ -148,29 +154,32 @@ class ParquetTableWriter(TableSchemaWriter):
             self._collect_old_versions(keep={version, current} if current else {version})
         return result
 
-    def _build(
-        self, connection: duckdb.DuckDBPyConnection, current_files: list[Path], building: Path
-    ) -> CommitResult:
-        """Fill `building` with the next version's files; what the commit changes, measured on them."""
+    def _build(self, duck: _LazyDuckDB, current_files: list[Path], building: Path) -> CommitResult:
+        """Fill `building` with the next version's files; what the commit changes, measured on them.
+
+        DuckDB runs only for what needs a query (rows a load removes, a window's rows, quality): a
+        whole-table load without checks is counted from the files' footers, without starting it.
+        """
         rows_before = parquet_rows(current_files)
         rows_written = parquet_rows(self.staged_files)
         if current_files and not self._replaces_whole_table():
             self._require_current_fits(current_files[0])
-            replaced, deleted = self._carry_over(connection, current_files, building)
+            replaced, deleted = self._carry_over(duck.connection(), current_files, building)
         else:
             replaced, deleted = rows_before, 0
         for path in self.staged_files:
             _move_new(path, building / path.name)
 
-        relation = parquet_files(_version_files(building))
-        nulls, duplicates = measure_quality(connection, relation, self._quality)
+        files = _version_files(building)
+        relation = parquet_files(files)
+        nulls, duplicates = measure_quality(duck, relation, self._quality)
         return CommitResult(
             rows_written=rows_written,
             rows_replaced=replaced,
             rows_deleted=deleted,
             rows_before=rows_before,
-            rows_after=count_rows(connection, relation),
-            window_rows=count_rows(connection, relation, self._mode.window) if self._mode.window else None,
+            rows_after=parquet_rows(files),
+            window_rows=count_rows(duck, relation, self._mode.window) if self._mode.window else None,
             location=str(self._table.link),
             null_counts=nulls,
             duplicate_counts=duplicates,
@@ -192,31 +201,66 @@ class ParquetTableWriter(TableSchemaWriter):
         new_schema = not same_columns(pq.read_schema(files[0]), self._layout.table)
         removed = {} if removed_rows.removes_nothing else _removed_per_file(connection, files, removed_rows)
         replaced = deleted = 0
-        rewrites: list[tuple[Path, ParquetStage]] = []
+        rewrites: list[tuple[Path, str]] = []  # a file, and the token its rewrite is named by
         for index, path in enumerate(files):
             file_replaced, file_deleted = removed.get(str(path), (0, 0))
             replaced, deleted = replaced + file_replaced, deleted + file_deleted
             if file_replaced + file_deleted == 0 and not new_schema:
                 os.link(path, building / path.name)
             elif file_replaced + file_deleted < parquet_rows([path]):
-                rewrites.append((path, ParquetStage(building, self._layout.table, f"{self._token}-r{index:05d}",
-                                                    self._label)))
-        self._rewrite_all(connection, rewrites, removed_rows)
+                rewrites.append((path, f"{self._token}-r{index:05d}"))
+        if rewrites:
+            self._rewrite_all(connection, rewrites, removed_rows, building, files[0] if not new_schema else None)
         return replaced, deleted
 
-    def _rewrite_all(self, connection: duckdb.DuckDBPyConnection, rewrites: list[tuple[Path, ParquetStage]],
-                     removed_rows: Removal) -> None:
-        """Rewrite files side by side: encoding a Parquet file with pyarrow uses one core, and each
-        worker's DuckDB cursor and writer release the GIL, so the cores share the files."""
+    def _rewrite_all(self, connection: duckdb.DuckDBPyConnection, rewrites: list[tuple[Path, str]],
+                     removed_rows: Removal, building: Path, sample: Path | None) -> None:
+        """Rewrite the files without the removed rows.
+
+        By DuckDB's COPY, which reads, filters and encodes on every core, when a file it writes from
+        `sample` (a current file already in the table's schema) has the table's schema exactly; each
+        written file is checked again. Otherwise through Arrow, files side by side (each worker's DuckDB
+        cursor and Parquet encoder release the GIL): a changed schema, or types DuckDB writes otherwise
+        (e.g. `large_string` as `string`).
+        """
+        if sample is not None and self._duckdb_writes_exactly(connection, sample):
+            for path, token in rewrites:  # one at a time: each COPY already uses every core
+                target = building / staged_file_name(token, 0)
+                self._copy_kept(connection, path, removed_rows, target)
+                if not _has_schema(target, self._layout.table):
+                    target.unlink()
+                    self._rewrite(connection, path, removed_rows,
+                                  ParquetStage(building, self._layout.table, token, self._label))
+            return
         from concurrent.futures import ThreadPoolExecutor
 
-        def rewrite(job: tuple[Path, ParquetStage]) -> None:
+        def rewrite(job: tuple[Path, str]) -> None:
             with connection.cursor() as cursor:
-                self._rewrite(cursor, job[0], removed_rows, job[1])
+                self._rewrite(cursor, job[0], removed_rows, ParquetStage(building, self._layout.table, job[1],
+                                                                         self._label))
 
         with ThreadPoolExecutor(max_workers=max(1, min(len(rewrites), os.cpu_count() or 1, REWRITE_WORKERS))) as pool:
             for _ in pool.map(rewrite, rewrites):
                 pass  # re-raises the first failure
+
+    def _duckdb_writes_exactly(self, connection: duckdb.DuckDBPyConnection, sample: Path) -> bool:
+        """Whether DuckDB writes the table's Arrow schema, probed with an empty file from `sample`."""
+        probe = self._stage.directory / "schema-probe.parquet"
+        connection.execute(f"COPY (SELECT * FROM {parquet_files([sample])} LIMIT 0) "
+                           f"TO {string_literal(str(probe))} {duckdb_copy_options()}")
+        return _has_schema(probe, self._layout.table)
+
+    def _kept_rows(self, path: Path, removed_rows: Removal) -> Sql:
+        return Sql.of(f"SELECT t.* FROM {parquet_files([path])} AS t WHERE NOT (", removed_rows.either(), ")")
+
+    def _copy_kept(self, connection: duckdb.DuckDBPyConnection, path: Path, removed_rows: Removal,
+                   target: Path) -> None:
+        """The rows of `path` this load keeps, written to `target` by DuckDB with the staged files' settings."""
+        if target.exists():
+            raise StagedFileCollision(path=target)
+        sql, params = duckdb_text(Sql.of("COPY (", self._kept_rows(path, removed_rows),
+                                         f") TO {string_literal(str(target))} {duckdb_copy_options()}"))
+        connection.execute(sql, params or None)
 
     def _removal(self, connection: duckdb.DuckDBPyConnection) -> Removal:
         if self._mode.by_key:
@@ -230,13 +274,8 @@ class ParquetTableWriter(TableSchemaWriter):
     def _rewrite(
         self, connection: duckdb.DuckDBPyConnection, path: Path, removed_rows: Removal, stage: ParquetStage
     ) -> None:
-        """The rows of `path` this load keeps, streamed a row group at a time into `stage`'s files.
-
-        Through Arrow rather than DuckDB's COPY, so the rewritten file has the table's Arrow types
-        exactly and the version's files share one schema.
-        """
-        sql, params = duckdb_text(Sql.of(f"SELECT t.* FROM {parquet_files([path])} AS t WHERE NOT (",
-                                         removed_rows.either(), ")"))
+        """The rows of `path` this load keeps, streamed a row group at a time into `stage`'s files."""
+        sql, params = duckdb_text(self._kept_rows(path, removed_rows))
         kept = connection.sql(sql, params=params or None)
         for batch in kept.to_arrow_reader(ROW_GROUP_ROWS):
             stage.write(conform(batch, self._layout.table))
@@ -259,6 +298,39 @@ class ParquetTableWriter(TableSchemaWriter):
         _remove_stale_staging(self._table.staging)
 
 
+class _LazyDuckDB:
+    """The commit's in-memory DuckDB, started by the first query that needs it (spilling to `spill`)."""
+
+    def __init__(self, spill: Path):
+        self._spill = spill
+        self._connection: duckdb.DuckDBPyConnection | None = None
+
+    def connection(self) -> duckdb.DuckDBPyConnection:
+        if self._connection is None:
+            import duckdb
+
+            self._connection = duckdb.connect(config={
+                "temp_directory": str(self._spill), "memory_limit": COMMIT_MEMORY_LIMIT,
+                # Rows read back keep their Arrow types (UUIDs as arrow.uuid, not text).
+                "arrow_lossless_conversion": True,
+                # Else a COPY writes a column that the files' statistics show without nulls as NOT NULL,
+                # unlike the version's other files.
+                "disabled_optimizers": "statistics_propagation",
+            })
+        return self._connection
+
+    def sql(self, query: str, *, params: object = None) -> duckdb.DuckDBPyRelation:
+        return self.connection().sql(query, params=params)
+
+    def __enter__(self) -> _LazyDuckDB:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+
 def _removed_per_file(
     connection: duckdb.DuckDBPyConnection, files: list[Path], removed_rows: Removal
 ) -> dict[str, tuple[int, int]]:
@@ -272,6 +344,11 @@ def _removed_per_file(
     ))
     rows = connection.sql(sql, params=params or None).fetchall()
     return {file: (replaced, deleted) for file, replaced, deleted in rows}
+
+
+def _has_schema(path: Path, schema: pa.Schema) -> bool:
+    """The file's Arrow schema is `schema`: names, types and nullability (metadata aside)."""
+    return pq.read_schema(path).remove_metadata().equals(schema.remove_metadata())
 
 
 def _type_names(schema: pa.Schema) -> dict[str, str]:

@@ -30,7 +30,8 @@ def resolve_duplicate_keys(
 
     staged = parquet_files(files)
     key_list = ", ".join(quote_identifier(k) for k in keys)
-    with duckdb.connect() as connection:
+    # Lossless: the latest rows read back keep their Arrow types (UUIDs as arrow.uuid, not text).
+    with duckdb.connect(config={"arrow_lossless_conversion": True}) as connection:
         null_checks = " OR ".join(f"{quote_identifier(k)} IS NULL" for k in keys)
         null_rows = connection.sql(f"SELECT count(*) FROM {staged} WHERE {null_checks}").fetchall()[0][0]
         if null_rows:
