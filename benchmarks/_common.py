@@ -41,6 +41,7 @@ class ChildResult:
     report: dict[str, Any]  # what the workload wrote to its result file (phase timings, counts)
     peak_tree_rss_mib: float = 0.0  # the largest sum over the child and its descendants (sampled)
     cpu_seconds: float = 0.0  # user + system CPU of the child and its descendants
+    peak_tree_pss_mib: float = 0.0  # the largest sum of proportional set sizes (shared pages split once)
 
 
 class ChildFailed(RuntimeError):
@@ -72,7 +73,8 @@ def run_command(argv: list[str], label: str, env: dict[str, str] | None = None, 
         raise ChildFailed(f"{label}: exit status {measured['exit_status']}; last lines of its log:\n"
                           f"{_log_tail(label)}")
     return ChildResult(measured["wall_seconds"], measured["peak_rss_kib"] / 1024, {},
-                       measured["peak_tree_rss_kib"] / 1024, measured["cpu_seconds"])
+                       measured["peak_tree_rss_kib"] / 1024, measured["cpu_seconds"],
+                       measured.get("peak_tree_pss_kib", 0) / 1024)
 
 
 def _log_tail(label: str, lines: int = 25) -> str:

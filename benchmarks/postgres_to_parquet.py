@@ -370,6 +370,9 @@ class Measured:
     def tree_rss(self, name: str) -> float:
         return max(r.result.peak_tree_rss_mib for r in self.runs(name))
 
+    def tree_pss(self, name: str) -> float:
+        return max(r.result.peak_tree_pss_mib for r in self.runs(name))
+
 
 def measure_size(server: PostgresServer, rows: int, largest: int, rounds: int, only: set[str]) -> Measured:
     table = table_name(rows, largest)
@@ -420,14 +423,15 @@ def _results_table(results: list[Measured], titles: dict[str, str]) -> str:
             rows.append([
                 f"{m.rows:,}", titles[name], _ratio_cell(m, name), _reference_cell(name),
                 f"{m.wall(name):.2f}", f"{m.rows / m.wall(name):,.0f}",
-                f"{m.tree_rss(name):.0f}", f"{max(r.result.peak_rss_mib for r in runs):.0f}",
+                f"{m.tree_rss(name):.0f}", f"{m.tree_pss(name):.0f}", f"{max(r.result.peak_rss_mib for r in runs):.0f}",
                 f"{median([r.result.cpu_seconds for r in runs]):.1f}",
                 "–" if parquet is None else f"{parquet:.1f}",
                 "–" if parquet is None else "yes",
             ])
     return markdown_table(
         ["rows", "path", "x COPY, paired median (min–max)", "reference: x COPY, peak at 5M",
-         "wall s, median", "rows/s", "peak RSS MiB, process tree", "largest process MiB", "client CPU s",
+         "wall s, median", "rows/s", "peak RSS MiB, process tree", "peak PSS MiB, process tree",
+         "largest process MiB", "client CPU s",
          "Parquet MiB", "rows and checksum = source"],
         rows,
     )
@@ -502,7 +506,9 @@ def report(results: list[Measured], server: PostgresServer, rounds: int, command
         "COPY, read and dropped), so each ratio is a pair. Every output is checked: row count, sum(id), "
         "sum(amount) and count(note) equal the table's. `peak RSS, process tree` is the largest sum over the "
         "process and its children at one moment (sampled every 50 ms; `dagster asset materialize` runs the "
-        "step in a child process), `largest process` the largest single one (exact), the figure "
+        "step in a child process); it counts a page shared by several processes (the step is forked from "
+        "Dagster's forkserver) once per process, `peak PSS, process tree` splits it among them (the memory "
+        "the tree takes). `largest process` is the largest single one (exact), the figure "
         "performance.md reports. Its ratios are to `psql \\copy`, converted here to psycopg's COPY (/1.30, its "
         "measured ratio).",
         "",
