@@ -80,12 +80,14 @@ def load_project(
         )
         return None, problems
 
-    project_path = _first_existing(flows_dir, PROJECT_FILE_NAMES)
+    known = len(problems)
+    project_path = _settings_file(flows_dir, PROJECT_FILE_NAMES, display, problems)
     if project_path is None:
         name = f"{display(flows_dir)}/ingest.yml"
-        problems.append(
-            ConfigProblem(name, 1, "project", f"{name} not found -> create it with your connections")
-        )
+        if len(problems) == known:  # not a file in other letters, nor two of them: none at all
+            problems.append(
+                ConfigProblem(name, 1, "project", f"{name} not found -> create it with your connections")
+            )
         return None, problems
 
     raw_project = parse_file(project_path, display(project_path), problems)
@@ -101,8 +103,14 @@ def load_project(
 
     flows = []
     for flow_path in sorted(p for p in flows_dir.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))):
-        flow_file = _first_existing(flow_path, FLOW_FILE_NAMES)
+        known = len(problems)
+        flow_file = _settings_file(flow_path, FLOW_FILE_NAMES, display, problems)
         if flow_file is None:
+            if len(problems) == known and _holds_flow_files(flow_path):
+                name = display(flow_path)
+                problems.append(ConfigProblem(f"{name}/flow.yml", 1, flow_path.name,
+                                              f"folder {name} holds entities but no flow.yml -> add {name}/flow.yml "
+                                              "(home:, store:), or start the folder's name with _ to keep it out"))
             continue
         flow = _load_flow(flow_path, flow_file, display, problems)
         if flow is not None:
@@ -172,7 +180,7 @@ def load_named_files(
     if not folder.is_dir():
         return
     for path in sorted(folder.iterdir()):
-        if path.suffix not in (".yml", ".yaml") or not path.is_file():
+        if not _is_yaml(path) or not path.is_file():
             continue
         raw = parse_file(path, display(path), problems)
         if raw is None:
@@ -236,11 +244,31 @@ def validate_file(
         return None
 
 
-def _first_existing(folder: Path, names: tuple[str, ...]) -> Path | None:
-    for name in names:
-        if (folder / name).is_file():
-            return folder / name
-    return None
+def _is_yaml(path: Path) -> bool:
+    return path.suffix.lower() in (".yml", ".yaml")  # `.YML` too: a file is never left out unsaid
+
+
+def _holds_flow_files(folder: Path) -> bool:
+    """Whether a folder without a flow file looks like a flow (entity or derived files, YAML at its top)."""
+    return any((folder / part).is_dir() for part in ("entities", "derived")) or any(
+        _is_yaml(path) for path in folder.iterdir())
+
+
+def _settings_file(folder: Path, names: tuple[str, ...], display: Callable[[Path], str],
+                   problems: list[ConfigProblem]) -> Path | None:
+    """The folder's one settings file of `names` (`flow.yml` or `flow.yaml`); two of them, or one named in
+    other letters (`Flow.YML`), are a problem rather than a silent choice."""
+    found = sorted(path for path in folder.iterdir() if path.name.lower() in names and path.is_file())
+    if len(found) > 1:
+        shown = " and ".join(display(path) for path in found)
+        problems.append(ConfigProblem(display(found[0]), 1, "project",
+                                      f"{shown} are both there -> keep one of them"))
+        return None
+    if found and found[0].name not in names:
+        problems.append(ConfigProblem(display(found[0]), 1, "project",
+                                      f"the file must be named {' or '.join(names)} -> rename it"))
+        return None
+    return found[0] if found else None
 
 
 def _apply_environment(

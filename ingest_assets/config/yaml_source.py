@@ -96,19 +96,57 @@ _FAST_LOADER = _make_loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader))
 _EXPLAINING_LOADER = _make_loader(yaml.SafeLoader)
 
 
+# The most values a file may hold once its aliases (`*name`) are expanded: a project file is far
+# smaller, and nested aliases ("billion laughs") would otherwise expand past any memory.
+MAX_EXPANDED_VALUES = 1_000_000
+
+
 def _load(text: str, display_name: str, loader_class: type[yaml.SafeLoader]) -> Any:
     """`yaml.load` with a safe loader whose located values name `display_name`."""
     loader = loader_class(text)
     loader.display_name = display_name  # type: ignore[attr-defined]  # see _make_loader
     try:
-        return loader.get_single_data()
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        if _expanded_size(node, {}) > MAX_EXPANDED_VALUES:
+            raise YamlSyntaxError(Location(display_name, 1),
+                                  f"the file expands to more than {MAX_EXPANDED_VALUES:,} values through its "
+                                  "aliases (*name) -> write the settings out, or alias fewer nested ones")
+        return loader.construct_document(node)
     finally:
         loader.dispose()
 
 
+def _expanded_size(node: yaml.Node, sizes: dict[int, int]) -> int:
+    """How many values `node` holds with every alias expanded; an aliased node is counted once per use
+    but measured once (`sizes`), so this is linear in the file however far its aliases expand."""
+    known = sizes.get(id(node))
+    if known is not None:
+        return known
+    children: list[yaml.Node] = []
+    if isinstance(node, yaml.MappingNode):
+        children = [part for pair in node.value for part in pair]
+    elif isinstance(node, yaml.SequenceNode):
+        children = list(node.value)
+    size = 1
+    for child in children:
+        size += _expanded_size(child, sizes)
+        if size > MAX_EXPANDED_VALUES:
+            break
+    sizes[id(node)] = size
+    return size
+
+
 def load_yaml(path: Path, display_name: str) -> Any:
     """Parse one YAML file; an empty file is an empty mapping."""
-    text = path.read_text(encoding="utf-8")
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = raw[:error.start].count(b"\n") + 1
+        raise YamlSyntaxError(Location(display_name, line),
+                              f"the file is not UTF-8 text (byte 0x{raw[error.start]:02x}) -> save it as UTF-8") from error
     try:
         data = _load(text, display_name, _FAST_LOADER)
     except YamlSyntaxError:

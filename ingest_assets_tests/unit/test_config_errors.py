@@ -1148,3 +1148,65 @@ def test_query_memory_limit_must_be_a_size_or_a_share(tmp_path: Path) -> None:
         "flows/ingest.yml:15: project: options.query_memory_limit: 'lots' is not a memory size -> give a size "
         "DuckDB reads ('4GB', '512MiB') or a share of the machine ('25%')",
     ]
+
+
+# ---- files that are not what they seem ----------------------------------------------------------
+
+
+def test_an_entity_file_that_is_not_utf8(tmp_path: Path) -> None:
+    write_project(tmp_path, {"flows/ingest.yml": CONNECTIONS, "flows/shop/flow.yml": SHOP_FLOW})
+    (tmp_path / "flows/shop/entities").mkdir(parents=True)
+    (tmp_path / "flows/shop/entities/orders.yml").write_bytes(b"description: caf\xe9\n")
+    with pytest.raises(ConfigError) as caught:
+        load_plan(tmp_path / "flows")
+    assert [str(p) for p in caught.value.problems] == [
+        "flows/shop/entities/orders.yml:1: yaml: the file is not UTF-8 text (byte 0xe9) -> save it as UTF-8",
+    ]
+
+
+def test_nested_aliases_that_expand_past_a_million_values_are_refused(tmp_path: Path) -> None:
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 10)}]\n" for i in range(6))
+    assert problems(tmp_path, {"flows/shop/entities/orders.yml": bomb}) == [
+        "flows/shop/entities/orders.yml:1: yaml: the file expands to more than 1,000,000 values through its "
+        "aliases (*name) -> write the settings out, or alias fewer nested ones",
+    ]
+
+
+def test_a_few_aliases_are_fine(tmp_path: Path) -> None:
+    files = {"flows/shop/entities/orders.yml": "tags: &tags {team: sales}\nowners: [team:sales]\n",
+             "flows/shop/entities/refunds.yml": "description: &d refunds\nhome: {table: refunds}\n"}
+    plan = load_plan(write_project(tmp_path, {"flows/ingest.yml": CONNECTIONS, "flows/shop/flow.yml": SHOP_FLOW,
+                                              **files}))
+    assert {entity.entity for entity in plan.entities} == {"orders", "refunds"}
+
+
+def test_a_flow_folder_without_flow_yml_is_said(tmp_path: Path) -> None:
+    assert problems(tmp_path, {"flows/sales/entities/orders.yml": "store: lake\n"}) == [
+        "flows/sales/flow.yml:1: sales: folder flows/sales holds entities but no flow.yml -> add "
+        "flows/sales/flow.yml (home:, store:), or start the folder's name with _ to keep it out",
+    ]
+
+
+def test_both_flow_yml_and_flow_yaml(tmp_path: Path) -> None:
+    assert problems(tmp_path, {"flows/shop/flow.yaml": SHOP_FLOW}) == [
+        "flows/shop/flow.yaml:1: project: flows/shop/flow.yaml and flows/shop/flow.yml are both there -> keep one "
+        "of them",
+    ]
+
+
+def test_a_flow_file_in_other_letters(tmp_path: Path) -> None:
+    project = {"flows/ingest.yml": CONNECTIONS, "flows/shop/Flow.YML": SHOP_FLOW}
+    with pytest.raises(ConfigError) as caught:
+        load_plan(write_project(tmp_path, project))
+    assert [str(p) for p in caught.value.problems] == [
+        "flows/shop/Flow.YML:1: project: the file must be named flow.yml or flow.yaml -> rename it",
+    ]
+
+
+def test_an_entity_file_with_an_upper_case_suffix_is_read(tmp_path: Path) -> None:
+    files = {"flows/shop/entities/orders.YML": "description: upper\n"}
+    plan = load_plan(write_project(tmp_path, {"flows/ingest.yml": CONNECTIONS, "flows/shop/flow.yml": SHOP_FLOW,
+                                              **files}))
+    [orders] = plan.entities
+    assert (orders.entity, orders.description) == ("orders", "upper")
