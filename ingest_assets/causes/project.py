@@ -37,8 +37,8 @@ class MissingEnvironmentVariable(IngestError):
 
     def __init__(self, *, name: str) -> None:
         self.name = name
-        super().__init__(f"environment variable {name} is not set -> export {name}=... "
-                         f"or write ${{{name}:-default}} in flows/ingest.yml")
+        super().__init__(f"environment variable {name} is not set -> export {name}=... (a setting that is not "
+                         f"a secret may instead have a default in flows/ingest.yml: ${{{name}:-default}})")
 
 
 # ---- the translator ------------------------------------------------------------------------------

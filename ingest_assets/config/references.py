@@ -26,6 +26,11 @@ def referenced_names(text: str) -> list[str]:
     return [match.group("name") for match in _REFERENCE.finditer(text)]
 
 
+def names_with_defaults(text: str) -> list[str]:
+    """The referenced variables that have a default (`${VAR:-default}`) in `text`."""
+    return [match.group("name") for match in _REFERENCE.finditer(text) if match.group("default") is not None]
+
+
 def resolve_references(text: str, environ: Mapping[str, str] | None = None) -> str:
     """Replace every reference with its value; a variable that is unset and has no default fails.
 

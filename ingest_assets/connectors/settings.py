@@ -17,7 +17,7 @@ from pydantic import BaseModel, ValidationInfo, field_validator
 from pydantic.fields import FieldInfo
 
 from ingest_assets.config.project_files import Model
-from ingest_assets.config.references import reference_syntax_errors, referenced_names
+from ingest_assets.config.references import names_with_defaults, reference_syntax_errors, referenced_names
 
 
 @dataclass(frozen=True)
@@ -61,6 +61,11 @@ def require_reference(setting: str, value: str | None) -> None:
     if value and not referenced_names(value):
         raise ValueError(f"{setting} is written in the YAML -> write it as a reference such as "
                          "${DB_PASSWORD} and set that environment variable")
+    defaulted = names_with_defaults(value or "")
+    if defaulted:
+        # A default is YAML text too: the secret would be in the repository whenever the variable is unset.
+        raise ValueError(f"{setting} has a default in the YAML (${{{defaulted[0]}:-...}}) -> a secret comes from "
+                         f"the environment alone: write ${{{defaulted[0]}}}")
 
 
 class ConnectionSettings(Model):

@@ -879,6 +879,16 @@ def test_a_password_written_in_the_yaml_is_refused(tmp_path: Path) -> None:
     ]
 
 
+def test_a_secret_with_a_default_in_the_yaml_is_refused(tmp_path: Path) -> None:
+    """`${VAR:-hunter2}` is the password in the YAML whenever VAR is unset."""
+    files = {"flows/ingest.yml": CONNECTIONS + "  crm:\n    type: postgres\n    host: crm-db\n    database: crm\n"
+             "    password: ${CRM_PASSWORD:-hunter2}\n"}
+    assert problems(tmp_path, files) == [
+        "flows/ingest.yml:18: project: connections.crm.password: 'password' has a default in the YAML "
+        "(${CRM_PASSWORD:-...}) -> a secret comes from the environment alone: write ${CRM_PASSWORD}",
+    ]
+
+
 def test_database_connection_settings_that_cannot_work(tmp_path: Path) -> None:
     files = {"flows/ingest.yml": CONNECTIONS + "  crm:\n    type: postgres\n    database: crm\n"
              "  erp:\n    type: mssql\n    host: erp\n    database: ERP\n    authentication: service_principal\n"

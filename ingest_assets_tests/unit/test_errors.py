@@ -274,8 +274,9 @@ def test_landing_zone_error_names_the_file_where_there_is_one():
 def test_missing_environment_variable():
     error = MissingEnvironmentVariable(name="ERP_PASSWORD")
     assert error.name == "ERP_PASSWORD"
-    assert str(error) == ("environment variable ERP_PASSWORD is not set -> export ERP_PASSWORD=... or write "
-                          "${ERP_PASSWORD:-default} in flows/ingest.yml")
+    assert str(error) == ("environment variable ERP_PASSWORD is not set -> export ERP_PASSWORD=... (a setting "
+                          "that is not a secret may instead have a default in flows/ingest.yml: "
+                          "${ERP_PASSWORD:-default})")
 
 
 def test_translator_key_mismatch():

@@ -59,8 +59,8 @@ def test_missing_variable_names_the_variable_and_the_fix(monkeypatch: pytest.Mon
     with pytest.raises(MissingEnvironmentVariable) as caught:
         resolve_references("duckdb:///${WAREHOUSE_PASSWORD}")
     assert str(caught.value) == (
-        "environment variable WAREHOUSE_PASSWORD is not set -> export WAREHOUSE_PASSWORD=... "
-        "or write ${WAREHOUSE_PASSWORD:-default} in flows/ingest.yml"
+        "environment variable WAREHOUSE_PASSWORD is not set -> export WAREHOUSE_PASSWORD=... (a setting that is "
+        "not a secret may instead have a default in flows/ingest.yml: ${WAREHOUSE_PASSWORD:-default})"
     )
     assert isinstance(caught.value, IngestError)
 
