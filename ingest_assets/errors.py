@@ -95,6 +95,7 @@ from ingest_assets.causes.run import (
     SampleWithRebuild,
     WatermarkError,
     WatermarkSettingsChanged,
+    WatermarkTypeUnsupported,
     WatermarkValueUnsupported,
 )
 from ingest_assets.causes.source import (
@@ -113,6 +114,7 @@ from ingest_assets.causes.source import (
     RowMarkerInvalid,
     SourceDatabaseMissing,
     SourceError,
+    SourceFileUnreadable,
     SourcePathMissing,
     SourceQueryInvalid,
     SourceTableMissing,
@@ -171,7 +173,7 @@ __all__ = [  # noqa: RUF022
     # run config and watermark
     "RunConfigConflict", "IncrementalNeedsEveryRow", "RebuildOfPartition", "SampleOfMirroredTable",
     "SampleWithIncremental", "SampleWithRebuild",
-    "WatermarkError", "WatermarkSettingsChanged", "WatermarkValueUnsupported", "LookbackNotApplicable",
+    "WatermarkError", "WatermarkSettingsChanged", "WatermarkTypeUnsupported", "WatermarkValueUnsupported", "LookbackNotApplicable",
     # columns and schema
     "ColumnError", "AuditColumnClash", "EntityColumnsMissing", "RowHashColumnsMissing", "RowSelectionColumnsMissing",
     "SourceColumnMissing", "SourceColumnsMissing", "TransformOutputColumnsMissing",
@@ -193,7 +195,7 @@ __all__ = [  # noqa: RUF022
     "MaxValueUnreadable", "NoFilesMatch", "ParallelColumnUnsplittable", "SourceDatabaseMissing", "SourcePathMissing",
     "SourceQueryInvalid", "SourceTableMissing", "UnexpectedSnapshot",
     "SourceValueDoesNotFit", "BatchTypesChanged", "BatchValueDoesNotFit", "FetchedValueDoesNotFit",
-    "FileValueDoesNotFit", "SourceTextNotUtf8", "RowMarkerInvalid",
+    "FileValueDoesNotFit", "SourceFileUnreadable", "SourceTextNotUtf8", "RowMarkerInvalid",
     # the destination
     "DestinationError", "DestinationMissing", "DestinationOccupied", "KeySnapshotMissing", "LandingZoneError",
     "LockHeld", "OtherLoadPending", "PublishInProgress", "PublishTargetTaken", "StagedFileLost",

@@ -83,6 +83,15 @@ class WatermarkSettingsChanged(WatermarkError):
         )
 
 
+class WatermarkTypeUnsupported(WatermarkError):
+    """The watermark column's type has no order a cursor could follow (a struct, a list, a map)."""
+
+    def __init__(self, *, column: str, column_type: str) -> None:
+        self.column, self.column_type = column, column_type
+        super().__init__(f"watermark column {column!r} is a {column_type}, which has no order -> use a timestamp, "
+                         "date, integer or string column")
+
+
 class WatermarkValueUnsupported(WatermarkError):
     """The watermark column holds values a cursor cannot record (a boolean, bytes, ...)."""
 

@@ -149,6 +149,15 @@ class SourceTextNotUtf8(SourceValueDoesNotFit):
         )
 
 
+class SourceFileUnreadable(SourceError, TerminalError):
+    """A file of a file home cannot be read in its format (not a Parquet file, a corrupt one)."""
+
+    def __init__(self, *, file_format: str, path: str, reason: str) -> None:
+        self.file_format, self.path, self.reason = file_format, path, reason
+        super().__init__(f"{file_format} home {path!r}: a file cannot be read as {file_format}: {reason} -> fix or "
+                         f"remove that file, or narrow 'path:' to the good ones (a glob such as '*.{file_format}')")
+
+
 class FileValueDoesNotFit(SourceValueDoesNotFit):
     """A file holds a value that does not fit its own column."""
 

@@ -22,7 +22,10 @@ from ingest_assets.errors import (
     NoFilesMatch,
     SourceColumnMissing,
     SourceColumnsMissing,
+    SourceFileUnreadable,
     SourcePathMissing,
+    WatermarkTypeUnsupported,
+    first_line,
 )
 from ingest_assets.homes.arrow_filters import filter_expression
 from ingest_assets.homes.base import ReadRequest
@@ -46,10 +49,18 @@ class FileDatasetHome:
             files = sorted(p for p in glob.glob(str(target), recursive=True) if Path(p).is_file())
             if not files:
                 raise NoFilesMatch(file_format=self._format_name, pattern=spec.path, folder=folder)
-            return ds.dataset(files, format=self._format)
+            return self._discovered(spec.path, files)
         if not target.exists():
             raise SourcePathMissing(file_format=self._format_name, path=spec.path, folder=folder)
-        return ds.dataset(str(target), format=self._format)
+        return self._discovered(spec.path, str(target))
+
+    def _discovered(self, path: str, source: str | list[str]) -> ds.FileSystemDataset:
+        # Discovery reads a file's schema: a file that is not of the format (a README in the folder,
+        # a truncated upload) fails here, and the error names it.
+        try:
+            return ds.dataset(source, format=self._format)
+        except (pa.ArrowInvalid, OSError) as error:
+            raise SourceFileUnreadable(file_format=self._format_name, path=path, reason=first_line(error)) from error
 
     @contextmanager
     def read(self, request: ReadRequest) -> Iterator[pa.RecordBatchReader]:
@@ -62,7 +73,7 @@ class FileDatasetHome:
             raise SourceColumnsMissing(columns=missing, source=source, available=dataset.schema.names)
         columns_schema = pa.schema([dataset.schema.field(c) for c in columns]) if columns else dataset.schema
         batches = _scan_one_file_at_a_time(
-            dataset, columns, filter_expression(request.row_filter, dataset.schema, source), spec.batch_size
+            dataset, columns, filter_expression(request.row_filter, dataset.schema, source), spec.batch_size, source
         )
         if request.limit is not None:
             batches = _first_rows(batches, request.limit)
@@ -95,12 +106,16 @@ class FileDatasetHome:
         if column not in dataset.schema.names:
             raise SourceColumnMissing(column=column, source=f"{self._format_name} home {spec.path!r}",
                                       available=dataset.schema.names)
+        column_type = dataset.schema.field(column).type
+        if pa.types.is_nested(column_type):
+            raise WatermarkTypeUnsupported(column=column, column_type=str(column_type))
         if isinstance(self._format, ds.ParquetFileFormat):
             from_footers = _max_from_parquet_statistics(dataset, column)
             if from_footers is not None:
                 return from_footers
         largest = None
-        for batch in _scan_one_file_at_a_time(dataset, [column], None, 1 << 20):
+        source = f"{self._format_name} home {spec.path!r}"
+        for batch in _scan_one_file_at_a_time(dataset, [column], None, 1 << 20, source):
             value = pc.max(batch.column(0)).as_py()
             if value is not None and (largest is None or value > largest):
                 largest = value
@@ -131,7 +146,8 @@ def _max_from_parquet_statistics(dataset: ds.FileSystemDataset, column: str) -> 
 
 
 def _scan_one_file_at_a_time(
-    dataset: ds.FileSystemDataset, columns: list[str] | None, row_filter: ds.Expression | None, batch_size: int
+    dataset: ds.FileSystemDataset, columns: list[str] | None, row_filter: ds.Expression | None, batch_size: int,
+    source: str,
 ) -> Iterator[pa.RecordBatch]:
     """Scan file by file, row group by row group.
 
@@ -143,10 +159,22 @@ def _scan_one_file_at_a_time(
     if isinstance(dataset.format, ds.ParquetFileFormat):
         options["fragment_scan_options"] = ds.ParquetFragmentScanOptions(pre_buffer=False)
     for fragment in dataset.get_fragments():
-        yield from fragment.to_batches(
-            schema=dataset.schema, columns=columns, filter=row_filter, batch_size=batch_size,
-            batch_readahead=1, use_threads=False, **options,
-        )
+        if isinstance(fragment, ds.ParquetFileFragment):
+            try:
+                fragment.ensure_complete_metadata()  # its footer: a file that is not Parquet fails here
+            except (pa.ArrowInvalid, OSError) as error:
+                raise SourceFileUnreadable(file_format="parquet", path=fragment.path, reason=first_line(error)) from error
+        try:
+            yield from fragment.to_batches(
+                schema=dataset.schema, columns=columns, filter=row_filter, batch_size=batch_size,
+                batch_readahead=1, use_threads=False, **options,
+            )
+        except (pa.ArrowInvalid, pa.ArrowTypeError) as error:
+            # A value that does not parse, a ragged CSV row, a corrupt page: in this file.
+            raise FileValueDoesNotFit(source=f"{source}, file {fragment.path}", reason=first_line(error)) from error
+        except OSError as error:  # not readable as the format at all
+            raise SourceFileUnreadable(file_format=dataset.format.default_extname, path=fragment.path,
+                                       reason=first_line(error)) from error
 
 
 def _first_rows(batches: Iterator[pa.RecordBatch], limit: int) -> Iterator[pa.RecordBatch]:

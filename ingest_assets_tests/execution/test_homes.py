@@ -68,3 +68,44 @@ def test_missing_paths_and_tables_say_what_exists(tmp_path: Path):
     with pytest.raises(TerminalError, match=r"column 'nope' is not in orders -> columns there: id, customer, amount, updated_at"):
         sql.max_value(ReadSpec(table="orders"), "nope")
     assert sql.max_value(ReadSpec(table="orders"), "id") == 3
+
+
+def _read_all(home, spec: ReadSpec) -> pa.Table:
+    with home.read(ReadRequest(spec)) as reader:
+        return reader.read_all()
+
+
+def test_a_file_that_is_not_of_the_format_is_named_with_the_fix(tmp_path: Path):
+    """A README or a truncated upload among good Parquet files: a located failure, not a raw Arrow error."""
+    (tmp_path / "events").mkdir()
+    pq.write_table(pa.table({"id": [1, 2]}), tmp_path / "events/a.parquet")
+    (tmp_path / "events/b.parquet").write_bytes(b"PAR1 truncated")
+    home = parquet_home(FolderResource(path=str(tmp_path)))
+    with pytest.raises(TerminalError, match=r"parquet home '.*events/b\.parquet': a file cannot be read as parquet: "
+                                            r".*magic bytes.* -> fix or remove that file, or narrow 'path:' to the good"):
+        _read_all(home, ReadSpec(path="events"))
+    # Narrowed to the good file by a glob, it reads.
+    assert _read_all(home, ReadSpec(path="events/a*.parquet")).column("id").to_pylist() == [1, 2]
+
+
+def test_a_ragged_csv_row_names_its_file(tmp_path: Path):
+    (tmp_path / "csv").mkdir()
+    (tmp_path / "csv/a.csv").write_text("id,v\n1,a\n")
+    (tmp_path / "csv/b.csv").write_text("id,v\n2,b,c\n")
+    home = csv_home(CsvFolderResource(path=str(tmp_path)))
+    with pytest.raises(TerminalError, match=rf"csv home 'csv', file {tmp_path / 'csv/b.csv'} holds a value that does "
+                                            r"not fit its column: .*Expected 2 columns, got 3.* -> fix the file"):
+        _read_all(home, ReadSpec(path="csv"))
+    # The first file of a folder is read when the dataset is opened: its ragged row is said there.
+    (tmp_path / "t.csv").write_text("id,v\n1,a\n2,b,c\n")
+    with pytest.raises(TerminalError, match=r"csv home 't.csv': a file cannot be read as csv: .*Expected 2 columns, "
+                                            r"got 3: 2,b,c -> fix or remove that file"):
+        _read_all(home, ReadSpec(path="t.csv"))
+
+
+def test_a_struct_column_cannot_be_a_watermark(tmp_path: Path):
+    pq.write_table(pa.table({"id": [1], "s": [{"a": 1}]}), tmp_path / "nested.parquet")
+    home = parquet_home(FolderResource(path=str(tmp_path)))
+    with pytest.raises(TerminalError, match=r"watermark column 's' is a struct<a: int64>, which has no order -> use "
+                                            r"a timestamp, date, integer or string column"):
+        home.max_value(ReadSpec(path="nested.parquet"), "s")
