@@ -132,6 +132,9 @@ _REACH_FIX = ("check 'host:' and 'port:' (or 'url:'), that the server runs and a
 # SQLSTATE classes (pyodbc, psycopg once connected) and MySQL error numbers, each with its fix.
 _SQLSTATE_FIXES = {"28": _LOGIN_FIX, "3D": _DATABASE_FIX, "08": _REACH_FIX}
 _MYSQL_FIXES = {1045: _LOGIN_FIX, 1049: _DATABASE_FIX, 2002: _REACH_FIX, 2003: _REACH_FIX, 2005: _REACH_FIX}
+# Of those, the ones no retry can help: a refused login, an unknown database.
+REFUSED_LOGIN_SQLSTATES = ("28", "3D")
+_REFUSED_LOGIN_MYSQL_ERRORS = (1045, 1049)
 
 
 def check_database(resource: DatabaseResource, use: ConnectionUse) -> Iterator[CheckLine]:
@@ -161,10 +164,10 @@ def refused_login_fix(error: BaseException | None) -> str | None:
     from ingest_assets.stores.sql.errors import sqlstate
 
     state = (sqlstate(error) if error is not None else None) or ""
-    if state.startswith(("28", "3D")):
+    if state.startswith(REFUSED_LOGIN_SQLSTATES):
         return _SQLSTATE_FIXES[state[:2]]
     args = getattr(error, "args", ())
-    if args and isinstance(args[0], int) and args[0] in (1045, 1049):
+    if args and isinstance(args[0], int) and args[0] in _REFUSED_LOGIN_MYSQL_ERRORS:
         return _MYSQL_FIXES[args[0]]
     return None
 

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ingest_assets.connectors.database import REFUSED_LOGIN_SQLSTATES
 from ingest_assets.connectors.postgres import PostgresResource
 from ingest_assets.errors import (
     HomeDatabaseRefused,
@@ -51,7 +52,6 @@ _SNAPSHOT_ID = re.compile(r"^[0-9A-F]+-[0-9A-F]+(-[0-9]+)?$")
 # SQLSTATE classes worth a retry: connection exceptions, too many connections / out of resources,
 # operator intervention (a restart), serialization failures.
 _TRANSIENT_SQLSTATES = ("08", "53", "57", "40001", "40P01")
-_REFUSED_LOGIN_SQLSTATES = ("28", "3D")
 _BIGINT_DIGITS = 18  # every numeric of up to 18 digits, times 10^scale, is a bigint
 # ADBC's batches of about 4 MiB (its default 16 MiB): the read's queue and the row group being
 # staged hold several, and the decoding costs the same (measured).
@@ -373,7 +373,7 @@ def _home_error(error: Error, connecting: bool) -> HomeDatabaseUnavailable | Hom
     (the server restarts), unless the driver reports a refused login or database (classes 28, 3D;
     ADBC 1.13 reports no SQLSTATE for connection failures, so those are retried, then fail)."""
     sqlstate = getattr(error, "sqlstate", None) or ""
-    refused = sqlstate.startswith(_REFUSED_LOGIN_SQLSTATES)
+    refused = sqlstate.startswith(REFUSED_LOGIN_SQLSTATES)
     if (connecting and not refused) or sqlstate.startswith(_TRANSIENT_SQLSTATES):
         return HomeDatabaseUnavailable(reason=first_line(error), sqlstate=sqlstate or None)
     return HomeDatabaseRefused(reason=first_line(error), sqlstate=sqlstate or None)
