@@ -10,8 +10,9 @@ Layout below the connection's folder (`<target>` is the entity's store path, e.g
 A commit builds the next version from hard links to the files of the current one that the load
 leaves alone, rewrites of the files that hold replaced or deleted rows (without those rows), and the
 staged files; then it swaps the symlink with one atomic rename. Readers see the old version or the
-new one, never a mix; a failure before the swap leaves the table exactly as it was. The previous
-version is kept for readers still reading it.
+new one, never a mix, once they have resolved the symlink (see `ParquetStore.read_back`); a failure
+before the swap leaves the table exactly as it was. A version stays for `VERSION_RETENTION` after a
+newer one replaced it, for readers still reading it.
 
 Every file of a version has the table's schema. Staged files are written in it (columns this load
 does not stage are NULL), and when a load adds or widens columns every carried-over file is
@@ -25,7 +26,7 @@ import shutil
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -69,6 +70,10 @@ REWRITE_WORKERS = 4  # files rewritten at once, at most one per core
 # The commit's DuckDB (key joins, scans of the files to rewrite) spills to the stage's folder past
 # this, instead of taking up to 80% of the machine's memory (its default) for a large table.
 COMMIT_MEMORY_LIMIT = "256MB"
+# How long a replaced version stays for readers that resolved the symlink before the swap; the cost is
+# only the files the newer versions rewrote or dropped (the others are hard links).
+VERSION_RETENTION = timedelta(hours=1)
+VERSION_TIME_FORMAT = "%Y%m%dT%H%M%S%f"  # UTC, the start of a version's folder name: when it was built
 
 
 class ParquetStore(FollowsSchemaChanges):
@@ -146,12 +151,12 @@ class ParquetTableWriter(TableSchemaWriter):
             building.mkdir(parents=True)
             try:
                 result = self._build(duck, _version_files(current) if current else [], building)
-                version = self._table.versions / f"{datetime.now(UTC):%Y%m%dT%H%M%S%f}-{self._token}"
+                version = self._table.versions / f"{datetime.now(UTC):{VERSION_TIME_FORMAT}}-{self._token}"
                 os.replace(building, version)
                 self._publish(version)
             finally:
                 shutil.rmtree(building, ignore_errors=True)
-            self._collect_old_versions(keep={version, current} if current else {version})
+            self._collect_old_versions(version)
         return result
 
     def _build(self, duck: _LazyDuckDB, current_files: list[Path], building: Path) -> CommitResult:
@@ -289,13 +294,28 @@ class ParquetTableWriter(TableSchemaWriter):
         os.symlink(os.path.relpath(version, link.parent), pending)
         os.replace(pending, link)  # the atomic switch readers observe
 
-    def _collect_old_versions(self, keep: set[Path]) -> None:
+    def _collect_old_versions(self, current: Path) -> None:
         # Under the lock no other commit is building, so any other folder (including a crashed
-        # run's half-built `.tmp`) is garbage.
-        for version in self._table.versions.iterdir():
-            if version not in keep:
-                shutil.rmtree(version, ignore_errors=True)
+        # run's half-built `.tmp`) is garbage once the version that replaced it is old enough.
+        for version in _retired_versions(self._table.versions, current, datetime.now(UTC) - VERSION_RETENTION):
+            shutil.rmtree(version, ignore_errors=True)
         _remove_stale_staging(self._table.staging)
+
+
+def _retired_versions(versions: Path, current: Path, replaced_before: datetime) -> list[Path]:
+    """The folders of `versions` to remove: not `current`, and replaced by a newer version built
+    before `replaced_before` (or not a version at all)."""
+    built = sorted((time, folder) for folder in versions.iterdir() if (time := _built_at(folder)) is not None)
+    replaced_at = {folder: built[index + 1][0] for index, (_, folder) in enumerate(built[:-1])}
+    return [folder for folder in versions.iterdir() if folder != current
+            and (folder not in replaced_at or replaced_at[folder] < replaced_before)]
+
+
+def _built_at(version: Path) -> datetime | None:
+    try:
+        return datetime.strptime(version.name.partition("-")[0], VERSION_TIME_FORMAT).replace(tzinfo=UTC)
+    except ValueError:
+        return None  # a half-built `.tmp` folder
 
 
 class _LazyDuckDB:
