@@ -16,7 +16,9 @@ imported only when an asset runs. The built-in types are registered the same way
   of `request.spec` (its `path`, `table` or `query`, as the type's `read_kinds` allow), honouring
   `request.row_filter` for incremental reads; `max_value` serves the new-data sensor.
 - A store implements `Store`: `writer(...)` stages batches and `commit()` makes them visible at once;
-  leaving the writer without commit must leave the destination as it was.
+  leaving the writer without commit must leave the destination as it was. The writer gets the load's
+  `LoadRecord`: a store that commits it with the rows and returns it from `last_load` never loads a
+  run's rows twice when the run dies after the commit; one that cannot subclasses `KeepsNoLoadRecord`.
 - The resource may offer `check_connection(use)` (see `Checkable`) for `ingest check`.
 - Secrets are `${VAR}` references in the YAML; resolve them inside resource methods with
   `resolve_references`, never when the project loads. Mark secret settings
@@ -40,6 +42,8 @@ from ingest_assets.plan.window import RowFilter
 from ingest_assets.stores.base import (
     CommitResult,
     FollowsSchemaChanges,
+    KeepsNoLoadRecord,
+    LoadRecord,
     QualityRequest,
     Store,
     StoreWriter,
@@ -49,7 +53,8 @@ from ingest_assets.stores.base import (
 
 __all__ = [
     "ENTRY_POINT_GROUP", "CheckLine", "Checkable", "CommitResult", "ConnectionResource", "ConnectionSettings",
-    "ConnectionUse", "ConnectorType", "FollowsSchemaChanges", "Home", "IngestError", "PluginError",
+    "ConnectionUse", "ConnectorType", "FollowsSchemaChanges", "Home", "IngestError", "KeepsNoLoadRecord",
+    "LoadRecord", "PluginError",
     "QualityRequest", "ReadRequest", "ReadSpec", "RowFilter", "Secret", "Store", "StoreWriter", "TableLayout",
     "TerminalError", "TransientError", "WriteMode", "WriteSpec", "fail", "note", "ok", "probe_name",
     "resolve_references",

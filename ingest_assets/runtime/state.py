@@ -25,6 +25,7 @@ class PreviousLoad:
     cursor: Cursor | None = None
     schema: pa.Schema | None = None
     changes: frozenset[ChangeIdentity] = frozenset()  # the schema changes it found (and so reported)
+    run_id: str | None = None  # the run that recorded it (None: never materialized)
 
 
 def _metadata(event: dg.EventLogEntry | None) -> dict[str, dg.MetadataValue]:
@@ -37,9 +38,11 @@ def _latest_metadata(instance: dg.DagsterInstance, asset_key: dg.AssetKey) -> di
     return _metadata(instance.get_latest_materialization_event(asset_key))
 
 
-def _previous_load(metadata: dict[str, dg.MetadataValue]) -> PreviousLoad:
+def _previous_load(event: dg.EventLogEntry | None) -> PreviousLoad:
     # pyarrow (behind the schema's serialization) is imported when a run starts, never at definitions load.
     from ingest_assets.stores import schema_changes
+
+    metadata = _metadata(event)
 
     recorded = metadata.get(schema_changes.SCHEMA_METADATA_KEY)
     schema = None
@@ -51,17 +54,18 @@ def _previous_load(metadata: dict[str, dg.MetadataValue]) -> PreviousLoad:
     changes = found.value if found is not None else []
     assert isinstance(changes, list), "materializations record the schema changes as a JSON list"
     return PreviousLoad(cursor=Cursor.in_materialization(metadata), schema=schema,
-                        changes=frozenset(ColumnChange.identity_in(change) for change in changes))
+                        changes=frozenset(ColumnChange.identity_in(change) for change in changes),
+                        run_id=event.run_id if event is not None and event.asset_materialization is not None else None)
 
 
 def previous_load(instance: dg.DagsterInstance, asset_key: dg.AssetKey) -> PreviousLoad:
-    return _previous_load(_latest_metadata(instance, asset_key))
+    return _previous_load(instance.get_latest_materialization_event(asset_key))
 
 
 def previous_loads(instance: dg.DagsterInstance, asset_keys: Sequence[dg.AssetKey]) -> dict[dg.AssetKey, PreviousLoad]:
     """`previous_load` of many assets in one query of the event log (a step of many entities)."""
     events = instance.get_latest_materialization_events(asset_keys)
-    return {key: _previous_load(_metadata(events.get(key))) for key in asset_keys}
+    return {key: _previous_load(events.get(key)) for key in asset_keys}
 
 
 def committed_cursor(instance: dg.DagsterInstance, asset_key: dg.AssetKey) -> Cursor | None:

@@ -30,6 +30,7 @@ from ingest_assets.plan.model import WriteSpec
 from ingest_assets.storage.base import join
 from ingest_assets.storage.journal import Journal, JournalFile, Step
 from ingest_assets.stores.base import CommitResult, QualityRequest, TableLayout, WriteMode
+from ingest_assets.stores.load_record import RECORD_FILE, LoadRecord
 from ingest_assets.stores.schema_decision import SchemaDecision
 from ingest_assets.stores.staged_writer import TableSchemaWriter
 from ingest_assets.stores.staging import ParquetStage, parquet_rows
@@ -73,9 +74,17 @@ class AdlsStore(StorageBacked):
         return [f"{column} would change type in new files while the folder's files keep the old one"
                 for column in decision.layout.widened]
 
+    def last_load(self, target: WriteSpec) -> LoadRecord | None:
+        """The record of the last load, once a load that committed (wrote its journal) is finished."""
+        folder = self.folder(target)
+        self.recover(folder)
+        record = join(folder, RECORD_FILE)
+        return LoadRecord.from_json(self.storage.read_bytes(record).decode()) if self.storage.exists(record) else None
+
     @contextmanager
     def writer(
-        self, target: WriteSpec, mode: WriteMode, layout: TableLayout, run_token: str, quality: QualityRequest
+        self, target: WriteSpec, mode: WriteMode, layout: TableLayout, run_token: str, quality: QualityRequest,
+        record: LoadRecord | None = None,
     ) -> Iterator[AdlsWriter]:
         if mode.kind not in ("append", "replace") or mode.window is not None:
             raise FolderWriteModeUnsupported(store="adls", kind=mode.kind)
@@ -83,7 +92,7 @@ class AdlsStore(StorageBacked):
         self.recover(folder)
         workdir = Path(tempfile.mkdtemp(prefix="ingest-adls-"))
         try:
-            yield AdlsWriter(self, folder, mode, layout, run_token, workdir)
+            yield AdlsWriter(self, folder, mode, layout, run_token, workdir, record)
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
 
@@ -99,12 +108,14 @@ class AdlsStore(StorageBacked):
 
 
 class AdlsWriter(TableSchemaWriter):
-    def __init__(self, store: AdlsStore, folder: str, mode: WriteMode, layout: TableLayout, token: str, workdir: Path):
+    def __init__(self, store: AdlsStore, folder: str, mode: WriteMode, layout: TableLayout, token: str, workdir: Path,
+                 record: LoadRecord | None):
         # Files carry the table's columns (NULL where this load has none), like the local Parquet store.
         super().__init__(ParquetStage(workdir, layout.table, token, f"adls store {folder}"), mode, layout)
         self._store = store
         self._folder = folder
         self._token = token
+        self._record = record
 
     def commit(self) -> CommitResult:
         storage, folder = self._store.storage, self._folder
@@ -113,6 +124,8 @@ class AdlsWriter(TableSchemaWriter):
         for path in self.staged_files:
             storage.upload(join(folder, f"_{path.name}"), path)
             steps.append(Step("rename", join(folder, f"_{path.name}"), join(folder, path.name)))
+        if self._record is not None:  # in the journal: published with the files, or not at all
+            steps.append(Step("write", join(folder, RECORD_FILE), text=self._record.to_json()))
         journal_file = JournalFile(storage, join(folder, JOURNAL))
         journal = Journal(self._token, steps)
         journal_file.begin(journal)

@@ -36,6 +36,7 @@ from ingest_assets.plan.model import WriteSpec
 from ingest_assets.sql.statement import Sql, duckdb_text
 from ingest_assets.sql.text import parquet_files, quote_identifier, quote_qualified
 from ingest_assets.stores.base import CommitResult, FollowsSchemaChanges, QualityRequest, TableLayout, WriteMode
+from ingest_assets.stores.load_record import LOADS_TABLE, LoadRecord
 from ingest_assets.stores.locking import file_lock
 from ingest_assets.stores.measure import (
     NEVER,
@@ -79,18 +80,30 @@ class DuckDBStore(FollowsSchemaChanges):
             schema: pa.Schema = connection.sql(f"SELECT * FROM {quote_qualified(target.table)} LIMIT 0").to_arrow_table().schema
             return schema
 
+    def last_load(self, target: WriteSpec) -> LoadRecord | None:
+        assert target.table is not None
+        if not self._resource.database().exists():
+            return None
+        with self._resource.connect(read_only=True) as connection:
+            if not _table_exists(connection, LOADS_TABLE):
+                return None
+            rows = connection.execute(f"SELECT record FROM {LOADS_TABLE} WHERE target = $target",
+                                      {"target": target.table}).fetchall()
+        return LoadRecord.from_json(rows[0][0]) if rows else None
+
     def read_back(self, target: WriteSpec) -> DuckDBTable | None:
         assert target.table is not None
         return DuckDBTable(str(self._resource.database()), target.table) if self.exists(target) else None
 
     @contextmanager
     def writer(
-        self, target: WriteSpec, mode: WriteMode, layout: TableLayout, run_token: str, quality: QualityRequest
+        self, target: WriteSpec, mode: WriteMode, layout: TableLayout, run_token: str, quality: QualityRequest,
+        record: LoadRecord | None = None,
     ) -> Iterator[DuckDBTableWriter]:
         assert target.table is not None
         database = self._resource.database()
         staging = database.with_name(database.name + ".staging") / run_token
-        writer = DuckDBTableWriter(self._resource, target.table, mode, layout, run_token, quality, staging)
+        writer = DuckDBTableWriter(self._resource, target.table, mode, layout, run_token, quality, staging, record)
         try:
             yield writer
         finally:
@@ -99,7 +112,7 @@ class DuckDBStore(FollowsSchemaChanges):
 
 class DuckDBTableWriter(StagedWriter):
     def __init__(self, resource: DuckDBFileResource, table: str, mode: WriteMode, layout: TableLayout,
-                 token: str, quality: QualityRequest, staging: Path):
+                 token: str, quality: QualityRequest, staging: Path, record: LoadRecord | None):
         label = f"duckdb store {table}"
         super().__init__(ParquetStage(staging, layout.staged, token, label), mode)
         self._resource = resource
@@ -108,6 +121,7 @@ class DuckDBTableWriter(StagedWriter):
         self._layout = layout
         self._quality = quality
         self._label = label
+        self._record = record
 
     def commit(self) -> CommitResult:
         require_staged_layout(self.staged_files, self._layout.staged, self._layout, self._label)
@@ -116,6 +130,8 @@ class DuckDBTableWriter(StagedWriter):
             connection.execute("BEGIN TRANSACTION")
             try:
                 result = self._apply(connection)
+                if self._record is not None:
+                    _keep_record(connection, self._table, self._record)
                 connection.execute("COMMIT")
             except BaseException:
                 connection.execute("ROLLBACK")
@@ -196,6 +212,13 @@ class DuckDBTableWriter(StagedWriter):
 
 def _column_types(relation: duckdb.DuckDBPyRelation) -> dict[str, str]:
     return {name: str(kind) for name, kind in zip(relation.columns, relation.types, strict=True)}
+
+
+def _keep_record(connection: duckdb.DuckDBPyConnection, table: str, record: LoadRecord) -> None:
+    """The load's record, in the commit's transaction (see `load_record`)."""
+    connection.execute(f"CREATE TABLE IF NOT EXISTS {LOADS_TABLE} (target VARCHAR PRIMARY KEY, record VARCHAR NOT NULL)")
+    connection.execute(f"INSERT OR REPLACE INTO {LOADS_TABLE} VALUES ($target, $record)",
+                       {"target": table, "record": record.to_json()})
 
 
 def _table_exists(connection: duckdb.DuckDBPyConnection, table: str) -> bool:

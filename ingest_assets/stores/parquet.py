@@ -3,7 +3,8 @@
 Layout below the connection's folder (`<target>` is the entity's store path, e.g. `shop/orders`):
 
     <target>                              a symlink to the current version: what readers open
-    _ingest/versions/<target>/<version>/  immutable versions, part-<run token>-<seq>.parquet
+    _ingest/versions/<target>/<version>/  immutable versions, part-<run token>-<seq>.parquet, and the
+                                          load's record (`load_record.RECORD_FILE`)
     _ingest/staging/<target>/<token>/     a run's files while it extracts
     _ingest/locks/<target>.lock           held only for the short commit step
 
@@ -39,6 +40,7 @@ from ingest_assets.plan.model import WriteSpec
 from ingest_assets.sql.statement import Sql, duckdb_text
 from ingest_assets.sql.text import parquet_files, quote_identifier, string_literal
 from ingest_assets.stores.base import CommitResult, FollowsSchemaChanges, QualityRequest, TableLayout, WriteMode
+from ingest_assets.stores.load_record import RECORD_FILE, LoadRecord
 from ingest_assets.stores.locking import file_lock
 from ingest_assets.stores.measure import (
     Removal,
@@ -98,13 +100,20 @@ class ParquetStore(FollowsSchemaChanges):
         version = _TablePaths(self._resource.folder(), target.path).current_version()
         return ParquetFiles(tuple(str(path) for path in _version_files(version))) if version else None
 
+    def last_load(self, target: WriteSpec) -> LoadRecord | None:
+        assert target.path is not None
+        version = _TablePaths(self._resource.folder(), target.path).current_version()
+        record = version / RECORD_FILE if version else None
+        return LoadRecord.from_json(record.read_text(encoding="utf-8")) if record and record.exists() else None
+
     @contextmanager
     def writer(
-        self, target: WriteSpec, mode: WriteMode, layout: TableLayout, run_token: str, quality: QualityRequest
+        self, target: WriteSpec, mode: WriteMode, layout: TableLayout, run_token: str, quality: QualityRequest,
+        record: LoadRecord | None = None,
     ) -> Iterator[ParquetTableWriter]:
         assert target.path is not None
         table = _TablePaths(self._resource.folder(), target.path)
-        writer = ParquetTableWriter(table, mode, layout, run_token, quality)
+        writer = ParquetTableWriter(table, mode, layout, run_token, quality, record)
         try:
             yield writer
         finally:
@@ -133,7 +142,8 @@ def _version_files(version: Path) -> list[Path]:
 
 
 class ParquetTableWriter(TableSchemaWriter):
-    def __init__(self, table: _TablePaths, mode: WriteMode, layout: TableLayout, token: str, quality: QualityRequest):
+    def __init__(self, table: _TablePaths, mode: WriteMode, layout: TableLayout, token: str, quality: QualityRequest,
+                 record: LoadRecord | None):
         label = f"parquet store {table.relative}"
         # Staged in the table's schema, so the staged files join a version as they are.
         super().__init__(ParquetStage(table.staging / token, layout.table, token, label), mode, layout)
@@ -141,6 +151,7 @@ class ParquetTableWriter(TableSchemaWriter):
         self._token = token
         self._quality = quality
         self._label = label
+        self._record = record
 
     def commit(self) -> CommitResult:
         require_staged_layout(self.staged_files, self._layout.table, self._layout, self._label)
@@ -151,6 +162,8 @@ class ParquetTableWriter(TableSchemaWriter):
             building.mkdir(parents=True)
             try:
                 result = self._build(duck, _version_files(current) if current else [], building)
+                if self._record is not None:  # published by the same swap as the rows
+                    (building / RECORD_FILE).write_text(self._record.to_json(), encoding="utf-8")
                 version = self._table.versions / f"{datetime.now(UTC):{VERSION_TIME_FORMAT}}-{self._token}"
                 os.replace(building, version)
                 self._publish(version)

@@ -99,10 +99,10 @@ PLUGIN = {
         import json
         from contextlib import contextmanager
 
-        from ingest_assets.plugins import CommitResult, FollowsSchemaChanges, WriteMode, WriteSpec
+        from ingest_assets.plugins import CommitResult, FollowsSchemaChanges, KeepsNoLoadRecord, WriteMode, WriteSpec
 
 
-        class JsonLinesStore(FollowsSchemaChanges):
+        class JsonLinesStore(FollowsSchemaChanges, KeepsNoLoadRecord):
             def __init__(self, resource):
                 self._resource = resource
 
@@ -110,7 +110,7 @@ PLUGIN = {
                 return self._resource.path() / f"{target.path}.jsonl"
 
             @contextmanager
-            def writer(self, target, mode, layout, run_token, quality):
+            def writer(self, target, mode, layout, run_token, quality, record=None):
                 final = self._file(target)
                 final.parent.mkdir(parents=True, exist_ok=True)
                 staged = final.with_name(f"_{run_token}.jsonl")

@@ -37,7 +37,15 @@ from ingest_assets.errors import KeySnapshotMissing, OtherLoadPending, Partition
 from ingest_assets.plan.model import WriteSpec
 from ingest_assets.storage.base import join
 from ingest_assets.storage.journal import Journal, JournalFile, Step, StepHook
-from ingest_assets.stores.base import CommitResult, FilesPublished, QualityRequest, TableLayout, WriteMode
+from ingest_assets.stores.base import (
+    CommitResult,
+    FilesPublished,
+    KeepsNoLoadRecord,
+    LoadRecord,
+    QualityRequest,
+    TableLayout,
+    WriteMode,
+)
 from ingest_assets.stores.open_mirroring import markers, snapshots
 from ingest_assets.stores.open_mirroring.layout import (
     METADATA_FILE,
@@ -101,7 +109,7 @@ def options(target: WriteSpec) -> MirroredTableOptions:
     return target.store_options or MirroredTableOptions()
 
 
-class OpenMirroringStore(StorageBacked):
+class OpenMirroringStore(StorageBacked, KeepsNoLoadRecord):
     """A `PublishingStore[PreparedPublish]` (see `stores.base`): its writer prepares, `complete` publishes."""
 
     _resource: OpenMirroringResource
@@ -172,7 +180,8 @@ class OpenMirroringStore(StorageBacked):
 
     @contextmanager
     def writer(
-        self, target: WriteSpec, mode: WriteMode, layout: TableLayout, run_token: str, quality: QualityRequest
+        self, target: WriteSpec, mode: WriteMode, layout: TableLayout, run_token: str, quality: QualityRequest,
+        record: LoadRecord | None = None,
     ) -> Iterator[MirrorWriter]:
         if mode.window is not None:
             raise PartitionReplaceUnsupported(store="open_mirroring")

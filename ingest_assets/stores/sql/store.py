@@ -29,8 +29,9 @@ from ingest_assets.homes.base import ReadRequest
 from ingest_assets.homes.sql import SqlAlchemyHome
 from ingest_assets.plan.model import ReadSpec, WriteSpec
 from ingest_assets.stores.base import CommitResult, FollowsSchemaChanges, QualityRequest, TableLayout, WriteMode
+from ingest_assets.stores.load_record import LoadRecord
 from ingest_assets.stores.read_back import ArrowStream
-from ingest_assets.stores.sql import ddl, statements
+from ingest_assets.stores.sql import ddl, load_records, statements
 from ingest_assets.stores.sql.dialects import DialectTraits, traits_of
 from ingest_assets.stores.sql.errors import database_error
 from ingest_assets.stores.sql.load import load_staging
@@ -89,14 +90,18 @@ class SqlStore(FollowsSchemaChanges):
         request = ReadRequest(ReadSpec(table=str(name)))
         return ArrowStream(lambda: SqlAlchemyHome(self._resource).read(request), self.describe(target))
 
+    def last_load(self, target: WriteSpec) -> LoadRecord | None:
+        with self._engine() as engine, _reading(engine, target) as connection:
+            return load_records.read(connection, self._name(engine, target))
+
     @contextmanager
     def writer(self, target: WriteSpec, mode: WriteMode, layout: TableLayout, run_token: str,
-               quality: QualityRequest) -> Iterator[SqlTableWriter]:
+               quality: QualityRequest, record: LoadRecord | None = None) -> Iterator[SqlTableWriter]:
         with self._engine() as engine:
             tables = _LoadTables.build(engine, self._name(engine, target), mode, layout, run_token,
                                        self._traits_for(engine))
             directory = Path(tempfile.mkdtemp(prefix=f"ingest-sql-{tables.stage.name}-"))
-            writer = SqlTableWriter(engine, tables, mode, layout, quality, directory, run_token)
+            writer = SqlTableWriter(engine, tables, mode, layout, quality, directory, run_token, record)
             try:
                 yield writer
             finally:
@@ -146,13 +151,14 @@ class _LoadTables:
 
 class SqlTableWriter(StagedWriter):
     def __init__(self, engine: sa.Engine, tables: _LoadTables, mode: WriteMode, layout: TableLayout,
-                 quality: QualityRequest, directory: Path, token: str):
+                 quality: QualityRequest, directory: Path, token: str, record: LoadRecord | None):
         self.label = f"{engine.dialect.name} store {tables.name}"
         super().__init__(ParquetStage(directory, layout.staged, token, self.label), mode)
         self._engine = engine
         self._tables = tables
         self._layout = layout
         self._quality = quality
+        self._record = record
 
     def commit(self) -> CommitResult:
         # A whole-table replace that stages every column loads straight into the new table the
@@ -163,9 +169,14 @@ class SqlTableWriter(StagedWriter):
             with self._engine.begin() as connection:
                 ddl.ensure_schema(connection, self._tables.name, self._tables.traits)
                 ddl.create_table(connection, loaded)
+                if self._record is not None:
+                    load_records.ensure(connection, self._tables.name)
             load_staging(self._engine, loaded, self.staged_files, self._layout.staged, self.label)
             with self._transaction() as connection:
-                return self._apply(connection)
+                result = self._apply(connection)
+                if self._record is not None:
+                    load_records.keep(connection, self._tables.name, self._record)
+                return result
         except sa.exc.DBAPIError as error:
             raise database_error(error, f"{self.label}: the commit failed") from error
         finally:
