@@ -38,9 +38,11 @@ from ingest_assets.runtime.decide import LoadDecision, PartitionWindow, decide_l
 from ingest_assets.runtime.failures import StepContext, ingest_errors
 from ingest_assets.runtime.metadata import RecordedValue
 from ingest_assets.runtime.overrides import RunOverrides
+from ingest_assets.runtime.reconcile import starting_cursor
 from ingest_assets.runtime.state import PreviousLoad, previous_load
 from ingest_assets.stores.base import (
     CommitResult,
+    LoadRecord,
     QualityRequest,
     Store,
     StoreWriter,
@@ -60,7 +62,8 @@ class _StoreWriting(Store, Protocol[W_co]):
     """A store, with the type of its writer: a publishing store's writer can also prepare."""
 
     def writer(
-        self, target: WriteSpec, mode: WriteMode, layout: TableLayout, run_token: str, quality: QualityRequest
+        self, target: WriteSpec, mode: WriteMode, layout: TableLayout, run_token: str, quality: QualityRequest,
+        record: LoadRecord | None = None,
     ) -> AbstractContextManager[W_co]: ...
 
 
@@ -186,6 +189,11 @@ def _stage(context: StepContext, plan: EntityPlan, asset_key: dg.AssetKey, overr
     started_at = time.time()
 
     committed = previous.cursor if plan.watermark else None
+    if plan.watermark is not None and not plan.partitioned:
+        starting = starting_cursor(plan, previous, store.last_load(plan.write))
+        if (note := starting.note(committed)) is not None:
+            context.log.warning(f"{plan.label}: {note}")
+        committed = starting.cursor
     # A sample records no cursor, so it needs no upper bound (and skips the max() query).
     source_max = None
     if plan.watermark is not None and sample_rows(plan, overrides) is None:
@@ -229,7 +237,8 @@ def _stage(context: StepContext, plan: EntityPlan, asset_key: dg.AssetKey, overr
         if unsupported:
             raise TableMustBeRebuilt(destination=store.describe(plan.write), reasons=unsupported)
         token = f"{context.run.run_id[:8]}-{uuid.uuid4().hex[:12]}"
-        with store.writer(plan.write, write_mode, schema.layout, token, quality) as writer:
+        record = LoadRecord(context.run.run_id, decision.cursor_after)  # committed with the rows
+        with store.writer(plan.write, write_mode, schema.layout, token, quality, record) as writer:
             for batch in reader:
                 writer.write(schema_changes.conform(audit.apply(batch), schema.layout.staged))
             rows_read, rows_out = reader.rows_read, reader.rows_out

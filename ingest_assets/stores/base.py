@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from ingest_assets.plan.model import WriteKind, WriteSpec
 from ingest_assets.plan.window import KeyBucket, RowFilter
+from ingest_assets.stores.load_record import LoadRecord
 from ingest_assets.stores.schema_decision import SchemaDecision, TableLayout
 
 if TYPE_CHECKING:
@@ -21,8 +22,8 @@ if TYPE_CHECKING:
 
 # The seam, with the layout a store writes (decided by the schema policy, see `schema_decision`).
 __all__ = [
-    "CommitResult", "FilesPublished", "FollowsSchemaChanges", "PublishingStore", "PublishingWriter", "QualityRequest",
-    "SchemaDecision", "Store", "StoreWriter", "TableLayout", "WriteMode",
+    "CommitResult", "FilesPublished", "FollowsSchemaChanges", "KeepsNoLoadRecord", "LoadRecord", "PublishingStore",
+    "PublishingWriter", "QualityRequest", "SchemaDecision", "Store", "StoreDetail", "StoreWriter", "TableLayout", "WriteMode",
 ]
 
 @dataclass(frozen=True)
@@ -72,6 +73,10 @@ class FilesPublished:
     rows_unchanged: int = 0  # rows written but not published again: equal to the last snapshot's
 
 
+# A value of `CommitResult.details`: a number, text, or a flat mapping (recorded as JSON).
+StoreDetail = int | float | str | dict[str, int | float | str]
+
+
 @dataclass(frozen=True)
 class CommitResult:
     rows_written: int  # staged rows inserted or written over existing ones
@@ -84,6 +89,9 @@ class CommitResult:
     null_counts: dict[str, int] = field(default_factory=dict)
     duplicate_counts: dict[tuple[str, ...], int] = field(default_factory=dict)
     files: FilesPublished | None = None
+    # What the store reports about its commit beyond the counts, recorded as they are in the
+    # materialization's metadata under these `ingest/...` keys (a Delta table's version and operation).
+    details: dict[str, StoreDetail] = field(default_factory=dict)
 
     @property
     def expected_rows_after(self) -> int | None:
@@ -116,8 +124,13 @@ class Store(Protocol):
     """
 
     def writer(
-        self, target: WriteSpec, mode: WriteMode, layout: TableLayout, run_token: str, quality: QualityRequest
-    ) -> AbstractContextManager[StoreWriter]: ...
+        self, target: WriteSpec, mode: WriteMode, layout: TableLayout, run_token: str, quality: QualityRequest,
+        record: LoadRecord | None = None,
+    ) -> AbstractContextManager[StoreWriter]:
+        """`record` is committed with the rows (see `load_record`), where the store keeps one."""
+
+    def last_load(self, target: WriteSpec) -> LoadRecord | None:
+        """The record the latest commit to the table kept (None: none yet, or the store keeps none)."""
 
     def describe(self, target: WriteSpec) -> str:
         """Where the data lands, for metadata and messages (no secrets)."""
@@ -139,6 +152,14 @@ class FollowsSchemaChanges:
         return []
 
 
+class KeepsNoLoadRecord:
+    """A store that cannot commit a `LoadRecord` with its rows: a run that dies between the commit and
+    Dagster's record of it is read again by the next run (the README lists these stores)."""
+
+    def last_load(self, target: WriteSpec) -> LoadRecord | None:
+        return None
+
+
 # What a publishing store's prepare() hands to its complete(): picklable, since the publish step
 # may run in another process.
 Prepared = TypeVar("Prepared")
@@ -155,7 +176,8 @@ class PublishingStore(Store, Protocol[Prepared]):
     """A store that publishes in a step of its own after extraction (`ConnectorType.publish_step`)."""
 
     def writer(
-        self, target: WriteSpec, mode: WriteMode, layout: TableLayout, run_token: str, quality: QualityRequest
+        self, target: WriteSpec, mode: WriteMode, layout: TableLayout, run_token: str, quality: QualityRequest,
+        record: LoadRecord | None = None,
     ) -> AbstractContextManager[PublishingWriter[Prepared]]: ...
 
     def complete(self, prepared: Prepared) -> CommitResult:
