@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 import bulk_load_postgres
 import definitions_load
+import delta_write
 import many_tables
 import mysql_read
 import open_mirroring
@@ -49,6 +50,7 @@ def main() -> int:
         mirror_rows = list(open_mirroring.QUICK_ROWS)
         many = (many_tables.QUICK_TABLES, many_tables.QUICK_ROWS)
         sqlite_rows, sqlite_rounds = [20_000, 200_000], 1
+        delta_rows, delta_rounds = 100_000, 1
     else:
         sizes, load_runs, output = list(definitions_load.DEFAULT_SIZES), 3, RESULTS
         row_counts, file_rows = list(parquet_to_parquet.DEFAULT_ROWS), parquet_to_parquet.DEFAULT_FILE_ROWS
@@ -58,6 +60,7 @@ def main() -> int:
         mirror_rows = list(open_mirroring.DEFAULT_ROWS)
         many = (many_tables.DEFAULT_TABLES, many_tables.DEFAULT_ROWS)
         sqlite_rows, sqlite_rounds = list(sqlite_read.DEFAULT_ROWS), sqlite_read.DEFAULT_ROUNDS
+        delta_rows, delta_rounds = delta_write.DEFAULT_ROWS, delta_write.DEFAULT_ROUNDS
 
     started = time.perf_counter()
     load, load_ok = _section("Definitions load", lambda: definitions_load.run(sizes, load_runs))
@@ -78,6 +81,7 @@ def main() -> int:
     sqlite, sqlite_ok = _section(sqlite_read.TITLE[3:], lambda: sqlite_read.run(sqlite_rows, sqlite_rounds))
     mysql, mysql_ok = _section(mysql_read.TITLE[3:], lambda: mysql_read.run(sqlite_rows, sqlite_rounds))
     tables, tables_ok = _section(many_tables.TITLE[3:], lambda: many_tables.run(*many))
+    delta, delta_ok = _section(delta_write.TITLE[3:], lambda: delta_write.run(delta_rows, delta_rounds))
     minutes = (time.perf_counter() - started) / 60
 
     summary = "\n".join([
@@ -99,13 +103,14 @@ def main() -> int:
         sqlite,
         mysql,
         tables,
+        delta,
     ])
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(summary)
     print(summary)
     log(f"written to {output.relative_to(BENCH_DIR.parent)}")
     succeeded = (load_ok, copy_ok, one_file_ok, database_ok, upserts_ok, upsert_keys_ok, bulk_ok, mirror_ok, sqlite_ok,
-                 mysql_ok, tables_ok)
+                 mysql_ok, tables_ok, delta_ok)
     return 0 if all(succeeded) else 1
 
 

@@ -68,6 +68,7 @@ from ingest_assets.causes.destination import (
     StoreDatabaseRefused,
     StoreDatabaseUnavailable,
     TableChangedDuringLoad,
+    TableCommitConflict,
     WriteModeUnsupported,
 )
 from ingest_assets.causes.project import (
@@ -199,7 +200,7 @@ __all__ = [  # noqa: RUF022
     # the destination
     "DestinationError", "DestinationMissing", "DestinationOccupied", "KeySnapshotMissing", "LandingZoneError",
     "LockHeld", "OtherLoadPending", "PublishInProgress", "PublishTargetTaken", "StagedFileLost",
-    "StoreDatabaseRefused", "StoreDatabaseUnavailable", "TableChangedDuringLoad",
+    "StoreDatabaseRefused", "StoreDatabaseUnavailable", "TableChangedDuringLoad", "TableCommitConflict",
     "WriteModeUnsupported", "FolderWriteModeUnsupported", "PartitionReplaceUnsupported",
     # storage
     "StorageError", "BlobCopyFailed", "StorageAccessDenied", "StorageContainerMissing", "StorageRequestFailed",

@@ -37,7 +37,7 @@ PACKAGE_DIR = REPOSITORY / PACKAGE
 HEAVY_PACKAGES = frozenset({
     "pyarrow", "duckdb", "polars", "sqlalchemy", "dagster_duckdb",
     "adbc_driver_postgresql", "adbc_driver_manager", "adbc_driver_sqlite", "pyodbc", "psycopg", "pymysql",
-    "connectorx",
+    "connectorx", "deltalake",
     "azure",
 })
 

@@ -110,6 +110,16 @@ class TableChangedDuringLoad(DestinationError, TransientError):
                          f"({'; '.join(self.problems)}) -> nothing was written; run again")
 
 
+class TableCommitConflict(DestinationError, TransientError):
+    """Another writer committed to the table between this load's read of it and its own commit (a
+    Delta Lake commit conflict): the commit was refused whole, so a retry reads the new version."""
+
+    def __init__(self, *, location: str, reason: str) -> None:
+        self.location, self.reason = location, reason
+        super().__init__(f"{location}: another writer committed to the table during this load's commit ({reason}) "
+                         "-> nothing was written; the run is retried")
+
+
 class StagedFileLost(DestinationError, TerminalError):
     """A journal's rename finds its staged file gone and its target never published."""
 

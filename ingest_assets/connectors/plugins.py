@@ -36,7 +36,7 @@ _DISTRIBUTION = "ingest_assets"
 # The order `ingest` lists the built-in types in (after an unknown `type:`): by family, the way the
 # README presents them, where entry points would come sorted by name. A built-in type missing here
 # is listed after these, and plugins' types after all built-in ones, by name.
-_LISTING_ORDER = ("parquet", "csv", "duckdb", "sqlite", "sqlalchemy", "postgres", "postgresql", "mssql",
+_LISTING_ORDER = ("parquet", "csv", "delta", "duckdb", "sqlite", "sqlalchemy", "postgres", "postgresql", "mssql",
                   "sqlserver", "mysql", "mariadb", "adls", "onelake", "open_mirroring")
 
 __all__ = ["ENTRY_POINT_GROUP", "PluginError", "plugin_connector_types", "project_file_model"]

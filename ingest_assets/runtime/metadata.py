@@ -71,6 +71,8 @@ def materialization_metadata(
     if commit.files is not None:
         metadata[PUBLISHED_FILES] = dg.MetadataValue.json(list(commit.files.names))
         metadata["ingest/last_file_number"] = commit.files.last_number
+    for key, value in commit.details.items():
+        metadata[key] = dg.MetadataValue.json(value) if isinstance(value, dict) else value
     if commit.window_rows is not None:
         metadata["dagster/partition_row_count"] = commit.window_rows
     if decision.cursor_after is not None:

@@ -337,7 +337,7 @@ def test_input_in_a_store_that_cannot_be_read_back(tmp_path: Path):
     files["flows/sales/flow.yml"] += "    keys: [id]\n"
     assert load_problems(tmp_path, files) == [
         "flows/reports/derived/revenue.yml:1: reports.revenue: input 'sales.orders' is written to store 'fabric' "
-        "(open_mirroring), which cannot be read back -> read it from a store that can (duckdb, mariadb, mssql, "
+        "(open_mirroring), which cannot be read back -> read it from a store that can (delta, duckdb, mariadb, mssql, "
         "mysql, parquet, postgres, postgresql, sqlalchemy, sqlite, sqlserver), e.g. a second entity writing it there",
     ]
 
@@ -406,7 +406,7 @@ def test_a_store_that_publishes_in_a_step_of_its_own_cannot_hold_a_derived_asset
                          + "  fabric: {type: open_mirroring, local_path: onelake, mirror_name: m}\n")
     assert load_problems(tmp_path, files) == [
         "flows/reports/derived/revenue.yml:1: reports.revenue: connection 'fabric' of type 'open_mirroring' cannot "
-        "store a derived asset -> store types: adls, duckdb, mariadb, mssql, mysql, onelake, parquet, postgres, "
+        "store a derived asset -> store types: adls, delta, duckdb, mariadb, mssql, mysql, onelake, parquet, postgres, "
         "postgresql, sqlalchemy, sqlite, sqlserver",
     ]
 
