@@ -28,6 +28,8 @@ WriteStrategy = Literal["append", "replace", "upsert", "merge"]
 SchemaPolicy = Literal["evolve", "fail", "ignore"]
 AutomationStatus = Literal["running", "stopped"]
 Granularity = Literal["hourly", "daily", "weekly", "monthly"]
+# How a run's steps execute (see defs/executor.py).
+ExecutorKind = Literal["multiprocess", "in_process", "celery"]
 
 # Dagster's rules for tag keys and values (definitions fail to load otherwise).
 _TAG_KEY = re.compile(r"^([A-Za-z0-9_.-]{1,63}/)?[A-Za-z0-9_.-]{1,63}$")
@@ -75,6 +77,10 @@ class Options(Model):
     # What a DuckDB session that runs the project's SQL (derived assets, SQL transforms) may hold in
     # memory before it spills to disk: a size DuckDB reads ("4GB", "512MiB") or a share of the machine.
     query_memory_limit: str = DEFAULT_QUERY_MEMORY_LIMIT
+    # multiprocess: a process per step on this machine, at most `concurrency` at once; in_process: the
+    # run's own process, one step after another; celery: steps as Celery tasks on workers (the `celery`
+    # extra), bounded by the workers and the instance's pools.
+    executor: ExecutorKind = "multiprocess"
 
     @field_validator("query_memory_limit")
     @classmethod

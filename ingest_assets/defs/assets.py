@@ -22,6 +22,7 @@ from ingest_assets.plan.model import EntityPlan
 from ingest_assets.runtime.batch import BatchEntity, materialize_batch
 from ingest_assets.runtime.materialize import materialize_entity
 from ingest_assets.runtime.overrides import RunOverrides
+from ingest_assets.runtime.project_guard import ProjectIdentity, check_step_project
 
 
 def entity_spec(plan: EntityPlan, translator: IngestTranslator, key: dg.AssetKey) -> dg.AssetSpec:
@@ -35,18 +36,20 @@ def entity_spec(plan: EntityPlan, translator: IngestTranslator, key: dg.AssetKey
     return spec.merge_attributes(metadata={ENTITY_METADATA_KEY: plan.label})
 
 
-def _pool(plan: EntityPlan) -> tuple[str | None, dict[str, str]]:
-    """The home's connection limit: Dagster's pool across runs, the executor's tag limit within one."""
+def _pool(plan: EntityPlan, identity: ProjectIdentity) -> tuple[str | None, dict[str, str]]:
+    """The home's connection limit: Dagster's pool across runs, the executor's tag limit within one;
+    and the project the step was built from (see runtime/project_guard.py)."""
     pool = plan.home.name if plan.home.pool_size else None
-    return pool, {STEP_TAG: "extract", **({POOL_TAG: plan.home.name} if pool else {})}
+    return pool, {STEP_TAG: "extract", **({POOL_TAG: plan.home.name} if pool else {}),
+                  **identity.tags()}
 
 
-def entity_asset(plan: EntityPlan, translator: IngestTranslator, key: dg.AssetKey, retries: int
-                 ) -> dg.AssetsDefinition:
+def entity_asset(plan: EntityPlan, translator: IngestTranslator, key: dg.AssetKey, retries: int,
+                 identity: ProjectIdentity) -> dg.AssetsDefinition:
     spec = entity_spec(plan, translator, key)
-    pool, tags = _pool(plan)
+    pool, tags = _pool(plan, identity)
     if registry.connector(plan.store.type).publish_step:
-        return publish_step_asset(plan, spec, retries, tags, pool)
+        return publish_step_asset(plan, spec, retries, tags, pool, identity)
 
     @dg.multi_asset(
         name=plan.op_name,
@@ -61,6 +64,7 @@ def entity_asset(plan: EntityPlan, translator: IngestTranslator, key: dg.AssetKe
     )
     def _entity(context: dg.AssetExecutionContext, config: RunOverrides
                 ) -> Iterator[dg.MaterializeResult[None] | dg.AssetCheckResult]:
+        check_step_project(context, identity)
         yield from materialize_entity(
             context, plan, key, config,
             getattr(context.resources, plan.home.name),
@@ -71,13 +75,13 @@ def entity_asset(plan: EntityPlan, translator: IngestTranslator, key: dg.AssetKe
     return _entity
 
 
-def shared_step_asset(step: SharedStep, translator: IngestTranslator, keys: EntityKeys, retries: int
-                      ) -> dg.AssetsDefinition:
+def shared_step_asset(step: SharedStep, translator: IngestTranslator, keys: EntityKeys, retries: int,
+                      identity: ProjectIdentity) -> dg.AssetsDefinition:
     """One step for several entities (of one flow, home and store): subsettable, so a run of some of
     them loads only those, each with its own materialization, checks and failure."""
     entities = {keys[plan]: BatchEntity(plan, keys[plan]) for plan in step.entities}
     first = step.entities[0]
-    pool, tags = _pool(first)
+    pool, tags = _pool(first, identity)
 
     @dg.multi_asset(
         name=step.name,
@@ -90,6 +94,7 @@ def shared_step_asset(step: SharedStep, translator: IngestTranslator, keys: Enti
     )
     def _entities(context: dg.AssetExecutionContext, config: RunOverrides
                   ) -> Iterator[dg.MaterializeResult[None] | dg.AssetCheckResult]:
+        check_step_project(context, identity)
         resources = {name: getattr(context.resources, name) for name in (first.home.name, first.store.name)}
         selected = [entity for key, entity in entities.items() if key in context.selected_asset_keys]
         yield from materialize_batch(context, selected, config, resources, step.threads, retries)

@@ -14,6 +14,7 @@ from ingest_assets.homes.derived import DerivedQueryHome
 from ingest_assets.plan.derived import AutomationPlan, DerivedPlan
 from ingest_assets.runtime.materialize import materialize_from_home
 from ingest_assets.runtime.overrides import RunOverrides
+from ingest_assets.runtime.project_guard import ProjectIdentity, check_step_project
 
 
 def automation_condition(automation: AutomationPlan) -> dg.AutomationCondition[dg.AssetKey | dg.AssetCheckKey] | None:
@@ -47,8 +48,8 @@ def derived_spec(derived: DerivedPlan, translator: IngestTranslator, keys: Entit
     )
 
 
-def derived_asset(derived: DerivedPlan, translator: IngestTranslator, keys: EntityKeys, retries: int
-                  ) -> dg.AssetsDefinition:
+def derived_asset(derived: DerivedPlan, translator: IngestTranslator, keys: EntityKeys, retries: int,
+                  identity: ProjectIdentity) -> dg.AssetsDefinition:
     plan = derived.entity
     key = keys[plan]
 
@@ -57,9 +58,10 @@ def derived_asset(derived: DerivedPlan, translator: IngestTranslator, keys: Enti
         specs=[derived_spec(derived, translator, keys)],
         check_specs=check_specs(plan, key),
         required_resource_keys={plan.store.name, *(i.store.name for i in derived.inputs)},
-        op_tags={STEP_TAG: "extract"},
+        op_tags={STEP_TAG: "extract", **identity.tags()},
     )
     def _derived(context: dg.AssetExecutionContext) -> Iterator[dg.MaterializeResult[None] | dg.AssetCheckResult]:
+        check_step_project(context, identity)
         home = DerivedQueryHome(derived, lambda name: getattr(context.resources, name))
         yield from materialize_from_home(context, plan, key, RunOverrides(), lambda: home,
                                          getattr(context.resources, plan.store.name), retries)

@@ -19,13 +19,14 @@ from ingest_assets.defs.checks import check_specs
 from ingest_assets.plan.model import EntityPlan
 from ingest_assets.runtime.materialize import PendingPublish, extract_for_publish, publish_prepared
 from ingest_assets.runtime.overrides import run_config_schema, run_overrides
+from ingest_assets.runtime.project_guard import ProjectIdentity, check_step_project
 
 STEP_TAG = "ingest/step"  # extract | publish: the executor limits each kind on its own
 RESULT = "result"
 
 
 def publish_step_asset(plan: EntityPlan, spec: dg.AssetSpec, retries: int, extract_tags: dict[str, str],
-                   pool: str | None) -> dg.AssetsDefinition:
+                   pool: str | None, identity: ProjectIdentity) -> dg.AssetsDefinition:
     entity_checks = check_specs(plan, spec.key)
     # The graph's output for a check is named after the asset key and the check.
     check_outputs = {f"{spec.key.to_python_identifier()}_{c.name}": c.name for c in entity_checks}
@@ -33,15 +34,17 @@ def publish_step_asset(plan: EntityPlan, spec: dg.AssetSpec, retries: int, extra
     @dg.op(name=f"{plan.op_name}_extract", required_resource_keys={plan.home.name, plan.store.name},
            tags={**extract_tags, STEP_TAG: "extract"}, pool=pool, config_schema=run_config_schema().as_field())
     def extract(context: dg.OpExecutionContext) -> PendingPublish:
+        check_step_project(context, identity)
         return extract_for_publish(context, plan, spec.key, run_overrides(context.op_config),
                                    getattr(context.resources, plan.home.name),
                                    getattr(context.resources, plan.store.name), retries)
 
     @dg.op(name=f"{plan.op_name}_publish", required_resource_keys={plan.store.name},
-           tags={STEP_TAG: "publish"},
+           tags={STEP_TAG: "publish", **identity.tags()},
            out={RESULT: dg.Out(dg.Nothing), **{name: dg.Out(dg.Nothing, is_required=False) for name in check_outputs}})
     def publish(context: dg.OpExecutionContext, pending: PendingPublish
                 ) -> Iterator[dg.Output[None] | dg.AssetCheckResult]:
+        check_step_project(context, identity)
         yield from publish_prepared(context, plan, spec.key, pending, getattr(context.resources, plan.store.name), retries,
                                     RESULT)
 

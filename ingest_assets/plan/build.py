@@ -131,6 +131,7 @@ def build_project_plan(project: LoadedProject) -> tuple[ProjectPlan, list[Config
         flows=tuple(flows),
         sensor_status=options.sensor_status,
         entities_per_step=options.entities_per_step,
+        executor=options.executor,
     )
     return plan, problems
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ingest_assets.config.project_files import AutomationStatus
+from ingest_assets.config.project_files import AutomationStatus, ExecutorKind
 from ingest_assets.plan.derived import DerivedPlan
 from ingest_assets.plan.model import ConnectionPlan, EntityPlan
 
@@ -42,6 +42,7 @@ class ProjectPlan:
     flows: tuple[FlowPlan, ...]
     sensor_status: AutomationStatus = "stopped"  # options.sensor_status: sensors start as this says
     entities_per_step: int = 50  # options.entities_per_step (see defs/steps.py)
+    executor: ExecutorKind = "multiprocess"  # options.executor (see defs/executor.py)
     # SQL over other assets (see plan/derived.py), planned after the entities they read.
     derived: tuple[DerivedPlan, ...] = ()
 

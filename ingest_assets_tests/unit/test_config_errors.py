@@ -42,7 +42,7 @@ ENTITY_KEYS = (
     "partition, run_type, schema_changes, sensor, store, tags, transform, watermark, write_key, write_strategy"
 )
 FLOW_KEYS = "defaults, description, entities, home, name, owners, run_type, schedule, sensor, store, tags"
-CONNECTION_TYPES = ("'parquet', 'csv', 'duckdb', 'sqlite', 'sqlalchemy', 'postgres', 'postgresql', 'mssql', "
+CONNECTION_TYPES = ("'parquet', 'csv', 'delta', 'duckdb', 'sqlite', 'sqlalchemy', 'postgres', 'postgresql', 'mssql', "
                     "'sqlserver', 'mysql', 'mariadb', 'adls', 'onelake', 'open_mirroring'")
 
 
@@ -209,7 +209,7 @@ def test_unknown_key_in_options(tmp_path: Path) -> None:
     files = {"flows/ingest.yml": CONNECTIONS + "options:\n  concurency: 8\n"}
     assert problems(tmp_path, files) == [
         "flows/ingest.yml:15: project: unknown key 'concurency' in options -> did you mean 'concurrency'? "
-        "valid keys: batch_size, concurrency, entities_per_step, query_memory_limit, retries, sample_rows, schedule_status, "
+        "valid keys: batch_size, concurrency, entities_per_step, executor, query_memory_limit, retries, sample_rows, schedule_status, "
         "sensor_status",
     ]
 
@@ -399,7 +399,7 @@ def test_csv_connection_as_store(tmp_path: Path) -> None:
     files = {"flows/shop/entities/orders.yml": "store: exports\n"}
     assert problems(tmp_path, files) == [
         "flows/shop/entities/orders.yml:1: shop.orders: connection 'exports' of type 'csv' cannot be a store "
-        "-> store types: adls, duckdb, mariadb, mssql, mysql, onelake, open_mirroring, parquet, postgres, "
+        "-> store types: adls, delta, duckdb, mariadb, mssql, mysql, onelake, open_mirroring, parquet, postgres, "
         "postgresql, sqlalchemy, sqlite, sqlserver",
     ]
 
@@ -771,7 +771,7 @@ def test_unknown_key_in_an_environment_override(tmp_path: Path) -> None:
     files = {"flows/ingest.yml": ENVIRONMENTS.replace("concurrency: 8", "concurency: 8")}
     assert problems(tmp_path, files, environment="prod") == [
         "flows/ingest.yml:18: project: unknown key 'concurency' in options -> did you mean 'concurrency'? "
-        "valid keys: batch_size, concurrency, entities_per_step, query_memory_limit, retries, sample_rows, schedule_status, "
+        "valid keys: batch_size, concurrency, entities_per_step, executor, query_memory_limit, retries, sample_rows, schedule_status, "
         "sensor_status",
     ]
 
