@@ -54,6 +54,7 @@ from ingest_assets.stores.delta_files import commit_files, holds_exactly
 from ingest_assets.stores.delta_log import Entry, commit_details, commit_properties, committed_version, latest_record
 from ingest_assets.stores.delta_predicate import SOURCE, TARGET, keys_match, window_predicate
 from ingest_assets.stores.delta_types import storage_schema, to_storage, type_names
+from ingest_assets.stores.folder_layout import FolderTablePaths
 from ingest_assets.stores.load_record import LoadRecord
 from ingest_assets.stores.locking import file_lock
 from ingest_assets.stores.measure import (
@@ -73,7 +74,6 @@ if TYPE_CHECKING:
     import pyarrow.dataset as ds
     from deltalake import DeltaTable
 
-INTERNAL = "_ingest"
 CURRENT = "delta_current"  # the table's version this load reads, in the commit's DuckDB
 COMMITTED = "delta_committed"  # the version this load committed, measured for the checks
 # The commit's DuckDB (counts, quality, a rewrite's anti-join) spills past this, as the Parquet store's.
@@ -131,12 +131,10 @@ class DeltaStore(FollowsSchemaChanges):
             writer.discard_staging()
 
 
-class _TablePaths:
-    def __init__(self, root: Path, relative: str):
-        self.relative = relative.strip("/")
-        self.uri = root / self.relative
-        self.staging = root / INTERNAL / "staging" / self.relative
-        self.lock = root / INTERNAL / "locks" / (self.relative.replace("/", "__") + ".lock")
+class _TablePaths(FolderTablePaths):
+    @property
+    def uri(self) -> Path:
+        return self.table
 
     def open(self) -> DeltaTable | None:
         """The table at its latest version; None when there is none yet. A folder that is not a Delta

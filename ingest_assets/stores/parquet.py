@@ -40,6 +40,7 @@ from ingest_assets.plan.model import WriteSpec
 from ingest_assets.sql.statement import Sql, duckdb_text
 from ingest_assets.sql.text import parquet_files, quote_identifier, string_literal
 from ingest_assets.stores.base import CommitResult, FollowsSchemaChanges, QualityRequest, TableLayout, WriteMode
+from ingest_assets.stores.folder_layout import INTERNAL, FolderTablePaths
 from ingest_assets.stores.load_record import RECORD_FILE, LoadRecord
 from ingest_assets.stores.locking import file_lock
 from ingest_assets.stores.measure import (
@@ -65,7 +66,6 @@ from ingest_assets.stores.staging import (
 if TYPE_CHECKING:
     import duckdb
 
-INTERNAL = "_ingest"
 FILE_COLUMN = "__ingest_file"  # the file-name column of the scan that counts removed rows per file
 LOAD_KEYS = "load_keys"  # the table of this load's write keys, in the commit's in-memory DuckDB
 REWRITE_WORKERS = 4  # files rewritten at once, at most one per core
@@ -120,14 +120,11 @@ class ParquetStore(FollowsSchemaChanges):
             writer.discard_staging()
 
 
-class _TablePaths:
+class _TablePaths(FolderTablePaths):
     def __init__(self, root: Path, relative: str):
-        self.root = root
-        self.relative = relative.strip("/")
-        self.link = root / self.relative
+        super().__init__(root, relative)
+        self.link = self.table
         self.versions = root / INTERNAL / "versions" / self.relative
-        self.staging = root / INTERNAL / "staging" / self.relative
-        self.lock = root / INTERNAL / "locks" / (self.relative.replace("/", "__") + ".lock")
 
     def current_version(self) -> Path | None:
         if self.link.is_symlink():
