@@ -133,6 +133,19 @@ def _mirror_summary(onelake: Path) -> str:
     return "\n".join(lines)
 
 
+def _delta_summary(lake: Path) -> str:
+    """Each Delta table's version, rows and commits, read back as any Delta reader would."""
+    from deltalake import DeltaTable
+
+    lines = [f"Delta lake {lake}:"]
+    for log in sorted(lake.glob("**/_delta_log")):
+        table = DeltaTable(str(log.parent))
+        operations = [str(entry.get("operation")) for entry in reversed(table.history())]
+        lines.append(f"  {log.parent.relative_to(lake)}: version {table.version()}, "
+                     f"{table.to_pyarrow_dataset().count_rows():,} rows; commits: {', '.join(operations)}")
+    return "\n".join(lines)
+
+
 def main() -> None:
     dagster_home = Path(os.environ.get("DAGSTER_HOME", "."))
     flows_dir = Path(os.environ.get("INGEST_FLOWS_DIR", "flows"))
@@ -142,7 +155,7 @@ def main() -> None:
 
     # group:shop_sales holds the derived asset shop_sales/revenue_per_customer; Dagster runs it after
     # its inputs (shop_sales/orders, shop_catalog/customers), which this run materializes first.
-    _materialize("group:shop_catalog or group:shop_sales or group:fabric_mirror")
+    _materialize("group:shop_catalog or group:shop_sales or group:fabric_mirror or group:shop_lakehouse")
     last_day = (START.replace(day=1)).strftime("%Y-%m-%d")
     end_day = f"{START.year}-{START.month:02d}-{DAYS:02d}"
     _materialize("key:web_traffic/page_views", "--partition-range", f"{last_day}...{end_day}")
@@ -151,14 +164,16 @@ def main() -> None:
     print("\na day of business at the source: " + ", ".join(f"{k} {v:,}" for k, v in added.items()))
     # Tag selection works across flows (every asset tagged domain=sales, the derived revenue too), plus
     # the customers snapshot the revenue reads; the revenue is recomputed after both.
-    _materialize("tag:domain=sales or key:shop_catalog/customers or group:fabric_mirror")
+    _materialize("tag:domain=sales or key:shop_catalog/customers or group:fabric_mirror or group:shop_lakehouse")
 
     with dg.DagsterInstance.get() as instance:
         print("\n" + _summary(instance, flows_dir))
         print("\n" + _derived_summary(instance, flows_dir))
+    print("\n" + _delta_summary(DEMO_DIR / "delta"))
     print("\n" + _mirror_summary(DEMO_DIR / "onelake"))
     print(
-        f"\nOutputs: Parquet lake in {DEMO_DIR / 'lake'} (one folder per table), DuckDB warehouse in "
+        f"\nOutputs: Parquet lake in {DEMO_DIR / 'lake'} (one folder per table), Delta lake in {DEMO_DIR / 'delta'} "
+        f"(one Delta table per folder), DuckDB warehouse in "
         f"{DEMO_DIR / 'warehouse.duckdb'}, Fabric landing zone in {DEMO_DIR / 'onelake'}; run history in "
         ".dagster/.\n"
         "Browse assets, checks and runs with `make ui` (http://127.0.0.1:3000)."

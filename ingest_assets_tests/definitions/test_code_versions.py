@@ -21,6 +21,8 @@ PINNED = {
     "shop_catalog/customers": "59fb22f3979431bb",
     "shop_catalog/products": "3817cc66bbb1b1e3",
     "shop_catalog/stores": "72c4e12bac7b9f01",
+    "shop_lakehouse/customers": "25c915f205f2a0e3",
+    "shop_lakehouse/orders": "5ecec9bb465b08f1",
     "shop_sales/order_lines": "e2358efb8cd1f973",
     "shop_sales/orders": "5f6c93fcfce7b95a",
     "shop_sales/revenue_per_customer": "1b7d2ad6b3ee963c",

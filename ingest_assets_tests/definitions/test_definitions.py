@@ -41,6 +41,7 @@ def test_one_asset_per_entity_keyed_by_flow_and_entity(graph):
         "shop_catalog/products", "shop_catalog/stores", "shop_catalog/customers",
         "shop_sales/orders", "shop_sales/order_lines", "web_traffic/page_views",
         "fabric_mirror/customers", "fabric_mirror/orders",
+        "shop_lakehouse/orders", "shop_lakehouse/customers",  # Delta tables (flows/shop_lakehouse/)
         "shop_sales/revenue_per_customer",  # a derived asset (flows/shop_sales/derived/)
     }
 
@@ -54,6 +55,7 @@ def test_groups_kinds_tags_owners_description(graph):
     assert orders.owners == ["team:data-platform"]
     assert orders.description.startswith("Orders; status updates move updated_at")
     assert spec(graph, "shop_catalog/stores").kinds == {"csv", "duckdb"}
+    assert spec(graph, "shop_lakehouse/orders").kinds == {"sqlite", "delta"}
 
 
 def test_code_version_follows_the_resolved_settings(tmp_path, graph):
@@ -125,13 +127,16 @@ def test_schedules_and_sensors(defs):
     assert catalog.execution_timezone == "Europe/Amsterdam"
     assert catalog.default_status == dg.DefaultScheduleStatus.STOPPED
     sensors = {s.name: s for s in defs.sensors}
-    assert set(sensors) == {"shop_sales_new_data_sensor", "fabric_mirror_new_data_sensor", "ingest_automation_sensor"}
+    # Flows with incremental entities get a new-data sensor (stopped until turned on).
+    assert set(sensors) == {"shop_sales_new_data_sensor", "fabric_mirror_new_data_sensor",
+                            "shop_lakehouse_new_data_sensor", "ingest_automation_sensor"}
     assert sensors["shop_sales_new_data_sensor"].minimum_interval_seconds == 120
 
 
 def test_connections_are_resources_that_keep_secret_references(defs):
     resources = defs.resources
-    assert set(resources) == {"shop_db", "catalog_db", "exports", "files", "lake", "warehouse", "fabric"}
+    assert set(resources) == {"shop_db", "catalog_db", "exports", "files", "lake", "delta_lake", "warehouse",
+                              "fabric"}
     assert isinstance(resources["shop_db"], SqliteFileResource)
     assert isinstance(resources["warehouse"], DuckDBFileResource)
     # The reference travels unresolved: the launchpad shows it, the value is read at run time.
