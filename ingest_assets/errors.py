@@ -102,6 +102,7 @@ from ingest_assets.causes.run import (
 from ingest_assets.causes.source import (
     BatchTypesChanged,
     BatchValueDoesNotFit,
+    DeltaTableUnreadable,
     DerivedQueryFailed,
     FetchedValueDoesNotFit,
     FileValueDoesNotFit,
@@ -193,7 +194,7 @@ __all__ = [  # noqa: RUF022
     "HomeDriverMissing", "StoreDriverMissing",
     # the source
     "SourceError", "DerivedQueryFailed", "HomeDatabaseRefused", "HomeDatabaseUnavailable", "InputDatabaseBusy", "InputNotMaterialized",
-    "MaxValueUnreadable", "NoFilesMatch", "ParallelColumnUnsplittable", "SourceDatabaseMissing", "SourcePathMissing",
+    "MaxValueUnreadable", "NoFilesMatch", "DeltaTableUnreadable", "ParallelColumnUnsplittable", "SourceDatabaseMissing", "SourcePathMissing",
     "SourceQueryInvalid", "SourceTableMissing", "UnexpectedSnapshot",
     "SourceValueDoesNotFit", "BatchTypesChanged", "BatchValueDoesNotFit", "FetchedValueDoesNotFit",
     "FileValueDoesNotFit", "SourceFileUnreadable", "SourceTextNotUtf8", "RowMarkerInvalid",

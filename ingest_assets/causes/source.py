@@ -112,6 +112,14 @@ class SourcePathMissing(SourceError, TerminalError):
                          "home.path (a file, a folder or a glob such as 'orders/*.parquet')")
 
 
+class DeltaTableUnreadable(SourceError, TerminalError):
+    """`home.path` is not a Delta table this home can read: missing, not a table, or of unsupported features."""
+
+    def __init__(self, *, path: str, folder: Path, problem: str, fix: str) -> None:
+        self.path, self.folder, self.problem, self.fix = path, folder, problem, fix
+        super().__init__(f"delta home path {path!r} in {folder} {problem} -> {fix}")
+
+
 # ---- values that do not fit ----------------------------------------------------------------------
 
 

@@ -22,6 +22,9 @@ commit; delta-rs cannot widen a column in place, so a load that widens one rewri
 wider types, still in one commit (`_rewrite`). Another writer that commits in between makes delta-rs
 refuse the commit: `TableCommitConflict`, retried.
 
+Optional housekeeping (`delta_housekeeping`: OPTIMIZE, VACUUM) runs after the commit, under the same
+lock; its failure is reported, not a failed load.
+
 A load that only adds rows (append, a first load, a whole-table replace) commits the staged files as
 they are when they hold Delta's types exactly (`delta_files`: moved in, no second encoding). The
 load's record (`load_record.LoadRecord`) is the commit's own metadata in the Delta log (`delta_log`),
@@ -37,7 +40,7 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 
 import pyarrow as pa
 
-from ingest_assets.connectors.files import FolderResource
+from ingest_assets.connectors.delta import DeltaResource
 from ingest_assets.errors import DestinationOccupied, StagedRowsDoNotFit, TableCommitConflict, first_line
 from ingest_assets.plan.model import WriteSpec
 from ingest_assets.sql.statement import Sql, duckdb_text
@@ -51,6 +54,7 @@ from ingest_assets.stores.base import (
     WriteMode,
 )
 from ingest_assets.stores.delta_files import commit_files, holds_exactly
+from ingest_assets.stores.delta_housekeeping import NO_HOUSEKEEPING, Housekeeping, tidy
 from ingest_assets.stores.delta_log import Entry, commit_details, commit_properties, committed_version, latest_record
 from ingest_assets.stores.delta_predicate import SOURCE, TARGET, keys_match, window_predicate
 from ingest_assets.stores.delta_types import storage_schema, to_storage, type_names
@@ -79,7 +83,7 @@ COMMITTED = "delta_committed"  # the version this load committed, measured for t
 # The commit's DuckDB (counts, quality, a rewrite's anti-join) spills past this, as the Parquet store's.
 COMMIT_MEMORY_LIMIT = "256MB"
 class DeltaStore(FollowsSchemaChanges):
-    def __init__(self, resource: FolderResource):
+    def __init__(self, resource: DeltaResource):
         self._resource = resource
 
     def _table(self, target: WriteSpec) -> _TablePaths:
@@ -124,7 +128,8 @@ class DeltaStore(FollowsSchemaChanges):
         self, target: WriteSpec, mode: WriteMode, layout: TableLayout, run_token: str, quality: QualityRequest,
         record: LoadRecord | None = None,
     ) -> Iterator[DeltaTableWriter]:
-        writer = DeltaTableWriter(self._table(target), mode, layout, run_token, quality, record)
+        writer = DeltaTableWriter(self._table(target), mode, layout, run_token, quality, record,
+                                  self._resource.housekeeping())
         try:
             yield writer
         finally:
@@ -151,7 +156,7 @@ class _TablePaths(FolderTablePaths):
 
 class DeltaTableWriter(TableSchemaWriter):
     def __init__(self, table: _TablePaths, mode: WriteMode, layout: TableLayout, token: str, quality: QualityRequest,
-                 record: LoadRecord | None = None):
+                 record: LoadRecord | None = None, housekeeping: Housekeeping = NO_HOUSEKEEPING):
         label = f"delta store {table.relative}"
         super().__init__(ParquetStage(table.staging / token, layout.table, token, label), mode, layout)
         self._table = table
@@ -159,9 +164,11 @@ class DeltaTableWriter(TableSchemaWriter):
         self._quality = quality
         self._label = label
         self._record = record
+        self._housekeeping = housekeeping
         self._storage = storage_schema(layout.table)  # refuses a type Delta cannot hold, before any work
 
     def commit(self) -> CommitResult:
+        from deltalake import DeltaTable
         from deltalake.exceptions import CommitFailedError
 
         require_staged_layout(self.staged_files, self._layout.table, self._layout, self._label)
@@ -173,7 +180,10 @@ class DeltaTableWriter(TableSchemaWriter):
             except CommitFailedError as error:
                 raise TableCommitConflict(location=str(self._table.uri), reason=first_line(error)) from error
             committed, entry = committed_version(str(self._table.uri), self._token)
-            return self._measure(duck, committed, entry, rows_before, replaced, deleted, written)
+            result = self._measure(duck, committed, entry, rows_before, replaced, deleted, written)
+            # After the load's commit and its measures: compaction commits a version of its own.
+            result.details.update(tidy(DeltaTable(str(self._table.uri)), self._housekeeping))
+            return result
 
     # ---- the one commit --------------------------------------------------------------------------
 

@@ -16,7 +16,7 @@ import pyarrow as pa
 import pytest
 from deltalake import DeltaTable, QueryBuilder, write_deltalake
 
-from ingest_assets.connectors.files import FolderResource
+from ingest_assets.connectors.delta import DeltaResource
 from ingest_assets.errors import (
     ArrowTypeUnwritable,
     DestinationOccupied,
@@ -62,9 +62,9 @@ def _sorted(rows: list[tuple]) -> list[tuple]:
 class Delta:
     """A Delta store below a temporary folder, and what a test reads back from its table."""
 
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, **settings: object):
         self.root = root / "lake"
-        self.store = DeltaStore(FolderResource(path=str(self.root)))
+        self.store = DeltaStore(DeltaResource(path=str(self.root), **settings))
         self.uri = str(self.root / "shop" / "t")
 
     def table(self) -> DeltaTable:

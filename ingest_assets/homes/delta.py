@@ -1,0 +1,96 @@
+"""Delta Lake home: `home.path` names a Delta table (the folder holding `_delta_log/`) below the folder.
+
+The table's current version is read as the Parquet files it references, through the Parquet home's
+scan (`FileDatasetHome`): one file and row group at a time, so memory stays flat whatever the table's
+size, with the watermark or partition window pushed into the scan. delta-rs hands each file a
+partition expression that also carries the file's statistics, so a window skips files outside it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as ds
+import pyarrow.fs as pa_fs
+
+from ingest_assets.connectors.files import FolderResource
+from ingest_assets.errors import DeltaTableUnreadable, first_line
+from ingest_assets.homes.base import ReadRequest
+from ingest_assets.homes.explain import RowEstimate
+from ingest_assets.homes.files import FileDatasetHome
+from ingest_assets.plan.model import ReadSpec
+
+if TYPE_CHECKING:
+    from deltalake import DeltaTable
+
+_PATH_FIX = "set the entity's home.path to the table's folder (the one holding _delta_log/) below the connection's path"
+
+
+class DeltaHome(FileDatasetHome):
+    """The Parquet home's reads, of the files of a Delta table's current version."""
+
+    def __init__(self, resource: FolderResource):
+        super().__init__(resource, ds.ParquetFileFormat(), "delta")
+
+    def _dataset(self, spec: ReadSpec) -> ds.FileSystemDataset:
+        assert spec.path is not None
+        folder = self._resource.folder()
+        return table_dataset(open_table(folder, spec.path), folder / spec.path, spec.path, folder)
+
+    def estimate_rows(self, request: ReadRequest) -> RowEstimate:
+        """From the log's per-file record counts (no footer is read); the footers when a file has none."""
+        assert request.spec.path is not None
+        table = open_table(self._resource.folder(), request.spec.path)
+        counts = pa.table(table.get_add_actions(flatten=True)).column("num_records")  # an arro3 table, via its C stream
+        if counts.null_count:
+            return super().estimate_rows(request)
+        rows = pc.sum(counts).as_py() or 0
+        if request.row_filter is not None:
+            return RowEstimate(rows, f"delta log of version {table.version()}, before the window", upper_bound=True)
+        return RowEstimate(rows, f"delta log of version {table.version()}", exact=True)
+
+    # `max_value` is the Parquet home's: the files' footers hold exact maxima, where the log's statistics
+    # are truncated (timestamps to milliseconds, strings to a prefix).
+
+
+def open_table(folder: Path, path: str) -> DeltaTable:
+    """The table at its latest version, or an error naming the path and the fix."""
+    from deltalake import DeltaTable
+    from deltalake.exceptions import DeltaError
+
+    target = folder / path
+    if not target.is_dir():
+        problem = "is a file, not a Delta table's folder" if target.exists() else "does not exist"
+        raise DeltaTableUnreadable(path=path, folder=folder, problem=problem, fix=_PATH_FIX)
+    if not (target / "_delta_log").is_dir():  # plain Parquet files, or a folder above or below the table
+        raise DeltaTableUnreadable(path=path, folder=folder, problem="is not a Delta table (it has no _delta_log/)",
+                                   fix=f"{_PATH_FIX}; plain Parquet files are read by a `parquet` connection")
+    try:
+        return DeltaTable(str(target))
+    except DeltaError as error:  # a log without a commit yet, or one delta-rs cannot read
+        raise DeltaTableUnreadable(path=path, folder=folder, problem=f"has a Delta log that cannot be read "
+                                   f"({first_line(error)})", fix="repair the table or wait for its first commit, "
+                                   "or point home.path at another table") from error
+
+
+def table_dataset(table: DeltaTable, uri: Path, path: str, folder: Path) -> ds.FileSystemDataset:
+    """The files of the table's version as an Arrow dataset, read from the local disk directly (delta-rs'
+    default file system calls back into Python for every read)."""
+    from deltalake.exceptions import DeltaProtocolError
+
+    try:
+        dataset = table.to_pyarrow_dataset(filesystem=pa_fs.SubTreeFileSystem(str(uri), pa_fs.LocalFileSystem()))
+    except DeltaProtocolError as error:  # deletion vectors, column mapping: features an Arrow scan cannot honour
+        raise DeltaTableUnreadable(path=path, folder=folder, problem=f"uses a feature this home cannot read "
+                                   f"({first_line(error)})",
+                                   fix="rewrite the table without deletion vectors and column mapping, or export "
+                                       "it to Parquet and read that with a `parquet` connection") from error
+    assert isinstance(dataset, ds.FileSystemDataset)  # what delta-rs builds
+    return dataset
+
+
+def delta_home(resource: FolderResource) -> DeltaHome:
+    return DeltaHome(resource)
