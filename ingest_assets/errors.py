@@ -102,6 +102,7 @@ from ingest_assets.causes.run import (
 from ingest_assets.causes.source import (
     BatchTypesChanged,
     BatchValueDoesNotFit,
+    DeltaHomeNotLocal,
     DeltaTableUnreadable,
     DerivedQueryFailed,
     FetchedValueDoesNotFit,
@@ -194,7 +195,7 @@ __all__ = [  # noqa: RUF022
     "HomeDriverMissing", "StoreDriverMissing",
     # the source
     "SourceError", "DerivedQueryFailed", "HomeDatabaseRefused", "HomeDatabaseUnavailable", "InputDatabaseBusy", "InputNotMaterialized",
-    "MaxValueUnreadable", "NoFilesMatch", "DeltaTableUnreadable", "ParallelColumnUnsplittable", "SourceDatabaseMissing", "SourcePathMissing",
+    "MaxValueUnreadable", "NoFilesMatch", "DeltaHomeNotLocal", "DeltaTableUnreadable", "ParallelColumnUnsplittable", "SourceDatabaseMissing", "SourcePathMissing",
     "SourceQueryInvalid", "SourceTableMissing", "UnexpectedSnapshot",
     "SourceValueDoesNotFit", "BatchTypesChanged", "BatchValueDoesNotFit", "FetchedValueDoesNotFit",
     "FileValueDoesNotFit", "SourceFileUnreadable", "SourceTextNotUtf8", "RowMarkerInvalid",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Any, ClassVar, Literal, Self
 
 from pydantic import AliasChoices, Field, model_validator
 
@@ -42,6 +42,8 @@ class AzureStorageSettings(ConnectionSettings):
     `api` is taken from the URL (`.dfs.` or `.blob.`); set it for other hosts (Azurite: `blob`).
     """
 
+    LOCAL_SETTING: ClassVar[str] = "local_path"  # the local folder's name in the YAML
+
     account_url: str | None = None
     filesystem: str | None = Field(
         default=None, validation_alias=AliasChoices("filesystem", "file_system", "container", "workspace"),
@@ -60,7 +62,7 @@ class AzureStorageSettings(ConnectionSettings):
     def _location_and_credential(self) -> Self:
         if (self.local_path is None) == (self.account_url is None and self.connection_string is None):
             raise ValueError("say where the files go -> set 'account_url:' and 'filesystem:' (or "
-                             "'connection_string:'), or 'local_path:' for a local folder, not both")
+                             f"'connection_string:'), or '{self.LOCAL_SETTING}:' for a local folder, not both")
         if self.local_path is None and self.filesystem is None:
             raise ValueError("missing 'filesystem:' -> the container, ADLS file system or Fabric workspace name")
         if self.local_path is None and self.account_url and self.api is None and _api_from_url(self.account_url) is None:
@@ -136,14 +138,18 @@ class StorageResource(ConnectionResource):
     def open(self) -> Storage:
         if self.local_path is not None:
             return LocalStorage(self.local_folder())
+        return open_azure_storage(self.location())
+
+    def location(self) -> AzureLocation:
+        """The account, file system and sign-in, with `${VAR}` references resolved (not a local folder)."""
         assert self.filesystem is not None and self.credential is not None and self.api is not None
-        return open_azure_storage(AzureLocation(
+        return AzureLocation(
             account_url=resolved(self.account_url), filesystem=resolve_references(self.filesystem),
             api=self.api, credential=self.credential,
             account_key=resolved(self.account_key), sas_token=resolved(self.sas_token),
             connection_string=resolved(self.connection_string), tenant_id=resolved(self.tenant_id),
             client_id=resolved(self.client_id), client_secret=resolved(self.client_secret),
-        ))
+        )
 
     def check_connection(self, use: ConnectionUse) -> Iterator[CheckLine]:
         return check_storage(self, use, self._check_folder())

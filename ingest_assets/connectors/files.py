@@ -6,7 +6,7 @@ from __future__ import annotations
 import glob
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Protocol
 
 from pydantic import Field
 
@@ -32,6 +32,12 @@ class CsvConnection(ConnectionSettings):
     path: str
     delimiter: str = Field(default=",", min_length=1, max_length=1)
     header: bool = True
+
+
+class LocalFolder(Protocol):
+    """What a file home reads below: a local folder (a `parquet` or `csv` connection's, a local `delta`'s)."""
+
+    def folder(self) -> Path: ...
 
 
 class FolderResource(ProjectRelativeResource):

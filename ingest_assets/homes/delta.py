@@ -16,7 +16,7 @@ import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.fs as pa_fs
 
-from ingest_assets.connectors.files import FolderResource
+from ingest_assets.connectors.delta import DeltaResource
 from ingest_assets.errors import DeltaTableUnreadable, first_line
 from ingest_assets.homes.base import ReadRequest
 from ingest_assets.homes.explain import RowEstimate
@@ -32,7 +32,7 @@ _PATH_FIX = "set the entity's home.path to the table's folder (the one holding _
 class DeltaHome(FileDatasetHome):
     """The Parquet home's reads, of the files of a Delta table's current version."""
 
-    def __init__(self, resource: FolderResource):
+    def __init__(self, resource: DeltaResource):
         super().__init__(resource, ds.ParquetFileFormat(), "delta")
 
     def _dataset(self, spec: ReadSpec) -> ds.FileSystemDataset:
@@ -92,5 +92,5 @@ def table_dataset(table: DeltaTable, uri: Path, path: str, folder: Path) -> ds.F
     return dataset
 
 
-def delta_home(resource: FolderResource) -> DeltaHome:
+def delta_home(resource: DeltaResource) -> DeltaHome:
     return DeltaHome(resource)

@@ -16,7 +16,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.dataset as ds
 
-from ingest_assets.connectors.files import CsvFolderResource, FolderResource
+from ingest_assets.connectors.files import CsvFolderResource, FolderResource, LocalFolder
 from ingest_assets.errors import (
     FileValueDoesNotFit,
     NoFilesMatch,
@@ -36,7 +36,7 @@ _GLOB_CHARACTERS = set("*?[")
 
 
 class FileDatasetHome:
-    def __init__(self, resource: FolderResource, file_format: ds.FileFormat, format_name: str):
+    def __init__(self, resource: LocalFolder, file_format: ds.FileFormat, format_name: str):
         self._resource = resource
         self._format = file_format
         self._format_name = format_name

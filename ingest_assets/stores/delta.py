@@ -35,13 +35,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, cast
 
 import pyarrow as pa
 
 from ingest_assets.connectors.delta import DeltaResource
-from ingest_assets.errors import DestinationOccupied, StagedRowsDoNotFit, TableCommitConflict, first_line
+from ingest_assets.errors import StagedRowsDoNotFit, TableCommitConflict, first_line
 from ingest_assets.plan.model import WriteSpec
 from ingest_assets.sql.statement import Sql, duckdb_text
 from ingest_assets.sql.text import parquet_files
@@ -55,12 +54,11 @@ from ingest_assets.stores.base import (
 )
 from ingest_assets.stores.delta_files import commit_files, holds_exactly
 from ingest_assets.stores.delta_housekeeping import NO_HOUSEKEEPING, Housekeeping, tidy
+from ingest_assets.stores.delta_location import DeltaTableLocation
 from ingest_assets.stores.delta_log import Entry, commit_details, commit_properties, committed_version, latest_record
 from ingest_assets.stores.delta_predicate import SOURCE, TARGET, keys_match, window_predicate
 from ingest_assets.stores.delta_types import storage_schema, to_storage, type_names
-from ingest_assets.stores.folder_layout import FolderTablePaths
 from ingest_assets.stores.load_record import LoadRecord
-from ingest_assets.stores.locking import file_lock
 from ingest_assets.stores.measure import (
     count_rows,
     measure_quality,
@@ -86,17 +84,15 @@ class DeltaStore(FollowsSchemaChanges):
     def __init__(self, resource: DeltaResource):
         self._resource = resource
 
-    def _table(self, target: WriteSpec) -> _TablePaths:
+    def _table(self, target: WriteSpec) -> DeltaTableLocation:
         assert target.path is not None
-        return _TablePaths(self._resource.folder(), target.path)
+        return DeltaTableLocation(self._resource, target.path)
 
     def describe(self, target: WriteSpec) -> str:
-        return str(self._table(target).uri)
+        return self._table(target).uri
 
     def exists(self, target: WriteSpec) -> bool:
-        from deltalake import DeltaTable
-
-        return DeltaTable.is_deltatable(str(self._table(target).uri))
+        return self._table(target).exists()
 
     def current_schema(self, target: WriteSpec) -> pa.Schema | None:
         table = self._table(target).open()
@@ -110,18 +106,17 @@ class DeltaStore(FollowsSchemaChanges):
     def read_back(self, target: WriteSpec) -> ArrowStream | None:
         """The current version's rows, streamed; pinned to that version, so a commit during the read
         changes nothing read."""
-        table = self._table(target).open()
+        location = self._table(target)
+        table = location.open()
         if table is None:
             return None
-        uri, version = str(self._table(target).uri), table.version()
+        version = table.version()
 
         @contextmanager
         def stream() -> Iterator[pa.RecordBatchReader]:
-            from deltalake import DeltaTable
+            yield location.at(version).to_pyarrow_dataset().scanner(batch_size=ROW_GROUP_ROWS).to_reader()
 
-            yield DeltaTable(uri, version=version).to_pyarrow_dataset().scanner(batch_size=ROW_GROUP_ROWS).to_reader()
-
-        return ArrowStream(stream, f"delta table {uri} version {version}")
+        return ArrowStream(stream, f"delta table {location.uri} version {version}")
 
     @contextmanager
     def writer(
@@ -136,26 +131,8 @@ class DeltaStore(FollowsSchemaChanges):
             writer.discard_staging()
 
 
-class _TablePaths(FolderTablePaths):
-    @property
-    def uri(self) -> Path:
-        return self.table
-
-    def open(self) -> DeltaTable | None:
-        """The table at its latest version; None when there is none yet. A folder that is not a Delta
-        table is not ours to write over, unless it holds only data files of a first load whose commit
-        failed (`delta_files`: referenced by no version, so the next first load leaves them aside)."""
-        from deltalake import DeltaTable
-
-        if DeltaTable.is_deltatable(str(self.uri)):
-            return DeltaTable(str(self.uri))
-        if self.uri.exists() and any(not _uncommitted_file(entry) for entry in self.uri.iterdir()):
-            raise DestinationOccupied(path=self.uri)
-        return None
-
-
 class DeltaTableWriter(TableSchemaWriter):
-    def __init__(self, table: _TablePaths, mode: WriteMode, layout: TableLayout, token: str, quality: QualityRequest,
+    def __init__(self, table: DeltaTableLocation, mode: WriteMode, layout: TableLayout, token: str, quality: QualityRequest,
                  record: LoadRecord | None = None, housekeeping: Housekeeping = NO_HOUSEKEEPING):
         label = f"delta store {table.relative}"
         super().__init__(ParquetStage(table.staging / token, layout.table, token, label), mode, layout)
@@ -168,21 +145,20 @@ class DeltaTableWriter(TableSchemaWriter):
         self._storage = storage_schema(layout.table)  # refuses a type Delta cannot hold, before any work
 
     def commit(self) -> CommitResult:
-        from deltalake import DeltaTable
         from deltalake.exceptions import CommitFailedError
 
         require_staged_layout(self.staged_files, self._layout.table, self._layout, self._label)
-        with file_lock(self._table.lock), self._duckdb() as duck:
+        with self._table.commit_lock(), self._duckdb() as duck:
             current = self._table.open()
             rows_before = _dataset(current).count_rows() if current is not None else 0
             try:
                 replaced, deleted, written = self._apply(duck, current, rows_before)
             except CommitFailedError as error:
-                raise TableCommitConflict(location=str(self._table.uri), reason=first_line(error)) from error
-            committed, entry = committed_version(str(self._table.uri), self._token)
+                raise TableCommitConflict(location=self._table.uri, reason=first_line(error)) from error
+            committed, entry = committed_version(self._table.at(), self._token)
             result = self._measure(duck, committed, entry, rows_before, replaced, deleted, written)
             # After the load's commit and its measures: compaction commits a version of its own.
-            result.details.update(tidy(DeltaTable(str(self._table.uri)), self._housekeeping))
+            result.details.update(tidy(self._table.at(), self._housekeeping))
             return result
 
     # ---- the one commit --------------------------------------------------------------------------
@@ -194,13 +170,15 @@ class DeltaTableWriter(TableSchemaWriter):
         `current` is the version this load reads; delta-rs commits against it (a conflicting commit
         of another writer since then fails this one)."""
         staged_rows = parquet_rows(self.staged_files)
-        adoptable = holds_exactly(self.staged_files, self._storage)
+        # Moving staged files in takes a local table; in Azure storage write_deltalake uploads them.
+        local = self._table.local
+        adoptable = local is not None and holds_exactly(self.staged_files, self._storage)
         if current is None or (self._mode.kind == "replace" and self._mode.window is None):
-            if adoptable:
-                commit_files(current, self._table.uri, self.staged_files, self._storage, True,
+            if adoptable and local is not None:
+                commit_files(current, local, self.staged_files, self._storage, True,
                              commit_properties(self._token, self._record))
             else:
-                self._write(current if current is not None else str(self._table.uri), self._staged(), "overwrite",
+                self._write(current if current is not None else self._table.uri, self._staged(), "overwrite",
                             schema_mode="overwrite" if current is not None else None)
             return rows_before, 0, staged_rows
         duck.register(CURRENT, _dataset(current))
@@ -212,8 +190,8 @@ class DeltaTableWriter(TableSchemaWriter):
             return replaced, deleted, staged_rows
         schema_mode: Literal["merge"] | None = "merge" if self._layout.added else None
         if self._mode.kind == "append":
-            if adoptable and not self._layout.added:
-                commit_files(current, self._table.uri, self.staged_files, self._storage, False,
+            if adoptable and local is not None and not self._layout.added:
+                commit_files(current, local, self.staged_files, self._storage, False,
                              commit_properties(self._token, self._record))
             else:
                 self._write(current, self._staged(), "append", schema_mode=schema_mode)
@@ -282,8 +260,10 @@ class DeltaTableWriter(TableSchemaWriter):
         """One `write_deltalake` commit, with the staged files' Parquet settings and this run's token."""
         from deltalake import write_deltalake
 
-        options = {"writer_properties": _writer_properties(),
-                   "commit_properties": commit_properties(self._token, self._record)}
+        options: dict[str, Any] = {"writer_properties": _writer_properties(),
+                                   "commit_properties": commit_properties(self._token, self._record)}
+        if isinstance(table, str) and self._table.options:  # a new table: the URI alone does not sign in
+            options["storage_options"] = self._table.options
         if mode == "append":
             write_deltalake(table, data, mode="append", schema_mode=schema_mode, **options)
         else:
@@ -313,7 +293,7 @@ class DeltaTableWriter(TableSchemaWriter):
             rows_before=rows_before,
             rows_after=dataset.count_rows(),
             window_rows=count_rows(duck, COMMITTED, window) if window else None,
-            location=str(self._table.uri),
+            location=self._table.uri,
             null_counts=nulls,
             duplicate_counts=duplicates,
             details=commit_details(committed, entry),
@@ -331,10 +311,6 @@ class DeltaTableWriter(TableSchemaWriter):
             yield connection
         finally:
             connection.close()
-
-
-def _uncommitted_file(entry: Path) -> bool:
-    return entry.is_file() and entry.name.startswith("part-") and entry.name.endswith(".parquet")
 
 
 def _schema(table: DeltaTable) -> pa.Schema:

@@ -42,12 +42,9 @@ def latest_record(table: DeltaTable) -> LoadRecord | None:
     return None
 
 
-def committed_version(uri: str, token: str) -> tuple[DeltaTable, Entry | None]:
-    """The table at the version the run `token` committed, and that commit's entry (None: it committed
-    nothing, e.g. a MERGE that changed no row; then the table's latest version)."""
-    from deltalake import DeltaTable
-
-    table = DeltaTable(uri)
+def committed_version(table: DeltaTable, token: str) -> tuple[DeltaTable, Entry | None]:
+    """`table` (just opened at its latest version) at the version the run `token` committed, and that
+    commit's entry (None: it committed nothing, e.g. a MERGE that changed no row; then the latest)."""
     for entry in table.history(LOOKBACK_COMMITS):
         if entry.get(TOKEN_METADATA) == token:
             if entry["version"] != table.version():  # another writer committed after it

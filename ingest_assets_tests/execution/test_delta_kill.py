@@ -49,7 +49,7 @@ CHILD = textwrap.dedent("""
     from ingest_assets_tests.execution.test_delta_kill import MODES, SPEC, load_rows, stage
 
     root, mode, token = sys.argv[1:4]
-    store = DeltaStore(DeltaResource(path=root))
+    store = DeltaStore(DeltaResource(local_path=root))
     with stage(store, MODES[mode], load_rows(), token) as writer:
         print("committing", flush=True)
         writer.commit()
@@ -106,7 +106,7 @@ def seen_by_every_reader(uri: str) -> tuple[int, int]:
 @pytest.mark.parametrize("mode", list(MODES))
 def test_a_sigkill_anywhere_in_the_commit_leaves_the_version_before_or_after(tmp_path: Path, mode: str):
     root = tmp_path / "lake"
-    store = DeltaStore(DeltaResource(path=str(root)))
+    store = DeltaStore(DeltaResource(local_path=str(root)))
     with stage(store, WriteMode("append"), rows(range(BASE_ROWS), 1), "base") as writer:
         writer.commit()
     uri = str(root / "shop" / "t")
@@ -144,7 +144,7 @@ def test_two_writers_at_once_both_commit_or_one_conflicts_and_nothing_is_lost(tm
     """Two writers' upserts (each its own store, staging and lock handle) committing at the same moment:
     the store's lock orders them on one host; each commit lands whole, together every row once."""
     root = tmp_path / "lake"
-    store = DeltaStore(DeltaResource(path=str(root)))
+    store = DeltaStore(DeltaResource(local_path=str(root)))
     with stage(store, WriteMode("append"), rows(range(1000), 1), "base") as writer:
         writer.commit()
     errors: list[BaseException] = []
@@ -152,7 +152,7 @@ def test_two_writers_at_once_both_commit_or_one_conflicts_and_nothing_is_lost(tm
 
     def upsert(ids: range, token: str) -> None:
         try:
-            with stage(DeltaStore(DeltaResource(path=str(root))), MODES["upsert"], rows(ids, 2), token) as writer:
+            with stage(DeltaStore(DeltaResource(local_path=str(root))), MODES["upsert"], rows(ids, 2), token) as writer:
                 barrier.wait()
                 writer.commit()
         except TableCommitConflict as error:  # a transient error: Dagster's retry loads it again

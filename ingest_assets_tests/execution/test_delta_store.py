@@ -64,7 +64,7 @@ class Delta:
 
     def __init__(self, root: Path, **settings: object):
         self.root = root / "lake"
-        self.store = DeltaStore(DeltaResource(path=str(self.root), **settings))
+        self.store = DeltaStore(DeltaResource(local_path=str(self.root), **settings))
         self.uri = str(self.root / "shop" / "t")
 
     def table(self) -> DeltaTable:
