@@ -3,7 +3,7 @@
 Local (`path:`), the layout of the folder stores (`folder_layout`): the table, the runs' staging
 beside it, and a lock file that one host's runs take around the short commit. In Azure storage the
 table is `abfss://<file system>@<account>/<base_path>/<store path>` opened with the connection's
-`storage_options` (`storage.delta_location`); runs stage in the local temporary folder, and there is
+`storage_options` (`storage.delta_object_store`); runs stage in the local temporary folder, and there is
 no lock: object storage has no `flock`, so writers on any host rely on Delta's optimistic
 concurrency (a commit that lost the race fails as `TableCommitConflict`, retried).
 """
@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from ingest_assets.connectors.delta import DeltaResource
 from ingest_assets.errors import DestinationOccupied
 from ingest_assets.storage.base import join
-from ingest_assets.storage.delta_location import storage_options, table_uri
+from ingest_assets.storage.delta_object_store import storage_options, table_uri
 from ingest_assets.stores.folder_layout import FolderTablePaths
 from ingest_assets.stores.locking import file_lock
 

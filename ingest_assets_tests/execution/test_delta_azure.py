@@ -18,7 +18,7 @@ from deltalake import DeltaTable
 from ingest_assets.cli.main import main
 from ingest_assets.connectors.delta import DeltaResource
 from ingest_assets.storage.azure import AzureLocation
-from ingest_assets.storage.delta_location import storage_options, table_uri
+from ingest_assets.storage.delta_object_store import storage_options, table_uri
 from ingest_assets.stores.base import WriteMode
 from ingest_assets.stores.delta import DeltaStore
 from ingest_assets.stores.delta_location import DeltaTableLocation
