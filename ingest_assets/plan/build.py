@@ -468,7 +468,7 @@ def _check_store_capabilities(store: ConnectionPlan, mode: LoadMode, partitioned
     if mode.write not in connector.write_strategies:
         allowed = " or ".join(sorted(connector.write_strategies))
         problem(where("write_strategy"), f"store {store.name!r} ({store.type}) can {allowed}, not "
-                f"{mode.write} -> use a database, duckdb, parquet or open_mirroring store to {mode.write} by key")
+                f"{mode.write} -> use a database, duckdb, delta, parquet or open_mirroring store to {mode.write} by key")
     if partitioned and not connector.partitioned_writes:
         problem(where("partition"), f"store {store.name!r} ({store.type}) cannot replace one partition's rows -> "
                 "use a watermark (run_type: incremental) instead of partitions for this store")

@@ -36,6 +36,15 @@ def _parquet_rows(project: Project, columns: str) -> list[tuple]:
     return _sorted(connection.sql(f"SELECT {columns} FROM orders").fetchall())
 
 
+def _delta_rows(project: Project, columns: str) -> list[tuple]:
+    import duckdb
+    from deltalake import DeltaTable
+
+    connection = duckdb.connect()
+    connection.register("orders", DeltaTable(str(project.root / "delta/sales/orders")).to_pyarrow_dataset())
+    return _sorted(connection.sql(f"SELECT {columns} FROM orders").fetchall())
+
+
 def _duckdb_rows(project: Project, columns: str) -> list[tuple]:
     return _sorted(duckdb_rows(project.root / "warehouse.duckdb", f"SELECT {columns} FROM sales.orders"))
 
@@ -77,6 +86,7 @@ def _postgres(server, database: str) -> Destination:
 
 DESTINATIONS = {
     "lake": Destination("lake", "  lake: {type: parquet, path: lake}\n", _parquet_rows),
+    "delta_lake": Destination("delta_lake", "  delta_lake: {type: delta, path: delta}\n", _delta_rows),
     "warehouse": Destination("warehouse", "  warehouse: {type: duckdb, path: warehouse.duckdb}\n", _duckdb_rows),
     # SQLite and MySQL hold timezone-aware values as UTC wall time.
     "sqlite_db": Destination("sqlite_db", "  sqlite_db: {type: sqlite, path: destination.sqlite}\n", _sqlite_rows,

@@ -1109,7 +1109,7 @@ def test_mirror_and_adls_stores_refuse_what_they_cannot_do(tmp_path: Path) -> No
         "table, so checks min_rows, not_null and unique cannot run -> remove them (check the table where it is "
         "read, e.g. in Fabric)",
         "flows/shop/entities/lines.yml:3: shop.lines: store 'raw' (adls) can append or replace, not upsert -> use a "
-        "database, duckdb, parquet or open_mirroring store to upsert by key",
+        "database, duckdb, delta, parquet or open_mirroring store to upsert by key",
         "flows/shop/entities/orders.yml:1: shop.orders: store setting 'row_marker_column' is for open_mirroring "
         "stores, and 'raw' is adls -> remove it",
     ]
