@@ -6,6 +6,9 @@ Layout below the connection's folder (`<target>` is the entity's store path, e.g
     _ingest/staging/<target>/<token>/      a run's staged files while it extracts
     _ingest/locks/<target>.lock            held only for the short commit step
 
+In Azure storage the table is a URI below the connection's `base_path`, staged locally and never
+locked (`delta_location`).
+
 The load is staged as Parquet (the shared staging, in the table's whole schema), then streamed from
 the staged files into one Delta commit:
 
