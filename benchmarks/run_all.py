@@ -50,7 +50,7 @@ def main() -> int:
         mirror_rows = list(open_mirroring.QUICK_ROWS)
         many = (many_tables.QUICK_TABLES, many_tables.QUICK_ROWS)
         sqlite_rows, sqlite_rounds = [20_000, 200_000], 1
-        delta_rows, delta_rounds = 100_000, 1
+        delta = dict(rows=[100_000, 500_000], rounds=1, pg_rows=[200_000], upsert_rows=500_000)
     else:
         sizes, load_runs, output = list(definitions_load.DEFAULT_SIZES), 3, RESULTS
         row_counts, file_rows = list(parquet_to_parquet.DEFAULT_ROWS), parquet_to_parquet.DEFAULT_FILE_ROWS
@@ -60,7 +60,8 @@ def main() -> int:
         mirror_rows = list(open_mirroring.DEFAULT_ROWS)
         many = (many_tables.DEFAULT_TABLES, many_tables.DEFAULT_ROWS)
         sqlite_rows, sqlite_rounds = list(sqlite_read.DEFAULT_ROWS), sqlite_read.DEFAULT_ROUNDS
-        delta_rows, delta_rounds = delta_write.DEFAULT_ROWS, delta_write.DEFAULT_ROUNDS
+        delta = dict(rows=list(delta_write.DEFAULT_ROWS), rounds=delta_write.DEFAULT_ROUNDS,
+                     pg_rows=list(delta_write.DEFAULT_PG_ROWS), upsert_rows=delta_write.DEFAULT_UPSERT_ROWS)
 
     started = time.perf_counter()
     load, load_ok = _section("Definitions load", lambda: definitions_load.run(sizes, load_runs))
@@ -81,7 +82,7 @@ def main() -> int:
     sqlite, sqlite_ok = _section(sqlite_read.TITLE[3:], lambda: sqlite_read.run(sqlite_rows, sqlite_rounds))
     mysql, mysql_ok = _section(mysql_read.TITLE[3:], lambda: mysql_read.run(sqlite_rows, sqlite_rounds))
     tables, tables_ok = _section(many_tables.TITLE[3:], lambda: many_tables.run(*many))
-    delta, delta_ok = _section(delta_write.TITLE[3:], lambda: delta_write.run(delta_rows, delta_rounds))
+    delta_section, delta_ok = _section(delta_write.TITLE[3:], lambda: delta_write.run(**delta))
     minutes = (time.perf_counter() - started) / 60
 
     summary = "\n".join([
@@ -103,7 +104,7 @@ def main() -> int:
         sqlite,
         mysql,
         tables,
-        delta,
+        delta_section,
     ])
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(summary)
