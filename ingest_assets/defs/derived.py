@@ -48,6 +48,14 @@ def derived_spec(derived: DerivedPlan, translator: IngestTranslator, keys: Entit
     )
 
 
+def latest_metadata(instance: dg.DagsterInstance, key: dg.AssetKey) -> dict[str, object]:
+    """The values of `key`'s latest materialization metadata (empty before the first)."""
+    event = instance.get_latest_materialization_event(key)
+    if event is None or event.asset_materialization is None:
+        return {}
+    return {name: value.value for name, value in event.asset_materialization.metadata.items()}
+
+
 def derived_asset(derived: DerivedPlan, translator: IngestTranslator, keys: EntityKeys, retries: int,
                   identity: ProjectIdentity) -> dg.AssetsDefinition:
     plan = derived.entity
@@ -62,7 +70,8 @@ def derived_asset(derived: DerivedPlan, translator: IngestTranslator, keys: Enti
     )
     def _derived(context: dg.AssetExecutionContext) -> Iterator[dg.MaterializeResult[None] | dg.AssetCheckResult]:
         check_step_project(context, identity)
-        home = DerivedQueryHome(derived, lambda name: getattr(context.resources, name))
+        home = DerivedQueryHome(derived, lambda name: getattr(context.resources, name),
+                                lambda asset: latest_metadata(context.instance, keys[asset]))
         yield from materialize_from_home(context, plan, key, RunOverrides(), lambda: home,
                                          getattr(context.resources, plan.store.name), retries)
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
@@ -31,7 +31,14 @@ from ingest_assets.plan.derived import DerivedPlan
 from ingest_assets.plan.model import EntityPlan, ReadSpec
 from ingest_assets.sql.duckdb_session import session_config
 from ingest_assets.sql.text import parquet_files, quote_identifier, quote_qualified, string_literal
-from ingest_assets.stores.read_back import ArrowStream, DuckDBTable, ParquetFiles, ReadableStore, TableSource
+from ingest_assets.stores.read_back import (
+    ArrowStream,
+    DuckDBTable,
+    ParquetFiles,
+    ReadableStore,
+    TableSource,
+    VersionedStore,
+)
 
 if TYPE_CHECKING:
     import duckdb
@@ -43,9 +50,11 @@ SCRATCH_DATABASE = "_ingest_derived"  # the scratch file's catalog name; never a
 class DerivedQueryHome:
     """A `Home` whose rows are the derived asset's query result; `stores` are the inputs' store resources."""
 
-    def __init__(self, derived: DerivedPlan, stores: Callable[[str], AnyResource]):
+    def __init__(self, derived: DerivedPlan, stores: Callable[[str], AnyResource],
+                 recorded: Callable[[EntityPlan], Mapping[str, object]] = lambda _asset: {}):
         self._derived = derived
         self._stores = stores
+        self._recorded = recorded  # an input's latest materialization metadata (its version, where kept)
 
     @contextmanager
     def read(self, request: ReadRequest) -> Iterator[pa.RecordBatchReader]:
@@ -118,7 +127,8 @@ class DerivedQueryHome:
     def _source(self, asset: EntityPlan) -> TableSource:
         # Only stores whose type `reads_back` are inputs (checked when the project loads).
         store = cast(ReadableStore, registry.open_store(asset.store.type, self._stores(asset.store.name)))
-        source = store.read_back(asset.write)
+        source = (store.read_back_recorded(asset.write, self._recorded(asset)) if isinstance(store, VersionedStore)
+                  else store.read_back(asset.write))
         if source is None:
             raise InputNotMaterialized(entity=asset.label, destination=store.describe(asset.write),
                                        derived_key="/".join(self._derived.entity.key_path))

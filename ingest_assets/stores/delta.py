@@ -36,8 +36,9 @@ so it is committed exactly when the rows are.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, cast
 
 import pyarrow as pa
@@ -58,7 +59,14 @@ from ingest_assets.stores.base import (
 from ingest_assets.stores.delta_files import commit_files, holds_exactly
 from ingest_assets.stores.delta_housekeeping import NO_HOUSEKEEPING, Housekeeping, tidy
 from ingest_assets.stores.delta_location import DeltaTableLocation
-from ingest_assets.stores.delta_log import Entry, commit_details, commit_properties, committed_version, latest_record
+from ingest_assets.stores.delta_log import (
+    VERSION_METADATA,
+    Entry,
+    commit_details,
+    commit_properties,
+    committed_version,
+    latest_record,
+)
 from ingest_assets.stores.delta_predicate import SOURCE, TARGET, keys_match, window_predicate
 from ingest_assets.stores.delta_types import storage_schema, to_storage, type_names
 from ingest_assets.stores.load_record import LoadRecord
@@ -109,11 +117,20 @@ class DeltaStore(FollowsSchemaChanges):
     def read_back(self, target: WriteSpec) -> ArrowStream | None:
         """The current version's rows, streamed; pinned to that version, so a commit during the read
         changes nothing read."""
+        return self.read_back_recorded(target, {})
+
+    def read_back_recorded(self, target: WriteSpec, recorded: Mapping[str, object]) -> ArrowStream | None:
+        """The rows of the version a materialization recorded (`ingest/delta_version`): what Dagster
+        says the asset holds, even after another writer's commit or a compaction; the latest version
+        when none is recorded or its files were vacuumed."""
         location = self._table(target)
         table = location.open()
         if table is None:
             return None
         version = table.version()
+        wanted = recorded.get(VERSION_METADATA)
+        if isinstance(wanted, int) and wanted < version and _readable(location, wanted):
+            version = wanted
 
         @contextmanager
         def stream() -> Iterator[pa.RecordBatchReader]:
@@ -316,6 +333,17 @@ class DeltaTableWriter(TableSchemaWriter):
             yield connection
         finally:
             connection.close()
+
+
+def _readable(location: DeltaTableLocation, version: int) -> bool:
+    """Whether `version` can still be read: its log entry and every file it references are there."""
+    from deltalake.exceptions import DeltaError
+
+    try:
+        files = location.at(version).file_uris()
+    except (DeltaError, OSError):
+        return False
+    return location.local is None or all(Path(uri.removeprefix("file://")).exists() for uri in files)
 
 
 def _schema(table: DeltaTable) -> pa.Schema:

@@ -16,6 +16,7 @@ from ingest_assets.stores.load_record import LoadRecord
 if TYPE_CHECKING:
     from deltalake import CommitProperties, DeltaTable
 
+VERSION_METADATA = "ingest/delta_version"  # the table's version after the load, in the materialization
 TOKEN_METADATA = "ingest_run_token"  # which run made the commit
 RECORD_METADATA = "ingest_load_record"  # the load's LoadRecord as JSON
 # How many commits are looked back for one of ingest_assets (others: OPTIMIZE, VACUUM, other
@@ -55,7 +56,7 @@ def committed_version(table: DeltaTable, token: str) -> tuple[DeltaTable, Entry 
 
 def commit_details(table: DeltaTable, entry: Entry | None) -> dict[str, StoreDetail]:
     """The table's version after the load, and delta-rs' record of the load's commit."""
-    details: dict[str, StoreDetail] = {"ingest/delta_version": table.version()}
+    details: dict[str, StoreDetail] = {VERSION_METADATA: table.version()}
     if entry is not None:
         details["ingest/delta_operation"] = str(entry.get("operation", ""))
         metrics = entry.get("operationMetrics") or {}

@@ -7,10 +7,10 @@ rows in place; nothing is read until a query scans them, so reading a large tabl
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol, TypeAlias
+from typing import TYPE_CHECKING, Protocol, TypeAlias, runtime_checkable
 
 from ingest_assets.plan.model import WriteSpec
 from ingest_assets.stores.base import Store
@@ -48,3 +48,12 @@ TableSource: TypeAlias = ParquetFiles | DuckDBTable | ArrowStream
 class ReadableStore(Store, Protocol):
     def read_back(self, target: WriteSpec) -> TableSource | None:
         """Where the target's committed rows are (None: the table has not been written yet)."""
+
+
+@runtime_checkable
+class VersionedStore(Protocol):
+    """A store whose tables keep versions (Delta): it reads back the one a materialization recorded."""
+
+    def read_back_recorded(self, target: WriteSpec, recorded: Mapping[str, object]) -> TableSource | None:
+        """The rows of the version `recorded` (the input's latest materialization metadata) names; the
+        latest when it names none, or when that version can no longer be read (vacuumed)."""

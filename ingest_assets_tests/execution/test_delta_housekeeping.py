@@ -100,3 +100,16 @@ def test_the_connection_settings_reach_the_store(tmp_path: Path):
 def test_a_negative_retention_is_refused():
     with pytest.raises(ValueError, match="vacuum_retention_hours"):
         DeltaConnection.model_validate({"type": "delta", "path": "lake", "vacuum_retention_hours": -1})
+
+
+def test_a_recorded_version_whose_files_were_vacuumed_reads_the_latest(tmp_path: Path):
+    from ingest_assets_tests.execution.test_delta_store import SPEC
+
+    delta = Delta(tmp_path, vacuum=True, vacuum_retention_hours=0)
+    delta.load(WriteMode("replace", keys=KEYS), BASE)
+    delta.load(WriteMode("replace", keys=KEYS), [(9, D3, "z", 3)])
+
+    kept = delta.store.read_back_recorded(SPEC, {"ingest/delta_version": 0})
+    assert kept is not None and kept.description.endswith(f"version {delta.version()}")  # after VACUUM START, END
+    with kept.open() as reader:
+        assert reader.read_all().to_pylist() == [{"id": 9, "day": D3, "name": "z", "version": 3}]

@@ -13,6 +13,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 from deltalake import DeltaTable, QueryBuilder, write_deltalake
 
@@ -33,7 +34,7 @@ from ingest_assets.stores.base import CommitResult, QualityRequest, TableLayout,
 from ingest_assets.stores.delta import DeltaStore
 from ingest_assets.stores.delta_predicate import literal, window_predicate
 from ingest_assets.stores.load_record import LoadRecord
-from ingest_assets_tests.conftest import Project, write_events_parquet, yaml_text
+from ingest_assets_tests.conftest import Project, duckdb_rows, write_events_parquet, yaml_text
 from ingest_assets_tests.execution.test_derived import (
     CONNECTIONS,
     check_results,
@@ -433,6 +434,35 @@ def test_a_derived_asset_reads_its_input_from_a_delta_table_and_writes_one(proje
     assert revenue_rows([tuple(row.values()) for row in revenue.to_pylist()]) == expected_revenue(project.root)
     outcomes = check_results(result, "reports/revenue")
     assert len(outcomes) == 7 and all(outcomes.values())
+
+
+def test_a_derived_asset_reads_the_delta_version_its_input_recorded(project: Project):
+    """Another writer's commit after the input's materialization is not what Dagster says the input
+    holds: the derived asset reads the recorded version, until the input is materialized again."""
+    create_shop(project.root)
+    connections = CONNECTIONS + "  delta_lake: {type: delta, path: delta_lake}\n"
+    project.write(shop_project(orders_store="delta_lake", connections=connections))
+    project.materialize("*")
+    orders_uri = str(project.root / "delta_lake/sales/orders")
+    recorded = project.latest_metadata("sales/orders")["ingest/delta_version"]
+    orders = DeltaTable(orders_uri).to_pyarrow_table()
+    counted = orders.slice(int(pc.index(orders["amount"], pc.max(orders["amount"])).as_py()), 1)  # in the revenue
+    foreign = counted.set_column(counted.schema.get_field_index("id"), "id",
+                                 pa.array([10_000], counted.schema.field("id").type))
+    write_deltalake(orders_uri, foreign, mode="append")  # a writer outside Dagster: version recorded + 1
+
+    project.materialize("reports/revenue")
+    assert _revenue(project) == expected_revenue(project.root)  # the foreign row is not read
+    assert DeltaTable(orders_uri).version() == recorded + 1
+
+    project.materialize("sales/orders")  # the input again: its new version is recorded, and read
+    project.materialize("reports/revenue")
+    assert _revenue(project) == expected_revenue(project.root)  # a full_drop load replaced the foreign row
+    assert project.latest_metadata("sales/orders")["ingest/delta_version"] == recorded + 2
+
+
+def _revenue(project: Project) -> list[tuple]:
+    return revenue_rows(duckdb_rows(project.root / "warehouse.duckdb", "SELECT * FROM reports.revenue"))
 
 
 def test_a_folder_that_is_not_a_delta_table_is_not_written_over(delta: Delta):
