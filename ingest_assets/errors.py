@@ -141,6 +141,7 @@ from ingest_assets.causes.staging import (
 )
 from ingest_assets.causes.storage import (
     BlobCopyFailed,
+    DeltaSignInUnsupported,
     StorageAccessDenied,
     StorageContainerMissing,
     StorageError,
@@ -207,5 +208,6 @@ __all__ = [  # noqa: RUF022
     # storage
     "StorageError", "BlobCopyFailed", "StorageAccessDenied", "StorageContainerMissing", "StorageRequestFailed",
     "StorageRequestRefused", "StorageUnreachable",
-    "StorageSettingInvalid", "StorageSettingMalformed", "UnknownStorageApi", "UnknownStorageCredential",
+    "StorageSettingInvalid", "StorageSettingMalformed", "DeltaSignInUnsupported", "UnknownStorageApi",
+    "UnknownStorageCredential",
 ]

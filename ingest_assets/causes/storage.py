@@ -49,6 +49,14 @@ class StorageSettingMalformed(StorageSettingInvalid):
         super().__init__(f"the storage {setting} is malformed -> check it (and the environment variable it comes from)")
 
 
+class DeltaSignInUnsupported(StorageSettingInvalid):
+    """Settings delta-rs' object store cannot sign in with; no secret is shown."""
+
+    def __init__(self, *, problem: str, fix: str) -> None:
+        self.problem, self.fix = problem, fix
+        super().__init__(f"the delta connection's {problem} -> {fix}")
+
+
 # ---- requests ------------------------------------------------------------------------------------
 
 

@@ -10,15 +10,12 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+from ingest_assets.errors import DeltaSignInUnsupported
 from ingest_assets.storage.azure import AzureLocation, account_name
 
 # Hosts whose accounts delta-rs addresses by name; any other host is a custom endpoint (Azurite).
 _AZURE_SUFFIXES = (".core.windows.net", ".fabric.microsoft.com")
 _ONELAKE_SUFFIX = ".fabric.microsoft.com"
-
-
-class DeltaLocationUnsupported(ValueError):
-    """Settings delta-rs' object store cannot sign in with (raised when the store is opened)."""
 
 
 def table_uri(location: AzureLocation, path: str) -> str:
@@ -62,7 +59,9 @@ def _credential_options(location: AzureLocation) -> dict[str, str]:
         return {"client_id": location.client_id} if location.client_id else {}
     if kind == "azure_default":
         return {}  # environment variables (AZURE_CLIENT_ID, ...), then managed identity
-    raise DeltaLocationUnsupported(f"credential {kind!r} is not one delta-rs can use")
+    raise DeltaSignInUnsupported(problem=f"credential {kind!r} is not one delta-rs can use",
+                                 fix="use account_key, sas, service_principal, azure_cli, managed_identity or "
+                                     "azure_default")
 
 
 def _account_url(location: AzureLocation) -> str:
@@ -88,6 +87,6 @@ def _connection_string_part(location: AzureLocation, name: str, required: bool =
     parts = dict(part.split("=", 1) for part in (location.connection_string or "").split(";") if "=" in part)
     value = parts.get(name, "")
     if required and not value:
-        raise DeltaLocationUnsupported(f"the connection string has no {name} -> give {name}=... in it, or use "
-                                       "account_url and account_key")
+        raise DeltaSignInUnsupported(problem=f"connection string has no {name}",
+                                     fix=f"give {name}=... in it, or use account_url and account_key")
     return value

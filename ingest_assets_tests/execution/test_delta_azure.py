@@ -169,3 +169,13 @@ def test_nothing_staged_for_azure_is_left_on_the_local_disk(azurite, container: 
     staging = DeltaTableLocation(delta.store._resource, SPEC.path or "").staging
     assert not any(staging.glob("**/*.parquet"))
     assert delta.rows() == BASE
+
+
+def test_a_connection_string_without_a_key_names_what_is_missing():
+    from ingest_assets.errors import DeltaSignInUnsupported
+
+    location = _location(account_url=None, credential="connection_string", account_key=None,  # type: ignore[arg-type]
+                         connection_string="AccountName=dev;SharedAccessSignature=sv=1&sig=secret")
+    with pytest.raises(DeltaSignInUnsupported, match="has no AccountKey -> give AccountKey=") as raised:
+        storage_options(location)
+    assert "secret" not in str(raised.value)
