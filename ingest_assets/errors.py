@@ -196,7 +196,8 @@ __all__ = [  # noqa: RUF022
     "HomeDriverMissing", "StoreDriverMissing",
     # the source
     "SourceError", "DerivedQueryFailed", "HomeDatabaseRefused", "HomeDatabaseUnavailable", "InputDatabaseBusy", "InputNotMaterialized",
-    "MaxValueUnreadable", "NoFilesMatch", "DeltaHomeNotLocal", "DeltaTableUnreadable", "ParallelColumnUnsplittable", "SourceDatabaseMissing", "SourcePathMissing",
+    "MaxValueUnreadable", "NoFilesMatch", "ParallelColumnUnsplittable", "SourceDatabaseMissing", "SourcePathMissing",
+    "DeltaHomeNotLocal", "DeltaTableUnreadable",
     "SourceQueryInvalid", "SourceTableMissing", "UnexpectedSnapshot",
     "SourceValueDoesNotFit", "BatchTypesChanged", "BatchValueDoesNotFit", "FetchedValueDoesNotFit",
     "FileValueDoesNotFit", "SourceFileUnreadable", "SourceTextNotUtf8", "RowMarkerInvalid",

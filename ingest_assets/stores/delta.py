@@ -152,8 +152,8 @@ class DeltaStore(FollowsSchemaChanges):
 
 
 class DeltaTableWriter(TableSchemaWriter):
-    def __init__(self, table: DeltaTableLocation, mode: WriteMode, layout: TableLayout, token: str, quality: QualityRequest,
-                 record: LoadRecord | None = None, housekeeping: Housekeeping = NO_HOUSEKEEPING):
+    def __init__(self, table: DeltaTableLocation, mode: WriteMode, layout: TableLayout, token: str,
+                 quality: QualityRequest, record: LoadRecord | None = None, housekeeping: Housekeeping = NO_HOUSEKEEPING):
         label = f"delta store {table.relative}"
         super().__init__(ParquetStage(table.staging / token, layout.table, token, label), mode, layout)
         self._table = table
