@@ -102,7 +102,6 @@ from ingest_assets.causes.run import (
 from ingest_assets.causes.source import (
     BatchTypesChanged,
     BatchValueDoesNotFit,
-    DeltaHomeNotLocal,
     DeltaTableUnreadable,
     DerivedQueryFailed,
     FetchedValueDoesNotFit,
@@ -197,7 +196,7 @@ __all__ = [  # noqa: RUF022
     # the source
     "SourceError", "DerivedQueryFailed", "HomeDatabaseRefused", "HomeDatabaseUnavailable", "InputDatabaseBusy", "InputNotMaterialized",
     "MaxValueUnreadable", "NoFilesMatch", "ParallelColumnUnsplittable", "SourceDatabaseMissing", "SourcePathMissing",
-    "DeltaHomeNotLocal", "DeltaTableUnreadable",
+    "DeltaTableUnreadable",
     "SourceQueryInvalid", "SourceTableMissing", "UnexpectedSnapshot",
     "SourceValueDoesNotFit", "BatchTypesChanged", "BatchValueDoesNotFit", "FetchedValueDoesNotFit",
     "FileValueDoesNotFit", "SourceFileUnreadable", "SourceTextNotUtf8", "RowMarkerInvalid",

@@ -103,15 +103,6 @@ class NoFilesMatch(SourceError, TerminalError):
         super().__init__(f"no {file_format} files match {pattern!r} in {folder} -> check the entity's home.path")
 
 
-class DeltaHomeNotLocal(SourceError, TerminalError):
-    """A `delta` connection in Azure storage used as a home, which reads local folders only."""
-
-    def __init__(self, *, account: str) -> None:
-        self.account = account
-        super().__init__(f"the delta home reads local folders, and this connection is in Azure storage ({account}) "
-                         "-> read the table from a local or mounted folder (`path:`), or use the connection as a store")
-
-
 class SourcePathMissing(SourceError, TerminalError):
     """`home.path` (a file or a folder) does not exist in the folder."""
 
@@ -124,7 +115,7 @@ class SourcePathMissing(SourceError, TerminalError):
 class DeltaTableUnreadable(SourceError, TerminalError):
     """`home.path` is not a Delta table this home can read: missing, not a table, or of unsupported features."""
 
-    def __init__(self, *, path: str, folder: Path, problem: str, fix: str) -> None:
+    def __init__(self, *, path: str, folder: Path | str, problem: str, fix: str) -> None:
         self.path, self.folder, self.problem, self.fix = path, folder, problem, fix
         super().__init__(f"delta home path {path!r} in {folder} {problem} -> {fix}")
 

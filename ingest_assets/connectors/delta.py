@@ -5,8 +5,8 @@ Local: `path:`, a project-relative folder like `parquet`'s. Azure: the settings 
 (`account_url`, `filesystem`, `credential` and its secrets as `${VAR}` references) and `base_path`;
 for a OneLake Lakehouse's tables, `filesystem` is the workspace and `base_path`
 `<lakehouse>.Lakehouse/Tables` (plus `/<schema>` in a schema-enabled Lakehouse). As a store, each
-entity's table is `<folder>/<store path>`; as a home (`homes/delta.py`, local folders), the entity's
-`home.path` names a table below the folder. Its check: a local folder must be writable (a home's paths
+entity's table is `<folder>/<store path>`; as a home (`homes/delta.py`), the entity's `home.path`
+names a table below the folder. Its check: a local folder must be writable (a home's paths
 must exist); an account must list and take a probe file, as `adls`'s.
 
 A store's housekeeping (`stores/delta_housekeeping.py`) is the connection's: `optimize` (compaction,
@@ -27,7 +27,6 @@ from ingest_assets.connectors.azure_storage import AzureStorageSettings, Storage
 from ingest_assets.connectors.connector_type import ConnectorType
 from ingest_assets.connectors.files import check_folder
 from ingest_assets.connectors.probe import CheckLine, ConnectionUse
-from ingest_assets.errors import DeltaHomeNotLocal
 from ingest_assets.stores.delta_housekeeping import DEFAULT_RETENTION_HOURS, Housekeeping
 
 
@@ -58,9 +57,7 @@ class DeltaResource(StorageResource):
         return self.local_path is not None
 
     def folder(self) -> Path:
-        """The local folder of the tables (the home reads local folders only)."""
-        if self.local_path is None:
-            raise DeltaHomeNotLocal(account=str(self.account_url))
+        """The local folder of the tables (`is_local` connections only)."""
         return self.local_folder()
 
     def remote_base(self) -> str:

@@ -19,9 +19,10 @@ import pyarrow.fs as pa_fs
 from ingest_assets.connectors.delta import DeltaResource
 from ingest_assets.errors import DeltaTableUnreadable, first_line
 from ingest_assets.homes.base import ReadRequest
-from ingest_assets.homes.explain import RowEstimate
+from ingest_assets.homes.explain import RowEstimate, SourceQuery
 from ingest_assets.homes.files import FileDatasetHome
 from ingest_assets.plan.model import ReadSpec
+from ingest_assets.stores.delta_location import DeltaTableLocation
 
 if TYPE_CHECKING:
     from deltalake import DeltaTable
@@ -35,15 +36,32 @@ class DeltaHome(FileDatasetHome):
     def __init__(self, resource: DeltaResource):
         super().__init__(resource, ds.ParquetFileFormat(), "delta")
 
+    _resource: DeltaResource
+
     def _dataset(self, spec: ReadSpec) -> ds.FileSystemDataset:
         assert spec.path is not None
+        if not self._resource.is_local:  # delta-rs' object store reads the files
+            location = DeltaTableLocation(self._resource, spec.path)
+            return table_dataset(open_remote_table(location, spec.path), None, spec.path, location.uri)
         folder = self._resource.folder()
         return table_dataset(open_table(folder, spec.path), folder / spec.path, spec.path, folder)
+
+    def _table(self, path: str) -> DeltaTable:
+        if self._resource.is_local:
+            return open_table(self._resource.folder(), path)
+        return open_remote_table(DeltaTableLocation(self._resource, path), path)
+
+    def source_query(self, request: ReadRequest) -> SourceQuery:
+        if self._resource.is_local:
+            return super().source_query(request)
+        assert request.spec.path is not None
+        return SourceQuery("files", DeltaTableLocation(self._resource, request.spec.path).uri,
+                           notes=("delta files, one file and row group at a time, through delta-rs' object store",))
 
     def estimate_rows(self, request: ReadRequest) -> RowEstimate:
         """From the log's per-file record counts (no footer is read); the footers when a file has none."""
         assert request.spec.path is not None
-        table = open_table(self._resource.folder(), request.spec.path)
+        table = self._table(request.spec.path)
         counts = pa.table(table.get_add_actions(flatten=True)).column("num_records")  # an arro3 table, via its C stream
         if counts.null_count:
             return super().estimate_rows(request)
@@ -76,13 +94,28 @@ def open_table(folder: Path, path: str) -> DeltaTable:
                                    "or point home.path at another table") from error
 
 
-def table_dataset(table: DeltaTable, uri: Path, path: str, folder: Path) -> ds.FileSystemDataset:
-    """The files of the table's version as an Arrow dataset, read from the local disk directly (delta-rs'
-    default file system calls back into Python for every read)."""
+def open_remote_table(location: DeltaTableLocation, path: str) -> DeltaTable:
+    """A table in Azure storage at its latest version, or an error naming where it was looked for."""
+    from deltalake.exceptions import DeltaError
+
+    try:
+        if location.exists():
+            return location.at()
+    except DeltaError as error:
+        raise DeltaTableUnreadable(path=path, folder=location.uri, problem=f"cannot be read ({first_line(error)})",
+                                   fix="check the connection's account, filesystem and base_path") from error
+    raise DeltaTableUnreadable(path=path, folder=location.uri, problem="is not a Delta table (no _delta_log/ there)",
+                               fix=_PATH_FIX)
+
+
+def table_dataset(table: DeltaTable, uri: Path | None, path: str, folder: Path | str) -> ds.FileSystemDataset:
+    """The files of the table's version as an Arrow dataset; a local table's read from the disk directly
+    (delta-rs' default file system calls back into Python for every read), a remote one's through it."""
     from deltalake.exceptions import DeltaProtocolError
 
     try:
-        dataset = table.to_pyarrow_dataset(filesystem=pa_fs.SubTreeFileSystem(str(uri), pa_fs.LocalFileSystem()))
+        filesystem = pa_fs.SubTreeFileSystem(str(uri), pa_fs.LocalFileSystem()) if uri is not None else None
+        dataset = table.to_pyarrow_dataset(filesystem=filesystem)
     except DeltaProtocolError as error:  # deletion vectors, column mapping: features an Arrow scan cannot honour
         raise DeltaTableUnreadable(path=path, folder=folder, problem=f"uses a feature this home cannot read "
                                    f"({first_line(error)})",

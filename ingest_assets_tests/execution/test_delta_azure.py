@@ -154,13 +154,51 @@ def test_a_connection_string_gives_the_account_its_key_and_endpoint():
     assert table_uri(location, "t") == "abfss://raw@dev.dfs.core.windows.net/t"
 
 
-def test_the_home_refuses_a_connection_in_azure_storage_with_the_fix():
-    from ingest_assets.errors import DeltaHomeNotLocal
+def test_the_delta_home_reads_a_table_in_azure_storage_incrementally(
+        azurite, container: str, project: Project, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    from deltalake import write_deltalake
 
-    resource = DeltaResource(account_url="https://acme.dfs.core.windows.net", filesystem="raw", api="dfs",
-                             credential="azure_default")
-    with pytest.raises(DeltaHomeNotLocal, match="reads local folders"):
-        resource.folder()
+    from ingest_assets_tests.execution.test_delta_home import lake_rows, orders
+
+    monkeypatch.setenv("LAKE_KEY", azurite.account_key)
+    resource = DeltaResource(account_url=azurite.account_url, filesystem=container, api="blob",
+                             credential="account_key", account_key=azurite.account_key, base_path="Tables")
+    location = DeltaTableLocation(resource, "sales/orders")
+    write_deltalake(location.uri, orders(range(1, 11)), storage_options=location.options)
+    project.write({
+        "flows/ingest.yml": f"""
+            connections:
+              lakehouse:
+                type: delta
+                account_url: {azurite.account_url}
+                api: blob
+                filesystem: {container}
+                account_key: ${{LAKE_KEY}}
+                base_path: Tables
+              lake: {{type: parquet, path: lake}}
+            """,
+        "flows/sales/flow.yml": "home: lakehouse\nstore: lake\nrun_type: incremental\n",
+        "flows/sales/entities/orders.yml": "home: {path: sales/orders}\nkeys: [id]\nwatermark: updated_at\n",
+    })
+    project.materialize("sales/orders")
+    assert [row["id"] for row in lake_rows(project)] == list(range(1, 11))
+
+    write_deltalake(location.uri, orders(range(11, 15)), mode="append", storage_options=location.options)
+    project.materialize("sales/orders")
+    assert project.latest_metadata("sales/orders")["ingest/rows_read"] == 4
+    assert [row["id"] for row in lake_rows(project)] == list(range(1, 15))
+
+
+def test_a_missing_table_in_azure_storage_names_where_it_was_looked_for(azurite, container: str):
+    from ingest_assets.errors import DeltaTableUnreadable
+    from ingest_assets.homes.delta import delta_home
+    from ingest_assets.plan.model import ReadSpec
+
+    resource = DeltaResource(account_url=azurite.account_url, filesystem=container, api="blob",
+                             credential="account_key", account_key=azurite.account_key)
+    with pytest.raises(DeltaTableUnreadable, match=f"abfss://{container}@devstoreaccount1.dfs.core.windows.net/"
+                                                   "nowhere is not a Delta table"):
+        delta_home(resource).max_value(ReadSpec(path="nowhere"), "id")
 
 
 def test_nothing_staged_for_azure_is_left_on_the_local_disk(azurite, container: str):

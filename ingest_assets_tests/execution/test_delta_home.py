@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 from deltalake import DeltaTable, write_deltalake
 
-from ingest_assets.connectors.files import FolderResource
+from ingest_assets.connectors.delta import DeltaResource
 from ingest_assets.errors import TerminalError
 from ingest_assets.homes.base import ReadRequest
 from ingest_assets.homes.delta import delta_home
@@ -107,7 +107,7 @@ def test_reads_stream_batches_and_never_load_the_table(tmp_path: Path, monkeypat
     write_deltalake(str(tmp_path / "t"), orders(range(1, 101)))
     write_deltalake(str(tmp_path / "t"), orders(range(101, 201)), mode="append")
     monkeypatch.setattr(DeltaTable, "to_pyarrow_table", lambda *a, **k: pytest.fail("read the whole table"))
-    home = delta_home(FolderResource(path=str(tmp_path)))
+    home = delta_home(DeltaResource(local_path=str(tmp_path)))
     spec = ReadSpec(path="t", columns=("id", "updated_at"), batch_size=16)
 
     with home.read(ReadRequest(spec, RowFilter.past("id", 50, 150))) as reader:
@@ -125,7 +125,7 @@ def test_a_column_added_by_a_later_commit_is_null_in_the_earlier_rows(tmp_path: 
     write_deltalake(str(tmp_path / "t"), orders(range(1, 3)))
     write_deltalake(str(tmp_path / "t"), orders(range(3, 4)).append_column("note", pa.array(["new"])), mode="append",
                     schema_mode="merge")
-    home = delta_home(FolderResource(path=str(tmp_path)))
+    home = delta_home(DeltaResource(local_path=str(tmp_path)))
     with home.read(ReadRequest(ReadSpec(path="t", columns=("id", "note")))) as reader:
         assert sorted(reader.read_all().to_pylist(), key=lambda row: row["id"]) == [
             {"id": 1, "note": None}, {"id": 2, "note": None}, {"id": 3, "note": "new"}]
@@ -136,7 +136,7 @@ def test_a_path_that_is_not_a_delta_table_says_so_with_the_fix(tmp_path: Path):
     pq.write_table(pa.table({"id": [1]}), tmp_path / "plain/a.parquet")
     (tmp_path / "file.parquet").write_bytes(b"")
     (tmp_path / "empty/_delta_log").mkdir(parents=True)  # a table whose first commit never came
-    home = delta_home(FolderResource(path=str(tmp_path)))
+    home = delta_home(DeltaResource(local_path=str(tmp_path)))
 
     def error(path: str) -> str:
         with pytest.raises(TerminalError) as raised:
