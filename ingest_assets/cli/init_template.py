@@ -85,6 +85,9 @@ connections:
   warehouse:          # a DuckDB file (a store), created by the first load
     type: duckdb
     path: data/warehouse.duckdb
+  # lake:             # a lake of Delta tables (a store) that Spark, Fabric, DuckDB and Polars read;
+  #   type: delta     # for ADLS Gen2 or a OneLake Lakehouse see the README's Delta store
+  #   path: data/lake
 
 options:
   concurrency: 2
