@@ -289,6 +289,10 @@ class Case:
 YARDSTICK = "delta-rs"
 
 
+def _round(index: int, warmup: int, rounds: int) -> str:
+    return "warm-up" if index < warmup else f"round {index + 1 - warmup}/{rounds}"
+
+
 def measure_parquet(rows: int, rounds: int, warmup: int) -> Case:
     paths = prepare(rows)
     case = Case("parquet", rows, f"{rows:,} rows, Parquet -> new Delta table")
@@ -297,7 +301,7 @@ def measure_parquet(rows: int, rounds: int, warmup: int) -> Case:
     flows = write_parquet_project(DATA / "projects" / entity, paths["source"].parent, lake, entity, upsert=False)
     script_table, target = DATA / "runs" / "t", lake / FLOW / entity
     for index in range(warmup + rounds):  # the first `warmup` rounds are dropped
-        log(f"delta: parquet {rows:,}, {'warm-up' if index < warmup else f'round {index + 1 - warmup}/{rounds}'}")
+        log(f"delta: parquet {rows:,}, {_round(index, warmup, rounds)}")
         _fresh(script_table)
         case.add(YARDSTICK, run_script("deltars-full", script_table, str(paths["source"]), f"delta_rs_full_{rows}_{index}"))
         verify(script_table, rows, upserted=False)
@@ -322,7 +326,7 @@ def measure_upsert(rows: int, rounds: int, warmup: int) -> Case:
     script_table, target = DATA / "runs" / "t", lake / FLOW / entity
     changes = str(paths["changes"])
     for index in range(warmup + rounds):  # the first `warmup` rounds are dropped
-        log(f"delta: upsert into {rows:,}, {'warm-up' if index < warmup else f'round {index + 1 - warmup}/{rounds}'}")
+        log(f"delta: upsert into {rows:,}, {_round(index, warmup, rounds)}")
         _fresh(script_table, paths["template"])
         case.add(YARDSTICK, run_script("deltars-upsert", script_table, changes, f"delta_rs_upsert_{rows}_{index}"))
         verify(script_table, rows, upserted=True)
@@ -348,7 +352,7 @@ def measure_postgres(server, rows: int, rounds: int, warmup: int) -> Case:
     flows = write_postgres_project(server, DATA / "projects" / f"pg_{table}", lake, table)
     script_table, target = DATA / "runs" / "t", lake / FLOW / table
     for index in range(warmup + rounds):  # the first `warmup` rounds are dropped
-        log(f"delta: postgres {rows:,}, {'warm-up' if index < warmup else f'round {index + 1 - warmup}/{rounds}'}")
+        log(f"delta: postgres {rows:,}, {_round(index, warmup, rounds)}")
         _fresh(script_table)
         case.add(YARDSTICK, run_script("deltars-postgres", script_table, f"{server.uri()} public.{table}",
                                        f"delta_rs_pg_{rows}_{index}"))

@@ -68,7 +68,7 @@ class DeltaResource(StorageResource):
                             vacuum=self.vacuum, retention_hours=self.vacuum_retention_hours)
 
     def check_connection(self, use: ConnectionUse) -> Iterator[CheckLine]:
-        if self.local_path is not None:  # a home's tables must exist, a store's folder be writable
+        if self.is_local:  # a home's tables must exist, a store's folder be writable
             return check_folder(self.local_folder(), use)
         return super().check_connection(use)
 

@@ -40,11 +40,11 @@ class DeltaHome(FileDatasetHome):
 
     def _dataset(self, spec: ReadSpec) -> ds.FileSystemDataset:
         assert spec.path is not None
+        table = self._table(spec.path)
         if not self._resource.is_local:  # delta-rs' object store reads the files
-            location = DeltaTableLocation(self._resource, spec.path)
-            return table_dataset(open_remote_table(location, spec.path), None, spec.path, location.uri)
+            return table_dataset(table, None, spec.path, DeltaTableLocation(self._resource, spec.path).uri)
         folder = self._resource.folder()
-        return table_dataset(open_table(folder, spec.path), folder / spec.path, spec.path, folder)
+        return table_dataset(table, folder / spec.path, spec.path, folder)
 
     def _table(self, path: str) -> DeltaTable:
         if self._resource.is_local:

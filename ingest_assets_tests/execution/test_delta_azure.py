@@ -27,12 +27,29 @@ from ingest_assets_tests.execution.test_delta_store import SPEC, Delta
 from ingest_assets_tests.execution.test_stores import BASE, STRATEGIES, counts
 
 
+def azure_resource(azurite, container: str, base_path: str = "") -> DeltaResource:  # type: ignore[no-untyped-def]
+    """A delta connection's resource on `container`, signed in with Azurite's account key."""
+    return DeltaResource(account_url=azurite.account_url, filesystem=container, api="blob",
+                         credential="account_key", account_key=azurite.account_key, base_path=base_path)
+
+
+def azure_connection(azurite, name: str, container: str) -> str:  # type: ignore[no-untyped-def]
+    """The same connection in ingest.yml, its key a `${LAKE_KEY}` reference, below `Tables`."""
+    return f"""
+              {name}:
+                type: delta
+                account_url: {azurite.account_url}
+                api: blob
+                filesystem: {container}
+                account_key: ${{LAKE_KEY}}
+                base_path: Tables"""
+
+
 class AzureDelta(Delta):
     """The `Delta` helper's loads and reads, on a table in an Azurite container."""
 
     def __init__(self, azurite, container: str):  # type: ignore[no-untyped-def]
-        resource = DeltaResource(account_url=azurite.account_url, filesystem=container, api="blob",
-                                 credential="account_key", account_key=azurite.account_key, base_path="lake")
+        resource = azure_resource(azurite, container, "lake")
         self.store = DeltaStore(resource)
         location = resource.location()
         self.uri = table_uri(location, "lake/shop/t")
@@ -70,14 +87,7 @@ def test_a_project_writes_a_delta_table_into_azure_storage_and_check_reaches_it(
     project.write({
         "flows/ingest.yml": f"""
             connections:
-              shop: {{type: sqlite, path: source/shop.sqlite}}
-              lake:
-                type: delta
-                account_url: {azurite.account_url}
-                api: blob
-                filesystem: {container}
-                account_key: ${{LAKE_KEY}}
-                base_path: Tables
+              shop: {{type: sqlite, path: source/shop.sqlite}}{azure_connection(azurite, "lake", container)}
             """,
         "flows/sales/flow.yml": "home: shop\nstore: lake\n",
         "flows/sales/entities/orders.yml": "home: {table: orders}\nkeys: [id]\nwrite_strategy: upsert\n",
@@ -161,20 +171,11 @@ def test_the_delta_home_reads_a_table_in_azure_storage_incrementally(
     from ingest_assets_tests.execution.test_delta_home import lake_rows, orders
 
     monkeypatch.setenv("LAKE_KEY", azurite.account_key)
-    resource = DeltaResource(account_url=azurite.account_url, filesystem=container, api="blob",
-                             credential="account_key", account_key=azurite.account_key, base_path="Tables")
-    location = DeltaTableLocation(resource, "sales/orders")
+    location = DeltaTableLocation(azure_resource(azurite, container, "Tables"), "sales/orders")
     write_deltalake(location.uri, orders(range(1, 11)), storage_options=location.options)
     project.write({
         "flows/ingest.yml": f"""
-            connections:
-              lakehouse:
-                type: delta
-                account_url: {azurite.account_url}
-                api: blob
-                filesystem: {container}
-                account_key: ${{LAKE_KEY}}
-                base_path: Tables
+            connections:{azure_connection(azurite, "lakehouse", container)}
               lake: {{type: parquet, path: lake}}
             """,
         "flows/sales/flow.yml": "home: lakehouse\nstore: lake\nrun_type: incremental\n",
@@ -194,8 +195,7 @@ def test_a_missing_table_in_azure_storage_names_where_it_was_looked_for(azurite,
     from ingest_assets.homes.delta import delta_home
     from ingest_assets.plan.model import ReadSpec
 
-    resource = DeltaResource(account_url=azurite.account_url, filesystem=container, api="blob",
-                             credential="account_key", account_key=azurite.account_key)
+    resource = azure_resource(azurite, container)
     with pytest.raises(DeltaTableUnreadable, match=f"abfss://{container}@devstoreaccount1.dfs.core.windows.net/"
                                                    "nowhere is not a Delta table"):
         delta_home(resource).max_value(ReadSpec(path="nowhere"), "id")
