@@ -1,9 +1,9 @@
 """The project's executor, as `options.executor` in ingest.yml says (per environment like every option).
 
 - `multiprocess` (the default): a process per step on this machine, at most `options.concurrency` at
-  once, bounded by the connections' limits (a tag limit per connection within one run). Steps start
-  from a forkserver that has imported the code location's module once (Dagster preloads the job's
-  module), so a step forks ready instead of spawning an interpreter that loads the definitions again.
+  once, bounded by the connections' limits (a tag limit per connection within one run). Steps fork
+  from a forkserver that has imported the code location and the project's homes and stores once; a
+  run of one step runs it in its own process (see `multiprocess.py`).
 - `in_process`: every step in the run's own process, one after another (`options.concurrency` still
   bounds the entities a shared step loads at once). For debugging, and for machines where forking
   a process per step costs more than it gives.
@@ -22,6 +22,7 @@ from __future__ import annotations
 import dagster as dg
 
 from ingest_assets.connectors import registry
+from ingest_assets.defs.multiprocess import multiprocess_executor, runtime_modules
 from ingest_assets.defs.pools import POOL_TAG, pool_limits
 from ingest_assets.defs.publish_step import STEP_TAG
 from ingest_assets.errors import IngestError
@@ -56,8 +57,10 @@ def _multiprocess_executor(project: ProjectPlan) -> dg.ExecutorDefinition:
         # many slots again, so waiting never stops other entities from extracting.
         limits += [{"key": STEP_TAG, "value": kind, "limit": project.concurrency} for kind in ("extract", "publish")]
         steps = 2 * project.concurrency
-    return dg.multiprocess_executor.configured({"max_concurrent": steps, "tag_concurrency_limits": limits,
-                                                "start_method": {"forkserver": {}}})
+    return multiprocess_executor.configured({
+        "max_concurrent": steps, "tag_concurrency_limits": limits,
+        "start_method": {"forkserver": {"preload_modules": runtime_modules(project)}},
+    })
 
 
 def _celery_executor(project: ProjectPlan) -> dg.ExecutorDefinition:

@@ -13,6 +13,7 @@ import pytest
 
 from ingest_assets.defs.executor import ExecutorUnavailable
 from ingest_assets.defs.factory import build_definitions
+from ingest_assets.defs.multiprocess import forkserver_modules
 from ingest_assets.errors import ConfigError
 from ingest_assets_tests.conftest import create_orders_db, read_parquet_table, write_project
 
@@ -41,7 +42,10 @@ def test_the_default_is_multiprocess_bounded_by_concurrency(tmp_path):
     assert executor is not None and executor.name == "multiprocess"
     config = _config(executor)["config"]
     assert config["max_concurrent"] == 3
-    assert config["start_method"] == {"forkserver": {}}
+    # The forkserver imports the runtime and the project's home and store once, for every step it forks.
+    assert config["start_method"] == {"forkserver": {"preload_modules": [
+        "ingest_assets.runtime.batch", "ingest_assets.stores.staging", "ingest_assets.homes.sqlite",
+        "ingest_assets.stores.sql.store", "ingest_assets.homes.files", "ingest_assets.stores.parquet"]}}
     assert config["tag_concurrency_limits"] == []
 
 
@@ -113,23 +117,75 @@ def test_a_user_replaces_the_executor_and_merges_definitions(tmp_path):
         dg.Definitions.merge(build_definitions(_project(tmp_path)), dg.Definitions(executor=mine))
 
 
+def _materialize(tmp_path: Path, flows: Path, selection: str) -> list[dg.EventLogEntry]:
+    """`dagster asset materialize` of `selection` through the CLI; the run's Dagster events."""
+    home = tmp_path / "home"
+    home.mkdir(exist_ok=True)
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    env = {**os.environ, "DAGSTER_HOME": str(home), "INGEST_FLOWS_DIR": str(flows)}
+    result = subprocess.run([str(Path(sys.executable).with_name("dagster")), "asset", "materialize",
+                             "-m", "ingest_assets.definitions", "--select", selection],
+                            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=240)
+    assert result.returncode == 0, result.stderr[-3000:]
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        [run] = instance.get_runs()
+        return [e for e in instance.all_logs(run.run_id) if e.is_dagster_event]
+
+
+def _step_pids(events: list[dg.EventLogEntry]) -> dict[str, int]:
+    return {e.step_key: e.dagster_event.pid for e in events
+            if e.dagster_event.event_type == dg.DagsterEventType.STEP_START and e.step_key and e.dagster_event.pid}
+
+
+def _run_pid(events: list[dg.EventLogEntry]) -> int:
+    return next(e.dagster_event.pid for e in events if e.dagster_event.event_type == dg.DagsterEventType.RUN_START)
+
+
 @pytest.mark.slow
 def test_a_real_run_on_the_in_process_executor(tmp_path):
     flows = _project(tmp_path, "options: {executor: in_process}")
     create_orders_db(tmp_path / "source/shop.sqlite", 12)
-    (tmp_path / "home").mkdir()
-    (tmp_path / "home/dagster.yaml").write_text("telemetry:\n  enabled: false\n")
-    env = {**os.environ, "DAGSTER_HOME": str(tmp_path / "home"), "INGEST_FLOWS_DIR": str(flows)}
-    result = subprocess.run([str(Path(sys.executable).with_name("dagster")), "asset", "materialize",
-                             "-m", "ingest_assets.definitions", "--select", "sales/orders"],
-                            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=240)
-    assert result.returncode == 0, result.stderr[-3000:]
+    events = _materialize(tmp_path, flows, "sales/orders")
     assert read_parquet_table(tmp_path / "lake/sales/orders").num_rows == 12
-    with dg.DagsterInstance.from_config(str(tmp_path / "home")) as instance:
-        [run] = instance.get_runs()
-        events = [e for e in instance.all_logs(run.run_id) if e.is_dagster_event]
     # The step ran inside the run's own process: no step process, no forkserver.
     pids = {e.dagster_event.pid for e in events} - {None}
     assert len(pids) == 1
     assert any("in process" in (e.message or "").lower() for e in events), [e.message for e in events][:10]
     assert not any("multiprocess" in (e.message or "").lower() for e in events)
+
+
+@pytest.mark.slow
+def test_multiprocess_runs_one_step_in_the_run_process_and_several_in_processes_of_their_own(tmp_path):
+    flows = write_project(tmp_path, {
+        "flows/ingest.yml": """
+            connections:
+              shop: {type: sqlite, path: source/shop.sqlite}
+              lake: {type: parquet, path: lake}
+            options: {concurrency: 2}
+            """,
+        "flows/sales/flow.yml": FLOW,
+        "flows/copy/flow.yml": FLOW,
+    })
+    create_orders_db(tmp_path / "source/shop.sqlite", 12)
+
+    one = _materialize(tmp_path, flows, "sales/orders")
+    assert list(_step_pids(one).values()) == [_run_pid(one)], "a run of one step has no step process"
+    assert any("in process" in (e.message or "").lower() for e in one)
+
+    (tmp_path / "home/dagster.yaml").unlink()
+    for run_db in (tmp_path / "home").rglob("*.db"):
+        run_db.unlink()
+    two = _materialize(tmp_path, flows, "*")
+    pids = _step_pids(two)
+    assert set(pids) == {"sales__orders", "copy__orders"}
+    assert len(set(pids.values())) == 2 and _run_pid(two) not in pids.values(), "each step forks a process of its own"
+    assert any("multiprocess executor" in (e.message or "") for e in two)
+    for flow in ("sales", "copy"):
+        assert read_parquet_table(tmp_path / f"lake/{flow}/orders").num_rows == 12
+
+
+def test_the_forkserver_preloads_the_code_location_module_first():
+    configured = ["ingest_assets.runtime.batch", "ingest_assets.homes.sqlite"]
+    assert forkserver_modules("my_project.definitions", configured) == ["my_project.definitions", *configured]
+    # A job loaded from a file has no module: the configured ones alone, once each.
+    assert forkserver_modules(None, [*configured, configured[0]]) == configured
