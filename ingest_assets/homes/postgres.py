@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import re
+import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from datetime import date, datetime
@@ -66,27 +67,55 @@ def postgres_home(resource: PostgresResource) -> SqlAlchemyHome | PostgresHome:
 
 
 class PostgresHome:
+    """One entity's reads: its queries, one after another, share one connection (see `_session`)."""
+
     def __init__(self, resource: PostgresResource):
         self._resource = resource
+        self._connection: Connection | None = None
+        self._closer: weakref.finalize[[], PostgresHome] | None = None
 
-    @contextmanager
-    def _connect(self) -> Iterator[Connection]:
+    def _open(self) -> Connection:
         try:
             from adbc_driver_manager import dbapi
             from adbc_driver_postgresql import dbapi as postgresql  # type: ignore[import-untyped]  # no py.typed
         except ImportError as error:
             raise HomeDriverMissing(database="PostgreSQL", extra="postgres") from error
-
         try:
             connection: Connection = postgresql.connect(self._resource.libpq_uri(), autocommit=True)
         except dbapi.Error as error:
             raise _home_error(error, connecting=True) from error
+        return connection
+
+    @contextmanager
+    def _connect(self) -> Iterator[Connection]:
+        """A connection of its own (a parallel read's other ranges), closed at the end."""
+        connection = self._open()
         try:
-            yield connection
-        except dbapi.Error as error:
-            raise _home_error(error, connecting=False) from error
+            with _database_errors():
+                yield connection
         finally:
             connection.close()
+
+    @contextmanager
+    def _session(self) -> Iterator[Connection]:
+        """The connection the home's queries share: opened by the first, kept for the next.
+
+        An ADBC PostgreSQL connection costs about 0.1 s to open (its type catalog is read), and a load
+        asks up to four questions (max, the statement, the estimate, the read): for a small table
+        that was most of its time. The read closes it when it ends; a home dropped before its read
+        (a failed load, a sensor's `max_value`) closes it through its finalizer.
+        """
+        if self._connection is None:
+            self._connection = self._open()
+            self._closer = weakref.finalize(self, self._connection.close)
+        with _database_errors():
+            yield self._connection
+
+    def close(self) -> None:
+        """Close the shared connection (the next query opens another)."""
+        if self._closer is not None:
+            self._closer()
+        self._connection, self._closer = None, None
 
     # ---- Home protocol -------------------------------------------------------------------------
 
@@ -94,7 +123,8 @@ class PostgresHome:
     def read(self, request: ReadRequest) -> Iterator[pa.RecordBatchReader]:
         spec = request.spec
         with ExitStack() as stack:
-            first = stack.enter_context(self._connect())
+            stack.callback(self.close)  # last: the read is the load's last question
+            first = stack.enter_context(self._session())
             cursor = stack.enter_context(first.cursor())
             _begin(cursor)
             probe = _probe(cursor, spec)
@@ -113,7 +143,7 @@ class PostgresHome:
             yield as_reader(batches)
 
     def max_value(self, spec: ReadSpec, column: str) -> object | None:
-        with self._connect() as connection, connection.cursor() as cursor:
+        with self._session() as connection, connection.cursor() as cursor:
             column_types = _column_types(cursor, spec)
             require_column(spec, column_types, column)
             query = _query(spec, [], column_types, f"max({quote_identifier(column)})")
@@ -122,7 +152,7 @@ class PostgresHome:
     # ---- ExplainsReads --------------------------------------------------------------------------
 
     def source_query(self, request: ReadRequest) -> SourceQuery:
-        with self._connect() as connection, connection.cursor() as cursor:
+        with self._session() as connection, connection.cursor() as cursor:
             probe = _probe(cursor, request.spec)
         column_types = _type_names(probe)
         query = _query(request.spec, request.conditions, column_types, limit=request.limit,
@@ -137,7 +167,7 @@ class PostgresHome:
 
     def estimate_rows(self, request: ReadRequest) -> RowEstimate:
         spec = request.spec
-        with self._connect() as connection, connection.cursor() as cursor:
+        with self._session() as connection, connection.cursor() as cursor:
             if spec.table is not None and not request.conditions:
                 cursor.execute(statistics.POSTGRES_RELTUPLES.format(name="$1"),
                                parameters=[statistics.postgres_table_name(spec)])
@@ -377,3 +407,14 @@ def _home_error(error: Error, connecting: bool) -> HomeDatabaseUnavailable | Hom
     if (connecting and not refused) or sqlstate.startswith(_TRANSIENT_SQLSTATES):
         return HomeDatabaseUnavailable(reason=first_line(error), sqlstate=sqlstate or None)
     return HomeDatabaseRefused(reason=first_line(error), sqlstate=sqlstate or None)
+
+
+@contextmanager
+def _database_errors() -> Iterator[None]:
+    """A driver error raised while using a connection, as the home's error."""
+    from adbc_driver_manager import dbapi
+
+    try:
+        yield
+    except dbapi.Error as error:
+        raise _home_error(error, connecting=False) from error

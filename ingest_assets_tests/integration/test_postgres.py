@@ -480,6 +480,36 @@ def test_a_read_abandoned_half_way_closes_every_connection_and_thread(postgres_s
         pg_database, "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'ingest_assets'") == [(0,)]
 
 
+def test_a_loads_questions_and_its_read_share_one_connection_closed_after_the_read(postgres_server, pg_database):
+    from ingest_assets.connectors import registry
+    from ingest_assets.homes.base import ReadRequest
+    from ingest_assets.homes.postgres import PostgresHome
+    from ingest_assets.plan.model import ReadSpec
+
+    postgres_server.execute(pg_database, "CREATE TABLE shared AS SELECT g AS id FROM generate_series(1, 5000) g")
+    resource = registry.connector("postgres").make_resource(_connection_settings(postgres_server, pg_database), Path("."))
+
+    def open_sessions() -> list[int]:
+        return [pid for (pid,) in postgres_server.execute(
+            pg_database, "SELECT pid FROM pg_stat_activity WHERE application_name = 'ingest_assets'")]
+
+    home = PostgresHome(resource)
+    request = ReadRequest(ReadSpec(table="shared"))
+    assert home.max_value(request.spec, "id") == 5000
+    [session] = open_sessions()
+    assert home.estimate_rows(request).rows is not None and home.source_query(request).text
+    with home.read(request) as reader:
+        assert open_sessions() == [session], "the read goes on in the connection its questions opened"
+        assert sum(batch.num_rows for batch in reader) == 5000
+    assert open_sessions() == []
+    # A home dropped before its read (a failed load, a sensor's max) closes its connection too.
+    dropped = PostgresHome(resource)
+    dropped.max_value(request.spec, "id")
+    assert len(open_sessions()) == 1
+    del dropped
+    assert open_sessions() == []
+
+
 def _connection_settings(server, database: str, **settings):
     from ingest_assets.connectors.postgres import PostgresConnection
 
