@@ -3,17 +3,26 @@
 from __future__ import annotations
 
 import dataclasses
+import threading
 from typing import TYPE_CHECKING, Annotated, Literal
 
-from pydantic import Field
+import dagster as dg
+from pydantic import Field, PrivateAttr
 
 from ingest_assets.config.references import resolve_references
 from ingest_assets.connectors.database import sql_database
+from ingest_assets.connectors.idle_connections import IdleConnections
 from ingest_assets.connectors.server import ServerResource, ServerSettings
 from ingest_assets.connectors.settings import ReadPathOnly
 
 if TYPE_CHECKING:
     import sqlalchemy
+    from adbc_driver_manager.dbapi import Connection
+
+# Idle ADBC connections a resource keeps at most when the connection sets no pool_size (fewer are
+# ever open: a load opens one only when none waits, so no more than the loads at once).
+_KEEP_IDLE = 8
+_CREATING_IDLE = threading.Lock()
 
 
 class PostgresConnection(ServerSettings):
@@ -35,6 +44,18 @@ class PostgresResource(ServerResource):
     sslmode: str | None = None
     engine_name: str = Field(default="adbc", description="adbc (Arrow-native) or sqlalchemy (psycopg).")
     parameters: dict[str, str] = Field(default_factory=dict, description="Extra libpq parameters.")
+    _idle: IdleConnections[Connection] | None = PrivateAttr(default=None)
+
+    def idle_connections(self) -> IdleConnections[Connection]:
+        """The ADBC connections waiting between this step's loads (see idle_connections.py)."""
+        with _CREATING_IDLE:
+            if self._idle is None:
+                self._idle = IdleConnections(self.pool_size or _KEEP_IDLE)
+            return self._idle
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        if self._idle is not None:
+            self._idle.close()
 
     def _query(self) -> dict[str, str]:
         # Named so that a DBA (and the pool test) can tell ingest's connections apart in pg_stat_activity.

@@ -75,6 +75,12 @@ class PostgresHome:
         self._closer: weakref.finalize[[], PostgresHome] | None = None
 
     def _open(self) -> Connection:
+        """A connection another load of the step left (if it still answers), else a new one."""
+        idle = self._resource.idle_connections()
+        while (waiting := idle.take()) is not None:
+            if _answers(waiting):
+                return waiting
+            waiting.close()
         try:
             from adbc_driver_manager import dbapi
             from adbc_driver_postgresql import dbapi as postgresql  # type: ignore[import-untyped]  # no py.typed
@@ -98,24 +104,42 @@ class PostgresHome:
 
     @contextmanager
     def _session(self) -> Iterator[Connection]:
-        """The connection the home's queries share: opened by the first, kept for the next.
+        """The connection the home's queries share: opened (or taken from the step's idle ones) by the
+        first, kept for the next.
 
-        An ADBC PostgreSQL connection costs about 0.1 s to open (its type catalog is read), and a load
+        An ADBC PostgreSQL connection costs 60-70 ms to open (its type catalog is read), and a load
         asks up to four questions (max, the statement, the estimate, the read): for a small table
-        that was most of its time. The read closes it when it ends; a home dropped before its read
-        (a failed load, a sensor's `max_value`) closes it through its finalizer.
+        that was most of its time. The read gives it back to the resource for the step's next load
+        when it ends cleanly; an error closes it, and so does dropping the home before its read (a
+        failed load, a sensor's `max_value`).
         """
         if self._connection is None:
             self._connection = self._open()
             self._closer = weakref.finalize(self, self._connection.close)
-        with _database_errors():
-            yield self._connection
+        try:
+            with _database_errors():
+                yield self._connection
+        except BaseException:
+            self.close()
+            raise
 
-    def close(self) -> None:
-        """Close the shared connection (the next query opens another)."""
-        if self._closer is not None:
-            self._closer()
+    def close(self, reusable: bool = False) -> None:
+        """Let the shared connection go (the next query opens another): back to the resource's idle
+        connections when `reusable` and its transaction ends cleanly, else closed."""
+        connection, closer = self._connection, self._closer
         self._connection, self._closer = None, None
+        if connection is None or closer is None:
+            return
+        closer.detach()
+        if reusable and _transaction_ended(connection):
+            self._resource.idle_connections().give(connection)
+        else:
+            connection.close()
+
+    def _end_read(self, error_type: type[BaseException] | None, error: BaseException | None,
+                  traceback: object) -> bool:
+        self.close(reusable=error_type is None)
+        return False  # an error goes on
 
     # ---- Home protocol -------------------------------------------------------------------------
 
@@ -123,7 +147,7 @@ class PostgresHome:
     def read(self, request: ReadRequest) -> Iterator[pa.RecordBatchReader]:
         spec = request.spec
         with ExitStack() as stack:
-            stack.callback(self.close)  # last: the read is the load's last question
+            stack.push(self._end_read)  # last: the read is the load's last question
             first = stack.enter_context(self._session())
             cursor = stack.enter_context(first.cursor())
             _begin(cursor)
@@ -418,3 +442,28 @@ def _database_errors() -> Iterator[None]:
         yield
     except dbapi.Error as error:
         raise _home_error(error, connecting=False) from error
+
+
+def _answers(connection: Connection) -> bool:
+    """Whether an idle connection still reaches the server (it may have restarted or timed it out)."""
+    from adbc_driver_manager import dbapi
+
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchall()
+    except dbapi.Error:
+        return False
+    return True
+
+
+def _transaction_ended(connection: Connection) -> bool:
+    """End the read's (read-only) transaction; False when the connection cannot, so it is not reused."""
+    from adbc_driver_manager import dbapi
+
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("ROLLBACK")
+    except dbapi.Error:
+        return False
+    return True

@@ -480,7 +480,7 @@ def test_a_read_abandoned_half_way_closes_every_connection_and_thread(postgres_s
         pg_database, "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'ingest_assets'") == [(0,)]
 
 
-def test_a_loads_questions_and_its_read_share_one_connection_closed_after_the_read(postgres_server, pg_database):
+def test_a_steps_loads_share_one_connection_which_its_teardown_closes(postgres_server, pg_database):
     from ingest_assets.connectors import registry
     from ingest_assets.homes.base import ReadRequest
     from ingest_assets.homes.postgres import PostgresHome
@@ -488,26 +488,39 @@ def test_a_loads_questions_and_its_read_share_one_connection_closed_after_the_re
 
     postgres_server.execute(pg_database, "CREATE TABLE shared AS SELECT g AS id FROM generate_series(1, 5000) g")
     resource = registry.connector("postgres").make_resource(_connection_settings(postgres_server, pg_database), Path("."))
+    request = ReadRequest(ReadSpec(table="shared"))
 
     def open_sessions() -> list[int]:
         return [pid for (pid,) in postgres_server.execute(
             pg_database, "SELECT pid FROM pg_stat_activity WHERE application_name = 'ingest_assets'")]
 
-    home = PostgresHome(resource)
-    request = ReadRequest(ReadSpec(table="shared"))
-    assert home.max_value(request.spec, "id") == 5000
-    [session] = open_sessions()
-    assert home.estimate_rows(request).rows is not None and home.source_query(request).text
-    with home.read(request) as reader:
-        assert open_sessions() == [session], "the read goes on in the connection its questions opened"
-        assert sum(batch.num_rows for batch in reader) == 5000
-    assert open_sessions() == []
-    # A home dropped before its read (a failed load, a sensor's max) closes its connection too.
-    dropped = PostgresHome(resource)
-    dropped.max_value(request.spec, "id")
-    assert len(open_sessions()) == 1
-    del dropped
-    assert open_sessions() == []
+    def load(home: PostgresHome) -> int:
+        assert home.max_value(request.spec, "id") == 5000
+        assert home.estimate_rows(request).rows is not None and home.source_query(request).text
+        with home.read(request) as reader:
+            return sum(batch.num_rows for batch in reader)
+
+    with dg.build_resources({"pg": resource}) as resources:  # a step's resources: set up, then torn down
+        first = PostgresHome(resources.pg)
+        first.max_value(request.spec, "id")
+        [session] = open_sessions()
+        assert load(first) == 5000
+        assert open_sessions() == [session], "questions and read went on in one connection, kept for the next load"
+        assert load(PostgresHome(resources.pg)) == 5000
+        assert open_sessions() == [session], "the step's next load took it"
+        # A connection the server dropped while it waited is replaced, and the load does not notice.
+        postgres_server.execute(pg_database, f"SELECT pg_terminate_backend({session})")
+        assert load(PostgresHome(resources.pg)) == 5000
+        [replaced] = open_sessions()
+        assert replaced != session
+        # A home dropped before its read (a failed load, a sensor's max) closes what it holds.
+        dropped = PostgresHome(resources.pg)
+        dropped.max_value(request.spec, "id")
+        del dropped
+        assert open_sessions() == []
+        assert load(PostgresHome(resources.pg)) == 5000
+        assert len(open_sessions()) == 1
+    assert open_sessions() == [], "the step's teardown closes the idle connection"
 
 
 def _connection_settings(server, database: str, **settings):
