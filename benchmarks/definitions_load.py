@@ -298,8 +298,7 @@ def _run_cost_lines(cost: RunCost) -> list[str]:
     )
     return [
         f"One-asset run, `dagster asset materialize --select {RUN_ENTITY}` (the whole command: the CLI's "
-        "code-location load, the run, the step's process forked from the executor's forkserver, which "
-        f"loads the code location too), {len(cost.small)} paired rounds:",
+        "code-location load and the run, whose one step runs in the CLI's process), {len(cost.small)} paired rounds:",
         "",
         table,
         "",

@@ -460,7 +460,7 @@ def _overhead_lines(cases: list[Case]) -> list[str]:
         if runs:
             wall, step = median([r.result.wall_seconds for r in runs]), median([r.work_seconds for r in runs])
             lines.append(f"- {case.part} {case.rows:,}: of the command's {wall:.2f} s, the step is {step:.2f} s and "
-                         f"{wall - step:.2f} s are Dagster around it (CLI start-up, two code-location loads, the "
+                         f"{wall - step:.2f} s are Dagster around it (CLI start-up, the code-location load, the "
                          f"run's bookkeeping); the yardstick's whole process {median([r.result.wall_seconds for r in case.runs[YARDSTICK]]):.2f} s")
     return lines
 

@@ -633,8 +633,9 @@ def report(results: list[Measured], available: dict[str, Tool], chosen: list[str
         f"{runs} run(s) of each. Every output holds {first.rows:,} rows in every table (Parquet footers). The "
         "breakdown is read from the run's event log (`DagsterInstance.from_config`, `all_logs`: RUN_START/"
         "RUN_SUCCESS, STEP_WORKER_STARTING, STEP_START, STEP_SUCCESS, ASSET_MATERIALIZATION timestamps). For "
-        "ingest_assets the CPU and largest-process figures (rusage) can miss the step processes, which Dagster's "
-        "multiprocess executor starts from a forkserver: the sampled process-tree peak includes them.",
+        "ingest_assets the CPU and largest-process figures (rusage) can miss the step processes, which the "
+        "multiprocess executor forks from a forkserver when a run has several steps: the sampled process-tree "
+        "peak includes them.",
         "",
         *machine_lines(),
         f"- tools: {versions}",

@@ -181,7 +181,7 @@ def psql_contender(server: PostgresServer, table: str) -> Contender:
 
 
 def ingest_contender(server: PostgresServer, table: str, parallel: bool) -> Contender:
-    """`dagster asset materialize` of a one-entity project, as a user runs it (CLI, then a step process)."""
+    """`dagster asset materialize` of a one-entity project, as a user runs it (the one step runs in its process)."""
     name = "ingest-parallel" if parallel else "ingest"
     lake = ROOT / "out" / name
     flows = write_project(server, ROOT / "projects" / name, lake, table, parallel)
@@ -480,7 +480,7 @@ def _step_lines(results: list[Measured]) -> list[str]:
             ratios = [b.step_seconds / a.result.wall_seconds for a, b in m.pairs[name] if b.step_seconds]
             lines.append(f"- {name} at {m.rows:,} rows: the step alone (Dagster's `STEP_SUCCESS` duration) "
                          f"{step:.2f} s, x{median(ratios):.2f} COPY paired; the other {m.wall(name) - step:.2f} s "
-                         "of the process are the CLI, two code-location loads (CLI and step process) and the run's "
+                         "of the process are the CLI, the code-location load and the run's "
                          "bookkeeping")
     return lines
 
@@ -505,10 +505,10 @@ def report(results: list[Measured], server: PostgresServer, rounds: int, command
         f"{rounds} round(s) in which every path runs right after a run of the yardstick (psycopg's binary "
         "COPY, read and dropped), so each ratio is a pair. Every output is checked: row count, sum(id), "
         "sum(amount) and count(note) equal the table's. `peak RSS, process tree` is the largest sum over the "
-        "process and its children at one moment (sampled every 50 ms; `dagster asset materialize` runs the "
-        "step in a child process); it counts a page shared by several processes (the step is forked from "
-        "Dagster's forkserver) once per process, `peak PSS, process tree` splits it among them (the memory "
-        "the tree takes). `largest process` is the largest single one (exact), the figure "
+        "process and its children at one moment (sampled every 50 ms; `dagster asset materialize` runs a "
+        "run's one step in its own process, a run of several forks a process per step); it counts a page "
+        "shared by several processes once per process, `peak PSS, process tree` splits it among them (the "
+        "memory the tree takes). `largest process` is the largest single one (exact), the figure "
         "performance.md reports. Its ratios are to `psql \\copy`, converted here to psycopg's COPY (/1.30, its "
         "measured ratio).",
         "",

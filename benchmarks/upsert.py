@@ -764,7 +764,7 @@ def reading_line(name: str, whole: float, step: float | None, yardstick: str, pr
     if step is None:
         return f"- reading, {name}: the step's own time was not found in the event log"
     line = (f"- reading, {name}: of the {whole:.1f} s command, {whole - step:.1f} s are Dagster around the step "
-            f"(CLI, two code-location loads, run bookkeeping) and {step:.1f} s the step, against {yardstick}")
+            f"(CLI, the code-location load, run bookkeeping) and {step:.1f} s the step, against {yardstick}")
     if profile is not None:
         phases = sorted(profile.phases[1:], key=lambda phase: phase[1], reverse=True)[:2]
         line += "; the step's largest phases: " + ", ".join(f"{label} {seconds:.1f} s" for label, seconds in phases)
