@@ -298,7 +298,7 @@ def _run_cost_lines(cost: RunCost) -> list[str]:
     )
     return [
         f"One-asset run, `dagster asset materialize --select {RUN_ENTITY}` (the whole command: the CLI's "
-        "code-location load and the run, whose one step runs in the CLI's process), {len(cost.small)} paired rounds:",
+        f"code-location load and the run, whose one step runs in the CLI's process), {len(cost.small)} paired rounds:",
         "",
         table,
         "",
