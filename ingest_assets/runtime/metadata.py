@@ -49,7 +49,7 @@ def materialization_metadata(
     table = schema.layout.table
     metadata: dict[str, RecordedValue] = {
         "dagster/column_schema": column_schema(table, plan.keys),
-        schema_changes.SCHEMA_METADATA_KEY: schema_changes.serialize(table),
+        schema_changes.SCHEMA_METADATA_KEY: dg.MetadataValue.json(schema_changes.serialize(table)),
         "ingest/rows_read": rows_read,
         **({"ingest/rows_transformed": rows_transformed} if rows_transformed is not None else {}),
         "ingest/rows_written": commit.rows_written,

@@ -45,11 +45,7 @@ def _previous_load(event: dg.EventLogEntry | None) -> PreviousLoad:
     metadata = _metadata(event)
 
     recorded = metadata.get(schema_changes.SCHEMA_METADATA_KEY)
-    schema = None
-    if recorded is not None:
-        text = recorded.value
-        assert isinstance(text, str), "materializations record the schema as text"
-        schema = schema_changes.deserialize(text)
+    schema = None if recorded is None else schema_changes.deserialize(recorded.value)
     found = metadata.get(schema_changes.CHANGES_METADATA_KEY)
     changes = found.value if found is not None else []
     assert isinstance(changes, list), "materializations record the schema changes as a JSON list"

@@ -16,6 +16,8 @@ there every change is applied. A refused change fails the run before anything is
 
 from __future__ import annotations
 
+from typing import Any
+
 import pyarrow as pa
 
 from ingest_assets.config.project_files import SchemaPolicy
@@ -180,13 +182,20 @@ def conform(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
     return pa.RecordBatch.from_arrays(columns, schema=schema)
 
 
-def serialize(schema: pa.Schema) -> str:
-    import base64
+def serialize(schema: pa.Schema) -> list[dict[str, Any]]:
+    """The schema as the materialization records it: readable JSON (see schema_json.py)."""
+    from ingest_assets.stores.schema_json import schema_to_json
 
-    return base64.b64encode(schema.remove_metadata().serialize().to_pybytes()).decode("ascii")
+    return schema_to_json(schema)
 
 
-def deserialize(text: str) -> pa.Schema:
-    import base64
+def deserialize(recorded: object) -> pa.Schema:
+    """A recorded schema: the JSON columns, or the base64 Arrow IPC that loads recorded before them."""
+    from ingest_assets.stores.schema_json import schema_from_json
 
-    return pa.ipc.read_schema(pa.py_buffer(base64.b64decode(text)))
+    if isinstance(recorded, str):
+        import base64
+
+        return pa.ipc.read_schema(pa.py_buffer(base64.b64decode(recorded)))
+    assert isinstance(recorded, list), "materializations record the schema as a JSON list of columns"
+    return schema_from_json(recorded)

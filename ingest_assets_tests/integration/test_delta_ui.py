@@ -2,12 +2,14 @@
 
 A project loads 40 orders into a local Delta table with the real CLI (twice: a create, then a MERGE);
 the real webserver serves it and headless Chromium renders the asset's page. The page must show the
-Delta kind, the row count, the version and operation of the latest commit, and no account key.
+Delta kind, the row count, the version and operation of the latest commit, the recorded schema as
+readable JSON, and no account key.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -70,3 +72,7 @@ def test_the_asset_page_shows_the_delta_kind_version_and_row_count(tmp_path: Pat
     assert ">MERGE<" in page  # the latest load's commit
     assert ">40<" in page  # dagster/row_count
     assert str(tmp_path / "delta/sales/orders") in page  # ingest/destination: the table's folder
+    # The recorded schema reads as JSON columns, not the base64 Arrow IPC it was ("/////" starts one).
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page))
+    assert "ingest/table_schema" in text and '"name": "customer", "nullable": true, "type": "string"' in text
+    assert "/////" not in page
