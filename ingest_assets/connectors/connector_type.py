@@ -50,3 +50,9 @@ class ConnectorType:
     # The settings model (a `ConnectionSettings`) whose `type: Literal[...]` names this type; the
     # project's `connections:` are validated by the union of the registered types' models.
     model: type[BaseModel] | None = None
+    # The kind the Dagster UI shows for it, one Dagster has an icon for (None: the type's name).
+    dagster_kind: str | None = None
+
+    @property
+    def kind(self) -> str:
+        return self.dagster_kind or self.name

@@ -78,4 +78,4 @@ class DeltaResource(StorageResource):
 
 DELTA = ConnectorType("delta", DeltaResource.from_settings, "ingest_assets.homes.delta:delta_home",
                       "ingest_assets.stores.delta:DeltaStore", frozenset({"path"}), "path", reads_back=True,
-                      model=DeltaConnection)
+                      model=DeltaConnection, dagster_kind="deltalake")

@@ -68,4 +68,5 @@ OPEN_MIRRORING = ConnectorType(
     "open_mirroring", OpenMirroringResource.from_settings, None,
     "ingest_assets.stores.open_mirroring.store:OpenMirroringStore", frozenset(), "table", partitioned_writes=False,
     counts_table=False, publish_step=True, store_settings=frozenset(MIRRORED_TABLE_SETTINGS), model=OpenMirroringConnection,
+    dagster_kind="fabric",
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Literal
 
 from pydantic import field_validator
@@ -32,4 +33,5 @@ class SqlAlchemyResource(DatabaseResource):
         return resolve_references(self.url)
 
 
-SQLALCHEMY = sql_database("sqlalchemy", SqlAlchemyResource, SqlAlchemyConnection)
+SQLALCHEMY = dataclasses.replace(sql_database("sqlalchemy", SqlAlchemyResource, SqlAlchemyConnection),
+                                 dagster_kind="sql")

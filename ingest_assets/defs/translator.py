@@ -11,12 +11,15 @@ from collections.abc import Iterable
 
 import dagster as dg
 
+from ingest_assets.connectors import registry
 from ingest_assets.defs.partitions import partitions_definition
 from ingest_assets.errors import TranslatorError  # noqa: F401 -- re-exported from its old home
 from ingest_assets.plan.model import EntityPlan
 
 # Written by the factory into every entity's spec, whatever the translator does: which entity an asset is.
 ENTITY_METADATA_KEY = "ingest/entity"
+# Every asset this tool makes carries it beside its home's and store's kinds (`kind:ingest_assets` selects them all).
+TOOL_KIND = "ingest_assets"
 
 
 class IngestTranslator:
@@ -38,7 +41,7 @@ class IngestTranslator:
         return dg.AssetSpec(
             key=self.get_asset_key(plan),
             group_name=plan.flow,
-            kinds={plan.home.type, plan.store.type},
+            kinds={registry.connector(plan.home.type).kind, registry.connector(plan.store.type).kind, TOOL_KIND},
             tags=self.get_tags(plan),
             owners=list(plan.owners),
             description=self.get_description(plan),

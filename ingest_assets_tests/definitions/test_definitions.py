@@ -49,13 +49,14 @@ def test_one_asset_per_entity_keyed_by_flow_and_entity(graph):
 def test_groups_kinds_tags_owners_description(graph):
     orders = spec(graph, "shop_sales/orders")
     assert orders.group_name == "shop_sales"
-    assert orders.kinds == {"sqlite", "parquet"}
+    assert orders.kinds == {"sqlite", "parquet", "ingest_assets"}
     assert {k: v for k, v in orders.tags.items() if not k.startswith("dagster/")} == {
         "critical": "", "domain": "sales", "ingest/flow": "shop_sales", "ingest/run_type": "incremental"}
     assert orders.owners == ["team:data-platform"]
     assert orders.description.startswith("Orders; status updates move updated_at")
-    assert spec(graph, "shop_catalog/stores").kinds == {"csv", "duckdb"}
-    assert spec(graph, "shop_lakehouse/orders").kinds == {"sqlite", "delta"}
+    assert spec(graph, "shop_catalog/stores").kinds == {"csv", "duckdb", "ingest_assets"}
+    # Kinds Dagster has an icon for: the delta type shows as Delta Lake, Open Mirroring as Fabric.
+    assert spec(graph, "shop_lakehouse/orders").kinds == {"sqlite", "deltalake", "ingest_assets"}
 
 
 def test_code_version_follows_the_resolved_settings(tmp_path, graph):
@@ -82,7 +83,7 @@ def test_checks_per_entity(graph):
 def test_an_open_mirroring_entity_is_two_steps_that_look_like_one_asset(defs, graph):
     customers = spec(graph, "fabric_mirror/customers")
     assert customers.group_name == "fabric_mirror"
-    assert customers.kinds == {"sqlite", "open_mirroring"}
+    assert customers.kinds == {"sqlite", "fabric", "ingest_assets"}
     assert customers.owners == ["team:data-platform"]
     assert {c.name for c in graph.get_check_keys_for_assets([customers.key])} == {
         checks.ROWS_READ_EQUAL_WRITTEN, checks.SCHEMA_UNCHANGED, checks.FILES_MATCH_ROWS, checks.SEQUENCE_WITHOUT_GAPS}

@@ -114,7 +114,7 @@ def test_derived_asset_depends_on_its_inputs_in_its_flows_group(shop: Project):
     assert node.parent_keys == {dg.AssetKey(["sales", "orders"]), dg.AssetKey(["catalog", "customers"])}
     spec = next(s for a in defs.assets for s in a.specs if s.key == key)
     assert spec.group_name == "reports"
-    assert spec.kinds == {"duckdb"}
+    assert spec.kinds == {"duckdb", "ingest_assets"}
     assert {k: v for k, v in spec.tags.items() if not k.startswith("dagster/")} == {
         "reporting": "", "ingest/flow": "reports", "ingest/run_type": "full_drop"}
     assert spec.owners == ["team:finance"]

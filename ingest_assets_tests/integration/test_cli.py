@@ -145,7 +145,7 @@ def test_webserver_serves_the_assets_checks_and_jobs(workdir: Path):
         assert set(nodes) == {"sales/orders", "sales/customers_copy", "web/events", "web/all_events"}
         orders = nodes["sales/orders"]
         assert orders["groupName"] == "sales"
-        assert set(orders["kinds"]) == {"sqlite", "parquet"}
+        assert set(orders["kinds"]) == {"sqlite", "parquet", "ingest_assets"}
         assert {"key": "critical", "value": ""} in orders["tags"]
         assert {c["name"]: c["blocking"] for c in orders["assetChecksOrError"]["checks"]} == {
             "rows_read_equal_written": True, "destination_row_count": False, "schema_unchanged": False,

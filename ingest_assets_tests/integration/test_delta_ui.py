@@ -67,7 +67,7 @@ def test_the_asset_page_shows_the_delta_kind_version_and_row_count(tmp_path: Pat
             server.terminate()
             server.wait(timeout=30)
 
-    assert ">delta<" in page and ">SQLite<" in page  # the asset's kinds
+    assert ">Delta Lake<" in page and ">SQLite<" in page and ">ingest_assets<" in page  # the kinds, with icons
     assert "ingest/delta_version" in page and "ingest/delta_operation" in page
     assert ">MERGE<" in page  # the latest load's commit
     assert ">40<" in page  # dagster/row_count
