@@ -32,4 +32,4 @@ class AdlsResource(StorageResource):
 ADLS = ConnectorType("adls", AdlsResource.from_settings, None, "ingest_assets.stores.adls:AdlsStore", frozenset(),
                      "path", write_strategies=frozenset({"append", "replace"}), partitioned_writes=False,
                      counts_table=False, model=AdlsConnection, dagster_kind="azure")
-ONELAKE = dataclasses.replace(ADLS, name="onelake", dagster_kind=None)
+ONELAKE = dataclasses.replace(ADLS, name="onelake", dagster_kind="onelake")

@@ -33,10 +33,10 @@ _SQL_READS: frozenset[ReadKindName] = frozenset({"table", "query"})
 
 
 def sql_database(name: str, resource: type[DatabaseResource], model: type[ConnectionSettings],
-                 home: str = SQLALCHEMY_HOME) -> ConnectorType:
+                 home: str = SQLALCHEMY_HOME, dagster_kind: str | None = None) -> ConnectorType:
     """A SQL database type: a home of tables and queries read in parallel key ranges, a store of tables."""
     return ConnectorType(name, resource.from_settings, home, _SQL_STORE, _SQL_READS, "table", parallel_reads=True,
-                         reads_back=True, model=model)
+                         reads_back=True, model=model, dagster_kind=dagster_kind)
 
 
 # ---- settings --------------------------------------------------------------------------------------

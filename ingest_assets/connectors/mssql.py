@@ -151,5 +151,5 @@ def odbc_value(value: str) -> str:
     return value
 
 
-MSSQL = dataclasses.replace(sql_database("mssql", MssqlResource, MssqlConnection), dagster_kind="sqlserver")
+MSSQL = sql_database("mssql", MssqlResource, MssqlConnection, dagster_kind="sqlserver")
 SQLSERVER = dataclasses.replace(MSSQL, name="sqlserver")

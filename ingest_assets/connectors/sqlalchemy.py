@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Literal
 
 from pydantic import field_validator
@@ -33,5 +32,4 @@ class SqlAlchemyResource(DatabaseResource):
         return resolve_references(self.url)
 
 
-SQLALCHEMY = dataclasses.replace(sql_database("sqlalchemy", SqlAlchemyResource, SqlAlchemyConnection),
-                                 dagster_kind="sql")
+SQLALCHEMY = sql_database("sqlalchemy", SqlAlchemyResource, SqlAlchemyConnection, dagster_kind="sql")

@@ -33,9 +33,8 @@ RUNTIME_MODULES = ("ingest_assets.runtime.batch", "ingest_assets.stores.staging"
 
 def runtime_modules(project: ProjectPlan) -> list[str]:
     """The modules a step of `project` imports before it moves a row: the runtime's, then its homes' and stores'."""
-    factories = [factory for connection in project.connections
-                 for factory in (registry.connector(connection.type).home, registry.connector(connection.type).store)
-                 if factory is not None]
+    types = [registry.connector(connection.type) for connection in project.connections]
+    factories = [factory for kind in types for factory in (kind.home, kind.store) if factory is not None]
     return list(dict.fromkeys([*RUNTIME_MODULES, *(factory.partition(":")[0] for factory in factories)]))
 
 

@@ -78,7 +78,7 @@ class PostgresHome:
         """A connection another load of the step left (if it still answers), else a new one."""
         idle = self._resource.idle_connections()
         while (waiting := idle.take()) is not None:
-            if _answers(waiting):
+            if _succeeds(waiting, "SELECT 1"):  # it may have been dropped by a restart or a timeout
                 return waiting
             waiting.close()
         try:
@@ -128,10 +128,11 @@ class PostgresHome:
         connections when `reusable` and its transaction ends cleanly, else closed."""
         connection, closer = self._connection, self._closer
         self._connection, self._closer = None, None
-        if connection is None or closer is None:
+        if connection is None or closer is None:  # set together by `_session`
             return
         closer.detach()
-        if reusable and _transaction_ended(connection):
+        # Ends the read's read-only transaction; a connection that cannot is not reused.
+        if reusable and _succeeds(connection, "ROLLBACK"):
             self._resource.idle_connections().give(connection)
         else:
             connection.close()
@@ -444,26 +445,13 @@ def _database_errors() -> Iterator[None]:
         raise _home_error(error, connecting=False) from error
 
 
-def _answers(connection: Connection) -> bool:
-    """Whether an idle connection still reaches the server (it may have restarted or timed it out)."""
+def _succeeds(connection: Connection, statement: str) -> bool:
+    """Whether `statement` runs on `connection` (an idle one checked, a read's transaction ended)."""
     from adbc_driver_manager import dbapi
 
     try:
         with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-            cursor.fetchall()
-    except dbapi.Error:
-        return False
-    return True
-
-
-def _transaction_ended(connection: Connection) -> bool:
-    """End the read's (read-only) transaction; False when the connection cannot, so it is not reused."""
-    from adbc_driver_manager import dbapi
-
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("ROLLBACK")
+            cursor.execute(statement)
     except dbapi.Error:
         return False
     return True

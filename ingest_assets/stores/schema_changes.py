@@ -22,6 +22,7 @@ import pyarrow as pa
 
 from ingest_assets.config.project_files import SchemaPolicy
 from ingest_assets.stores.schema_decision import ColumnChange, SchemaDecision, TableLayout
+from ingest_assets.stores.schema_json import schema_from_ipc_text, schema_from_json, schema_to_json
 
 # The destination's Arrow schema after a load, recorded in its materialization (the next reference).
 SCHEMA_METADATA_KEY = "ingest/table_schema"
@@ -184,18 +185,12 @@ def conform(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
 
 def serialize(schema: pa.Schema) -> list[dict[str, Any]]:
     """The schema as the materialization records it: readable JSON (see schema_json.py)."""
-    from ingest_assets.stores.schema_json import schema_to_json
-
     return schema_to_json(schema)
 
 
 def deserialize(recorded: object) -> pa.Schema:
     """A recorded schema: the JSON columns, or the base64 Arrow IPC that loads recorded before them."""
-    from ingest_assets.stores.schema_json import schema_from_json
-
     if isinstance(recorded, str):
-        import base64
-
-        return pa.ipc.read_schema(pa.py_buffer(base64.b64decode(recorded)))
+        return schema_from_ipc_text(recorded)
     assert isinstance(recorded, list), "materializations record the schema as a JSON list of columns"
     return schema_from_json(recorded)

@@ -40,6 +40,11 @@ def schema_from_json(columns: list[dict[str, Any]]) -> pa.Schema:
     return pa.schema([_field_from_json(column) for column in columns])
 
 
+def schema_from_ipc_text(text: str) -> pa.Schema:
+    """A schema as base64 Arrow IPC: what loads recorded before the JSON form, and a field without one."""
+    return pa.ipc.read_schema(pa.py_buffer(base64.b64decode(text)))
+
+
 class _UnknownType(Exception):
     pass
 
@@ -58,7 +63,7 @@ def _field_to_json(field: pa.Field[Any]) -> dict[str, Any]:
 def _field_from_json(column: dict[str, Any]) -> pa.Field[Any]:
     kind = column["type"]
     if isinstance(kind, dict) and "arrow_ipc" in kind:
-        return pa.ipc.read_schema(pa.py_buffer(base64.b64decode(kind["arrow_ipc"]))).field(0)
+        return schema_from_ipc_text(kind["arrow_ipc"]).field(0)
     metadata = column.get("metadata")
     return pa.field(column["name"], _type_from_json(kind), nullable=column["nullable"],
                     metadata={key.encode(): value.encode() for key, value in metadata.items()} if metadata else None)

@@ -117,10 +117,10 @@ def test_a_user_replaces_the_executor_and_merges_definitions(tmp_path):
         dg.Definitions.merge(build_definitions(_project(tmp_path)), dg.Definitions(executor=mine))
 
 
-def _materialize(tmp_path: Path, flows: Path, selection: str) -> list[dg.EventLogEntry]:
-    """`dagster asset materialize` of `selection` through the CLI; the run's Dagster events."""
-    home = tmp_path / "home"
-    home.mkdir(exist_ok=True)
+def _materialize(tmp_path: Path, flows: Path, selection: str, instance: str = "home") -> list[dg.EventLogEntry]:
+    """`dagster asset materialize` of `selection` through the CLI, on a new instance; the run's Dagster events."""
+    home = tmp_path / instance
+    home.mkdir()
     (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     env = {**os.environ, "DAGSTER_HOME": str(home), "INGEST_FLOWS_DIR": str(flows)}
     result = subprocess.run([str(Path(sys.executable).with_name("dagster")), "asset", "materialize",
@@ -172,10 +172,7 @@ def test_multiprocess_runs_one_step_in_the_run_process_and_several_in_processes_
     assert list(_step_pids(one).values()) == [_run_pid(one)], "a run of one step has no step process"
     assert any("in process" in (e.message or "").lower() for e in one)
 
-    (tmp_path / "home/dagster.yaml").unlink()
-    for run_db in (tmp_path / "home").rglob("*.db"):
-        run_db.unlink()
-    two = _materialize(tmp_path, flows, "*")
+    two = _materialize(tmp_path, flows, "*", instance="home_two")
     pids = _step_pids(two)
     assert set(pids) == {"sales__orders", "copy__orders"}
     assert len(set(pids.values())) == 2 and _run_pid(two) not in pids.values(), "each step forks a process of its own"
