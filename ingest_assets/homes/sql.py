@@ -23,10 +23,11 @@ from ingest_assets.errors import (
     FetchedValueDoesNotFit,
     HomeDatabaseRefused,
     HomeDatabaseUnavailable,
+    MaxValueUnreadable,
     SourceTableMissing,
     first_line,
 )
-from ingest_assets.homes import statistics
+from ingest_assets.homes import sqlite_times, statistics
 from ingest_assets.homes.base import ReadRequest
 from ingest_assets.homes.explain import RowEstimate, SourceQuery
 from ingest_assets.homes.read_query import (
@@ -61,6 +62,10 @@ def _as_read(column_type: sa.types.TypeEngine[Any]) -> sa.types.TypeEngine[Any]:
         as_float.asdecimal = False
         return as_float
     return column_type
+
+
+def _datetime_columns(types: ColumnTypes) -> set[str]:
+    return {name for name, column_type in types.items() if isinstance(column_type, sa.DateTime)}
 
 
 class SqlAlchemyHome:
@@ -118,7 +123,24 @@ class SqlAlchemyHome:
     def _compared(self, types: ColumnTypes) -> Quote:
         """A column as written where rows are compared with a bound value (windows, max, key ranges): as
         itself, unless the database stores values that compare otherwise (SQLite's text datetimes)."""
-        return dialect_quote(self.engine.dialect)
+        quote = dialect_quote(self.engine.dialect)
+        if self.engine.dialect.name != "sqlite":
+            return quote
+        times = _datetime_columns(types)
+        return lambda name: sqlite_times.compared_as_bound(quote(name)) if name in times else quote(name)
+
+    def _require_comparable(self, connection: sa.Connection, spec: ReadSpec, types: ColumnTypes, column: str) -> None:
+        """Refuse a watermark whose values the windows could not compare (SQLite text it cannot read as a
+        time would fall out of every window while the maximum moved past it)."""
+        if self.engine.dialect.name != "sqlite" or column not in _datetime_columns(types):
+            return
+        quote = dialect_quote(self.engine.dialect)
+        found = sa.text(f"SELECT {quote(column)} FROM ({self._text(spec, [], types).text}) AS ingest_times "
+                        f"WHERE {sqlite_times.first_unreadable(quote(column))} LIMIT 1")
+        unreadable = connection.execute(found.columns(sa.column(column, sa.Text()))).scalar()
+        if unreadable is not None:
+            raise MaxValueUnreadable(engine="SQLite", column=column, source=spec.describe(),
+                                     reason=sqlite_times.unreadable_fix(unreadable))
 
     def _text(self, spec: ReadSpec, conditions: Sequence[Condition], types: ColumnTypes, select: str | None = None,
               explain: str | None = None) -> sa.TextClause:
@@ -166,6 +188,7 @@ class SqlAlchemyHome:
                 types = self._column_types(connection, spec)
                 if spec.table is not None:  # a query's described types may be partial (SQL Server's)
                     require_column(spec, types, column)
+                self._require_comparable(connection, spec, types, column)
                 text = self._text(spec, [], types, f"max({self._compared(types)(column)})")
                 # Typed like the column (SQLite returns timestamps as text otherwise).
                 query = text.columns(sa.column("max_value", types[column])) if column in types else text

@@ -43,7 +43,7 @@ from ingest_assets.homes.read_query import build_read_query
 from ingest_assets.homes.sql import ArrowTypes, ColumnTypes, SqlAlchemyHome
 from ingest_assets.homes.streams import StreamOpener, empty_batch
 from ingest_assets.sql.statement import Rendered, Sql, Value
-from ingest_assets.sql.text import Quote, dialect_quote
+from ingest_assets.sql.text import dialect_quote
 from ingest_assets.sql.window import Condition
 
 if TYPE_CHECKING:
@@ -73,14 +73,6 @@ def sqlite_home(resource: SqliteFileResource) -> SqliteHome:
     return SqliteHome(resource, fast=fast)
 
 
-def compared_as_sqlalchemy_stores(column: str) -> str:
-    """A text datetime as SQLAlchemy stores and binds it ('2025-01-03 02:00:00.000000'), so a bound value
-    compares with it as with a time. SQLite compares text as text: Python's isoformat ('2025-01-03T02:00:00',
-    fractions only when not zero) sorts after a bound of the same day, and the rows of a window's last day
-    would be left behind a cursor that records their maximum. Nulls stay null."""
-    return f"substr(replace({column}, 'T', ' ') || iif(instr({column}, '.'), '000000', '.000000'), 1, 26)"
-
-
 def _placeholder(arrow: pa.DataType) -> str | None:
     return next((literal for matches, literal in _PLACEHOLDERS.items() if matches(arrow)), None)
 
@@ -90,11 +82,6 @@ class SqliteHome(SqlAlchemyHome):
         super().__init__(resource)
         self._file = resource.file_path()
         self._fast = fast  # ADBC's stream; else SQLAlchemy's
-
-    def _compared(self, types: ColumnTypes) -> Quote:
-        quote = super()._compared(types)
-        times = {name for name, column_type in types.items() if isinstance(column_type, sa.DateTime)}
-        return lambda name: compared_as_sqlalchemy_stores(quote(name)) if name in times else quote(name)
 
     def _opener(self, request: ReadRequest, ranges: Sequence[Condition | None], types: ColumnTypes,
                 declared: ArrowTypes) -> StreamOpener:

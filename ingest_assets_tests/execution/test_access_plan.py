@@ -23,6 +23,7 @@ from ingest_assets.cli.main import main
 from ingest_assets.errors import TerminalError
 from ingest_assets.homes.base import ReadRequest
 from ingest_assets.homes.sql import _limited
+from ingest_assets.homes.sqlite_times import compared_as_bound
 from ingest_assets.plan.cursor import CURSOR_METADATA_KEY, Cursor
 from ingest_assets.plan.load import load_plan
 from ingest_assets.plan.window import RowFilter
@@ -315,8 +316,8 @@ def test_incremental_plan_shows_window_after_the_cursor_and_moves_no_data(projec
     assert orders["window"] == "updated_at > 2026-03-01 08:50:00 and updated_at <= 2026-03-01 09:00:00"
     assert orders["load"] == "rows after the committed watermark 2026-03-01 08:50:00"
     assert (orders["read"], orders["write"]) == ("cursor", "upsert")
-    # SQLite compares text datetimes as written: the column as SQLAlchemy stores it, then the bounds.
-    as_stored = "substr(replace(updated_at, 'T', ' ') || iif(instr(updated_at, '.'), '000000', '.000000'), 1, 26)"
+    # SQLite compares text datetimes as written: the column as SQLAlchemy binds a time, then the bounds.
+    as_stored = compared_as_bound("updated_at")
     assert orders["source"]["text"] == f"SELECT * FROM orders WHERE ({as_stored} > ? AND {as_stored} <= ?)"
     assert orders["source"]["parameters"] == {"ingest_1": "2026-03-01T08:50:00", "ingest_2": "2026-03-01T09:00:00"}
     # sqlite_stat1 counts the table; the window is applied by the read.

@@ -7,7 +7,7 @@ the rows came through ADBC (and the fallback tests make the ADBC stream fail ins
 from __future__ import annotations
 
 import sqlite3
-from datetime import date, datetime
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 
@@ -22,6 +22,7 @@ from ingest_assets.homes.sql import SqlAlchemyHome
 from ingest_assets.homes.sqlite import SqliteHome, sqlite_home
 from ingest_assets.plan.model import ParallelPlan, ReadSpec
 from ingest_assets.plan.window import RowFilter
+from ingest_assets_tests.conftest import Project, read_parquet_table
 
 T0 = datetime(2026, 3, 1, 8, 30, 15, 123456)
 
@@ -267,3 +268,76 @@ def test_text_that_is_not_utf8_fails_as_a_value_naming_the_column(tmp_path: Path
                                             r"at the source, or read the column as bytes .*CAST\(name AS BLOB\)"):
         with home.read(ReadRequest(ReadSpec(table="t"))) as reader:
             reader.read_all()
+
+
+# The ways a project reaches a SQLite file: ADBC, the SQLite home's SQLAlchemy path, and a SQLAlchemy URL.
+SQLITE_CONNECTIONS = {
+    "adbc": "{type: sqlite, path: source.sqlite}",
+    "sqlite-sqlalchemy": "{type: sqlite, path: source.sqlite, engine: sqlalchemy}",
+    "url": "{type: sqlalchemy, url: 'sqlite:///%s'}",
+}
+ISO_TEXTS = {
+    "isoformat": lambda at: at.isoformat(),  # '2025-01-03T02:00:00', fractions only when not zero
+    "offset": lambda at: (at + timedelta(hours=1)).replace(tzinfo=timezone(timedelta(hours=1))).isoformat(),
+    "javascript": lambda at: at.isoformat(timespec="milliseconds") + "Z",  # toISOString()
+}
+
+
+@pytest.mark.parametrize("text", list(ISO_TEXTS))
+@pytest.mark.parametrize("declared", ["DATETIME", "TIMESTAMP", "TEXT"])
+@pytest.mark.parametrize("connection", list(SQLITE_CONNECTIONS))
+def test_incremental_loads_of_iso_text_times_move_every_row_once(project: Project, connection: str, declared: str,
+                                                                text: str):
+    """Rows every 7 hours over days, as ISO text (a cursor of the newest day, then more rows of that day
+    and later): every row arrives exactly once, on every path to SQLite. Bound as SQLAlchemy writes a
+    time ('2025-01-03 02:00:00.000000') and compared as text, the rows of the window's last day would be
+    left out while the cursor records their maximum."""
+    source = project.root / "source.sqlite"
+    first = datetime(2025, 1, 1, 0, 0, 0, 250000)
+
+    def insert(ids: range) -> None:
+        with sqlite3.connect(source) as database:
+            database.executemany("INSERT INTO events VALUES (?, ?)",
+                                 [(i, ISO_TEXTS[text](first + timedelta(hours=7 * i))) for i in ids])
+
+    with sqlite3.connect(source) as database:
+        database.execute(f"CREATE TABLE events (id INTEGER PRIMARY KEY, at {declared})")
+    insert(range(0, 10))
+    project.write({
+        "flows/ingest.yml": f"""
+            connections:
+              shop: {SQLITE_CONNECTIONS[connection].replace("%s", str(source))}
+              lake: {{type: parquet, path: lake}}
+            """,
+        "flows/copy/flow.yml": """
+            home: shop
+            store: lake
+            run_type: incremental
+            entities:
+              - {name: events, home: {table: events}, keys: [id], watermark: at}
+            """,
+    })
+    project.materialize("copy/events")
+    read = [project.latest_metadata("copy/events")["ingest/rows_read"]]
+    insert(range(10, 16))
+    project.materialize("copy/events")
+    read.append(project.latest_metadata("copy/events")["ingest/rows_read"])
+    project.materialize("copy/events")
+    read.append(project.latest_metadata("copy/events")["ingest/rows_read"])
+
+    assert read == [10, 6, 0]
+    assert sorted(read_parquet_table(project.root / "lake/copy/events").column("id").to_pylist()) == list(range(16))
+
+
+@pytest.mark.parametrize("fast", [True, False], ids=["adbc", "sqlalchemy"])
+def test_a_watermark_of_text_sqlite_cannot_read_as_a_time_is_refused(tmp_path: Path, fast: bool):
+    """ISO 8601's basic form ('20260304T050607'): SQLAlchemy reads it, SQLite's time functions do not, so
+    windows could not compare it as a time; the maximum (every watermark load asks it) refuses it."""
+    path = tmp_path / "basic.sqlite"
+    with sqlite3.connect(path) as connection:
+        connection.execute("CREATE TABLE events (id INTEGER PRIMARY KEY, at DATETIME)")
+        connection.executemany("INSERT INTO events VALUES (?, ?)",
+                               [(1, "2026-03-04T05:06:07"), (2, "20260304T050608"), (3, None)])
+    home = SqliteHome(SqliteFileResource(path=str(path)), fast=fast)
+    with pytest.raises(TerminalError, match=r"max\(at\) of events: .*'20260304T050608' .* -> write the times as "):
+        home.max_value(ReadSpec(table="events"), "at")
