@@ -13,6 +13,7 @@ import dagster as dg
 
 from ingest_assets.connectors import registry
 from ingest_assets.defs.checks import check_specs
+from ingest_assets.defs.partitions import backfill_policy
 from ingest_assets.defs.pools import POOL_TAG
 from ingest_assets.defs.publish_step import STEP_TAG, publish_step_asset
 from ingest_assets.defs.steps import SharedStep
@@ -56,9 +57,7 @@ def entity_asset(plan: EntityPlan, translator: IngestTranslator, key: dg.AssetKe
         specs=[spec],
         check_specs=check_specs(plan, key),
         required_resource_keys={plan.home.name, plan.store.name},
-        # A range of time partitions runs as one window in one run (`--partition-range` needs this);
-        # key buckets run one per run, so a backfill spreads them over the executor's workers.
-        backfill_policy=dg.BackfillPolicy.single_run() if plan.partition else None,
+        backfill_policy=backfill_policy(plan),
         pool=pool,
         op_tags=tags,
     )
@@ -89,6 +88,7 @@ def shared_step_asset(step: SharedStep, translator: IngestTranslator, keys: Enti
         check_specs=[spec for key, entity in entities.items() for spec in check_specs(entity.plan, key)],
         required_resource_keys={first.home.name, first.store.name},
         can_subset=True,
+        backfill_policy=backfill_policy(first),  # the step's entities are unpartitioned
         pool=pool,
         op_tags=tags,
     )

@@ -8,6 +8,7 @@ import dagster as dg
 
 from ingest_assets.defs.assets import entity_spec
 from ingest_assets.defs.checks import check_specs
+from ingest_assets.defs.partitions import backfill_policy
 from ingest_assets.defs.publish_step import STEP_TAG
 from ingest_assets.defs.translator import EntityKeys, IngestTranslator
 from ingest_assets.homes.derived import DerivedQueryHome
@@ -67,6 +68,7 @@ def derived_asset(derived: DerivedPlan, translator: IngestTranslator, keys: Enti
         check_specs=check_specs(plan, key),
         required_resource_keys={plan.store.name, *(i.store.name for i in derived.inputs)},
         op_tags={STEP_TAG: "extract", **identity.tags()},
+        backfill_policy=backfill_policy(plan),
     )
     def _derived(context: dg.AssetExecutionContext) -> Iterator[dg.MaterializeResult[None] | dg.AssetCheckResult]:
         check_step_project(context, identity)

@@ -23,6 +23,15 @@ def _as_datetime(value: date | datetime) -> datetime:
     return value if isinstance(value, datetime) else datetime.combine(value, time())
 
 
+def backfill_policy(plan: EntityPlan) -> dg.BackfillPolicy | None:
+    """A range of time partitions runs as one window in one run (`--partition-range` needs this);
+    key buckets run one per run, so a backfill spreads them over the executor's workers. An
+    unpartitioned asset runs once in any run; it declares single-run too, because the CLI refuses a
+    `--partition-range` whose selection holds an asset without that policy, so a selection mixing
+    partitioned and unpartitioned entities (`--select '*'`) could not take a range."""
+    return None if plan.key_partitions is not None else dg.BackfillPolicy.single_run()
+
+
 def partitions_definition(plan: EntityPlan) -> dg.PartitionsDefinition | None:
     if plan.key_partitions is not None:
         return key_partitions_definition(plan.key_partitions.partitions)

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 import dagster as dg
 
 from ingest_assets.defs.checks import check_specs
+from ingest_assets.defs.partitions import backfill_policy
 from ingest_assets.plan.model import EntityPlan
 from ingest_assets.runtime.materialize import PendingPublish, extract_for_publish, publish_prepared
 from ingest_assets.runtime.overrides import run_config_schema, run_overrides
@@ -57,6 +58,7 @@ def publish_step_asset(plan: EntityPlan, spec: dg.AssetSpec, retries: int, extra
         group_name=spec.group_name,  # from_spec leaves the group to the graph
         check_specs=entity_checks,
         config=dg.ConfigMapping(config_fn=run_config, config_schema=run_config_schema()),
+        backfill_policy=backfill_policy(plan),
     )
     def _entity() -> dict[str, object]:  # the output handles of the steps (more than one: not typed by Dagster)
         results = publish(extract())

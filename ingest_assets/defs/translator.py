@@ -20,6 +20,10 @@ from ingest_assets.plan.model import EntityPlan
 ENTITY_METADATA_KEY = "ingest/entity"
 # Every asset this tool makes carries it beside its home's and store's kinds (`kind:ingest_assets` selects them all).
 TOOL_KIND = "ingest_assets"
+# On partitioned entities, valueless so that `tag:ingest/partitioned` selects them: Dagster's CLI refuses
+# a selection holding one without a `--partition`, so `--select '* and not tag:ingest/partitioned'`
+# runs everything else.
+PARTITIONED_TAG = "ingest/partitioned"
 
 
 class IngestTranslator:
@@ -27,7 +31,8 @@ class IngestTranslator:
         return dg.AssetKey(list(plan.key_path))
 
     def get_tags(self, plan: EntityPlan) -> dict[str, str]:
-        return {**dict(plan.tags), "ingest/flow": plan.flow, "ingest/run_type": plan.run_type}
+        partitioned = {PARTITIONED_TAG: ""} if plan.partitioned else {}
+        return {**dict(plan.tags), "ingest/flow": plan.flow, "ingest/run_type": plan.run_type, **partitioned}
 
     def get_description(self, plan: EntityPlan) -> str:
         lines = [plan.description] if plan.description else []

@@ -97,6 +97,30 @@ def test_cli_selection_by_tag_materializes_exactly_the_tagged_assets(workdir: Pa
     assert not (workdir / "lake/sales/customers_copy").exists()
 
 
+def test_cli_selection_mixing_partitioned_and_unpartitioned_entities_runs(workdir: Path):
+    """`--select '*'` holds the partitioned web/events: Dagster's CLI needs a partition (or a range) for
+    it, and then runs the unpartitioned entities once beside it; `not tag:ingest/partitioned` leaves
+    the partitioned ones out."""
+    result = dagster(workdir, "asset", "materialize", "-m", "ingest_assets.definitions",
+                     "--select", "tag:critical and not tag:ingest/partitioned")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert materialized_keys(workdir) == {"sales/orders", "web/all_events"}
+
+    result = dagster(workdir, "asset", "materialize", "-m", "ingest_assets.definitions",
+                     "--select", "*", "--partition-range", "2026-03-02...2026-03-03")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert materialized_keys(workdir) == {"sales/orders", "sales/customers_copy", "web/all_events", "web/events"}
+    assert duckdb_rows(workdir / "warehouse.duckdb",
+                       "SELECT min(event_id), max(event_id), count(*) FROM web.events") == [(10, 29, 20)]
+    assert duckdb_rows(workdir / "warehouse.duckdb", "SELECT count(*) FROM web.all_events") == [(30,)]
+    assert read_parquet_table(workdir / "lake/sales/customers_copy").num_rows == 40
+
+    result = dagster(workdir, "asset", "materialize", "-m", "ingest_assets.definitions",
+                     "--select", "tag:critical", "--partition", "2026-03-01")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert duckdb_rows(workdir / "warehouse.duckdb", "SELECT count(*) FROM web.events") == [(30,)]
+
+
 def test_cli_partition_range_and_run_config(workdir: Path):
     result = dagster(workdir, "asset", "materialize", "-m", "ingest_assets.definitions",
                      "--select", "web/events", "--partition-range", "2026-03-01...2026-03-02")
