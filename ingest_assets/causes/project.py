@@ -33,12 +33,19 @@ class ConfigError(IngestError):
 
 
 class MissingEnvironmentVariable(IngestError):
-    """A `${VAR}` reference names a variable that is not set and has no default."""
+    """A `${VAR}` reference names a variable that is not set and has no default.
 
-    def __init__(self, *, name: str) -> None:
-        self.name = name
-        super().__init__(f"environment variable {name} is not set -> export {name}=... (a setting that is not "
-                         f"a secret may instead have a default in flows/ingest.yml: ${{{name}:-default}})")
+    `secret`: the reference is in a secret setting, which may not have a default (the project refuses one).
+    """
+
+    def __init__(self, *, name: str, secret: bool = False) -> None:
+        self.name, self.secret = name, secret
+        if secret:
+            fix = (f"export {name}=... where the code location runs (or put it in the .env file that dagster dev "
+                   "reads); a secret takes no default in the YAML")
+        else:
+            fix = f"export {name}=..., or give the setting a default in flows/ingest.yml: ${{{name}:-default}}"
+        super().__init__(f"environment variable {name} is not set -> {fix}")
 
 
 # ---- the translator ------------------------------------------------------------------------------

@@ -17,10 +17,10 @@ from pydantic import BaseModel, ValidationError
 from ingest_assets.config.messages import problems_from_validation
 from ingest_assets.config.project_files import EntityFile, FlowFile, ProjectFile, is_valid_name
 from ingest_assets.config.yaml_source import (
+    FileTextError,
     LocatedDict,
     LocatedList,
     Location,
-    YamlSyntaxError,
     load_yaml,
 )
 from ingest_assets.connectors.plugins import project_file_model
@@ -30,6 +30,7 @@ ENVIRONMENT_VARIABLE = "INGEST_ENV"
 FLOWS_DIR_VARIABLE = "INGEST_FLOWS_DIR"  # the flows folder when none is given (default ./flows)
 PROJECT_FILE_NAMES = ("ingest.yml", "ingest.yaml")
 FLOW_FILE_NAMES = ("flow.yml", "flow.yaml")
+YAML_SUFFIXES = (".yml", ".yaml")  # of entity and derived files, in lower case as the names above
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -173,7 +174,7 @@ def load_named_files(
     folder: Path, model: type[ModelT], flow_name: str, display: Callable[[Path], str], problems: list[ConfigProblem]
 ) -> Iterator[tuple[Path, ModelT, LocatedDict]]:
     """Each valid `*.yml`/`*.yaml` file of `folder` as (path, settings, raw); one without `name:` is named
-    by its file, which must then be a valid name.
+    by its file, which must then be a valid name, and one ending in other letters (`.YML`) is refused.
 
     Entity files and derived-asset files share these rules; a file with problems records them and is skipped.
     """
@@ -181,6 +182,11 @@ def load_named_files(
         return
     for path in sorted(folder.iterdir()):
         if not _is_yaml(path) or not path.is_file():
+            continue
+        if path.suffix not in YAML_SUFFIXES:
+            problems.append(ConfigProblem(display(path), 1, f"{flow_name}.{path.stem}",
+                                          f"the file ends in {path.suffix!r}, not .yml or .yaml -> rename it "
+                                          f"{path.stem}{path.suffix.lower()}"))
             continue
         raw = parse_file(path, display(path), problems)
         if raw is None:
@@ -209,7 +215,7 @@ def parse_file(path: Path, name: str, problems: list[ConfigProblem]) -> LocatedD
     """A YAML file as a located mapping, or None with its problem recorded."""
     try:
         data = load_yaml(path, name)
-    except YamlSyntaxError as error:
+    except FileTextError as error:  # invalid YAML, too large, not UTF-8
         problems.append(ConfigProblem(error.location.file, error.location.line, "yaml", str(error)))
         return None
     if not isinstance(data, LocatedDict):
@@ -245,7 +251,8 @@ def validate_file(
 
 
 def _is_yaml(path: Path) -> bool:
-    return path.suffix.lower() in (".yml", ".yaml")  # `.YML` too: a file is never left out unsaid
+    # `.YML` too: such a file is refused, never left out unsaid (nor read here and skipped by a `*.yml` glob).
+    return path.suffix.lower() in YAML_SUFFIXES
 
 
 def _holds_flow_files(folder: Path) -> bool:

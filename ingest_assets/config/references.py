@@ -31,10 +31,11 @@ def names_with_defaults(text: str) -> list[str]:
     return [match.group("name") for match in _REFERENCE.finditer(text) if match.group("default") is not None]
 
 
-def resolve_references(text: str, environ: Mapping[str, str] | None = None) -> str:
+def resolve_references(text: str, environ: Mapping[str, str] | None = None, *, secret: bool = False) -> str:
     """Replace every reference with its value; a variable that is unset and has no default fails.
 
-    As in the shell, `${VAR:-default}` also uses the default when VAR is set but empty.
+    As in the shell, `${VAR:-default}` also uses the default when VAR is set but empty. `secret`: the text
+    is a secret setting's (or holds one, as a url does), so the failure suggests no default.
     """
     env = os.environ if environ is None else environ
 
@@ -45,6 +46,6 @@ def resolve_references(text: str, environ: Mapping[str, str] | None = None) -> s
             return default
         if value is not None:
             return value
-        raise MissingEnvironmentVariable(name=name)
+        raise MissingEnvironmentVariable(name=name, secret=secret)
 
     return _REFERENCE.sub(substitute, text)

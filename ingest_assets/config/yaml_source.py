@@ -48,10 +48,16 @@ class LocatedList(list[Any]):
         return self.location.line
 
 
-class YamlSyntaxError(Exception):
+class FileTextError(Exception):
+    """A project file that cannot be read as text (too large, not UTF-8), and where."""
+
     def __init__(self, location: Location, message: str):
         self.location = location
         super().__init__(message)
+
+
+class YamlSyntaxError(FileTextError):
+    pass
 
 
 def _make_loader(base: type) -> type[yaml.SafeLoader]:
@@ -138,15 +144,14 @@ def _expanded_size(node: yaml.Node, sizes: dict[int, int]) -> int:
     return size
 
 
+# The largest settings file read: a project's files are kilobytes, and one of gigabytes would be
+# parsed whole into memory before anything could say what is wrong with it.
+MAX_FILE_BYTES = 10 * 1024 * 1024
+
+
 def load_yaml(path: Path, display_name: str) -> Any:
     """Parse one YAML file; an empty file is an empty mapping."""
-    raw = path.read_bytes()
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as error:
-        line = raw[:error.start].count(b"\n") + 1
-        raise YamlSyntaxError(Location(display_name, line),
-                              f"the file is not UTF-8 text (byte 0x{raw[error.start]:02x}) -> save it as UTF-8") from error
+    text = read_text(path, display_name)
     try:
         data = _load(text, display_name, _FAST_LOADER)
     except YamlSyntaxError:
@@ -159,6 +164,26 @@ def load_yaml(path: Path, display_name: str) -> Any:
         data.location = Location(display_name, 1)
         data.key_lines = {}
     return data
+
+
+def read_text(path: Path, display_name: str) -> str:
+    """A project file's text (YAML, or SQL named by it): UTF-8, with or without a byte order mark.
+
+    Raises `OSError` if it cannot be read, `FileTextError` if it is too large or not UTF-8.
+    """
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES:
+        raise FileTextError(Location(display_name, 1),
+                            f"the file holds {size:,} bytes, more than the {MAX_FILE_BYTES:,} a project file may "
+                            "-> split it (an entity file per entity, under entities/)")
+    raw = path.read_bytes()
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = raw[:error.start].count(b"\n") + 1
+        raise FileTextError(Location(display_name, line),
+                            f"the file is not UTF-8 text (byte 0x{raw[error.start]:02x} at offset {error.start}) "
+                            "-> save it as UTF-8") from error
 
 
 def _parse_explaining_errors(text: str, display_name: str) -> Any:

@@ -146,9 +146,9 @@ class StorageResource(ConnectionResource):
         return AzureLocation(
             account_url=resolved(self.account_url), filesystem=resolve_references(self.filesystem),
             api=self.api, credential=self.credential,
-            account_key=resolved(self.account_key), sas_token=resolved(self.sas_token),
-            connection_string=resolved(self.connection_string), tenant_id=resolved(self.tenant_id),
-            client_id=resolved(self.client_id), client_secret=resolved(self.client_secret),
+            account_key=resolved(self.account_key, secret=True), sas_token=resolved(self.sas_token, secret=True),
+            connection_string=resolved(self.connection_string, secret=True), tenant_id=resolved(self.tenant_id),
+            client_id=resolved(self.client_id), client_secret=resolved(self.client_secret, secret=True),
         )
 
     def check_connection(self, use: ConnectionUse) -> Iterator[CheckLine]:

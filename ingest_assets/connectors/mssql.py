@@ -81,7 +81,7 @@ class MssqlResource(ServerResource):
     def odbc_connection_string(self) -> str:
         """The ODBC connection string, password included: never log it."""
         if self.url is not None:
-            return resolve_references(self.url)
+            return resolve_references(self.url, secret=True)
         host = resolved(self.host)
         attributes: dict[str, str | None] = {"DRIVER": self.driver}
         if self.is_freetds:
@@ -94,7 +94,7 @@ class MssqlResource(ServerResource):
                            "TrustServerCertificate": "yes" if self.trust_server_certificate else "no"}
         attributes["DATABASE"] = resolved(self.database)
         if self.authentication == "sql":
-            attributes |= {"UID": resolved(self.user), "PWD": resolved(self.password)}
+            attributes |= {"UID": resolved(self.user), "PWD": resolved(self.password, secret=True)}
         attributes |= {key: resolve_references(value) for key, value in self.odbc.items()}
         return ";".join(f"{key}={odbc_value(value)}" for key, value in attributes.items() if value is not None)
 
@@ -117,7 +117,7 @@ class MssqlResource(ServerResource):
             if self.is_freetds:
                 raise FreeTdsCannotUseToken(authentication=self.authentication)
             source = azure_auth.credential(self.authentication, resolved(self.tenant_id),
-                                           resolved(self.client_id), resolved(self.client_secret))
+                                           resolved(self.client_id), resolved(self.client_secret, secret=True))
 
             @sqlalchemy.event.listens_for(engine, "do_connect")
             def _token(dialect: sqlalchemy.Dialect, connection_record: ConnectionPoolEntry,

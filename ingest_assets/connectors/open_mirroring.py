@@ -9,6 +9,7 @@ from pydantic import AliasChoices, Field, PositiveInt, field_validator
 
 from ingest_assets.config.project_files import Model
 from ingest_assets.config.references import resolve_references
+from ingest_assets.config.store_names import outside_the_store
 from ingest_assets.connectors.azure_storage import AzureStorageSettings, StorageResource
 from ingest_assets.connectors.connector_type import ConnectorType
 from ingest_assets.connectors.settings import PlanOnly
@@ -49,6 +50,15 @@ class OpenMirroringConnection(AzureStorageSettings):
     # Opt-in, for a real mirrored database: an asset check that Fabric has applied each load's files
     # (defs/pickup_check.py reads it from the plan).
     processed_check: Annotated[ProcessedCheckSettings | None, PlanOnly()] = None
+
+    @field_validator("schema_name")
+    @classmethod
+    def _schema_inside(cls, value: str | None) -> str | None:
+        # The schema is a folder of the landing zone (`<schema>.schema/`), as an entity's is (plan.build).
+        outside = None if value is None else outside_the_store(value)
+        if outside is not None:
+            raise ValueError(outside)
+        return value
 
 
 class OpenMirroringResource(StorageResource):

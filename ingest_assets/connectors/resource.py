@@ -16,9 +16,9 @@ from ingest_assets.config.references import resolve_references
 from ingest_assets.connectors.settings import ConnectionSettings
 
 
-def resolved(value: str | None) -> str | None:
-    """An optional setting with its `${VAR}` references resolved."""
-    return None if value is None else resolve_references(value)
+def resolved(value: str | None, *, secret: bool = False) -> str | None:
+    """An optional setting with its `${VAR}` references resolved (`secret`: a `Secret()` setting's, or a url)."""
+    return None if value is None else resolve_references(value, secret=secret)
 
 
 # Unsubscripted: subscripting would put a class made by pydantic in every resource's MRO (see AnyResource).

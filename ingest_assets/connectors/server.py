@@ -55,7 +55,7 @@ class ServerResource(DatabaseResource):
         import sqlalchemy
 
         if self.url is not None:
-            url = sqlalchemy.make_url(resolve_references(self.url)).set(drivername=drivername)
+            url = sqlalchemy.make_url(resolve_references(self.url, secret=True)).set(drivername=drivername)
             return url.update_query_dict(query or {})
         host = resolved(self.host)
         query = dict(query or {})
@@ -68,6 +68,6 @@ class ServerResource(DatabaseResource):
         else:
             port = self.port
         return sqlalchemy.URL.create(
-            drivername, username=resolved(self.user), password=resolved(self.password),
+            drivername, username=resolved(self.user), password=resolved(self.password, secret=True),
             host=host, port=port, database=resolved(self.database), query=query,
         )

@@ -29,7 +29,7 @@ class SqlAlchemyResource(DatabaseResource):
     url: str
 
     def sqlalchemy_url(self) -> str:
-        return resolve_references(self.url)
+        return resolve_references(self.url, secret=True)  # a password is part of it
 
 
 SQLALCHEMY = sql_database("sqlalchemy", SqlAlchemyResource, SqlAlchemyConnection, dagster_kind="sql")

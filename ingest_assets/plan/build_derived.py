@@ -19,7 +19,7 @@ from ingest_assets.config.yaml_source import LocatedDict, LocatedList, Location
 from ingest_assets.connectors import registry
 from ingest_assets.connectors.duckdb import DuckDBConnection
 from ingest_assets.errors import ConfigProblem
-from ingest_assets.plan.build import is_valid_cron
+from ingest_assets.plan.build import inside_the_store, is_valid_cron
 from ingest_assets.plan.derived import AutomationPlan, DerivedPlan
 from ingest_assets.plan.model import (
     AuditPlan,
@@ -31,6 +31,7 @@ from ingest_assets.plan.model import (
     WriteSpec,
 )
 from ingest_assets.plan.project import ProjectPlan
+from ingest_assets.transforms.validate import read_named_file
 
 DERIVED_FOLDER = "derived"
 # The "home" of every derived asset: the query, run in a scratch DuckDB database (the asset's kind).
@@ -124,6 +125,9 @@ def _write_side(root: Path, item: _Declared, connections: dict[str, ConnectionPl
         write = WriteSpec(table=(given and given.table) or f"{flow.name}.{item.name}")
     else:
         write = WriteSpec(path=(given and given.path) or f"{flow.name}/{item.name}")
+        if not inside_the_store(write.path or "", item.at("store", "path"),
+                                lambda location, message: _problem(problems, item, location, message)):
+            return None
     checks = settings.checks
     if checks is not None and not registry.connector(store.type).counts_table:
         _problem(problems, item, item.at("checks"), f"store {store.name!r} ({store.type}) cannot count or query "
@@ -152,11 +156,9 @@ def _sql(root: Path, item: _Declared, problems: list[ConfigProblem]) -> str | No
         return None
     if settings.sql_file is not None:
         path = root / Path(item.raw.location.file).parent / settings.sql_file
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as error:
-            _problem(problems, item, item.at("sql_file"), f"sql_file {settings.sql_file!r} cannot be read "
-                     f"({error.strerror}: {path}) -> give a path relative to this YAML file")
+        text = read_named_file(root, path, "sql_file", settings.sql_file, item.at("sql_file"),
+                               lambda location, message: _problem(problems, item, location, message))
+        if text is None:
             return None
     elif settings.sql is not None:
         text = settings.sql

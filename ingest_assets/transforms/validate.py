@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
-from ingest_assets.config.yaml_source import LocatedDict, LocatedList, Location
+from ingest_assets.config.yaml_source import FileTextError, LocatedDict, LocatedList, Location, read_text
 from ingest_assets.transforms.settings import TransformSettings, TransformStepSettings
 from ingest_assets.transforms.spec import Params, PythonStep, SqlStep, TransformStep
 
@@ -61,7 +61,7 @@ def _step(step: TransformStepSettings, where: _Where, root: Path, problem: Probl
     if step.sql_file is not None:
         location = where("sql_file")
         path = _beside(root, location, step.sql_file)
-        text = _read(path, "sql_file", step.sql_file, location, problem)
+        text = read_named_file(root, path, "sql_file", step.sql_file, location, problem)
         if text is None:
             return None
         if not text.strip():
@@ -84,7 +84,7 @@ def _python_step(target: str, params: Params, location: Location, root: Path, pr
         return PythonStep(target, function, module=module, params=params)
     name, function = file_target.group("file"), file_target.group("function")
     path = _beside(root, location, name)
-    text = _read(path, "python file", name, location, problem)
+    text = read_named_file(root, path, "python file", name, location, problem)
     if text is None:
         return None
     shown = _shown(root, path)
@@ -116,9 +116,15 @@ def _shown(root: Path, path: Path) -> str:
         return str(path)
 
 
-def _read(path: Path, setting: str, name: str, location: Location, problem: Problem) -> str | None:
+def read_named_file(root: Path, path: Path, setting: str, name: str, location: Location,
+                    problem: Problem) -> str | None:
+    """The text of a file a YAML setting names (`query_file`, `sql_file`, a Python file), or None with its
+    problem recorded: where the YAML names it if it cannot be read, in the file itself if it is not text."""
     try:
-        return path.read_text(encoding="utf-8")
+        return read_text(path, _shown(root, path))
+    except FileTextError as error:
+        problem(error.location, str(error))
+        return None
     except OSError as error:
         problem(location, f"{setting} {name!r} cannot be read ({error.strerror}: {path}) -> give a path "
                 "relative to this YAML file")

@@ -1152,6 +1152,41 @@ def test_a_store_path_may_hold_dots_inside_a_name(tmp_path: Path) -> None:
     assert entity.write.path == "shop/v1..2/orders"
 
 
+@pytest.mark.parametrize("path", [".", "./"])
+def test_a_store_path_may_not_be_the_stores_folder_itself(tmp_path: Path, path: str) -> None:
+    """A full load replaces its folder: the store's own folder would lose every other dataset."""
+    files = {"flows/shop/entities/orders.yml": f"store:\n  connection: lake\n  path: '{path}'\n"}
+    assert problems(tmp_path, files) == [
+        f"flows/shop/entities/orders.yml:3: shop.orders: {path!r} is the store's folder itself -> give a folder "
+        "inside it, e.g. sales/orders",
+    ]
+
+
+def test_a_derived_assets_store_path_must_stay_inside_the_stores_folder(tmp_path: Path) -> None:
+    files = {"flows/shop/entities/orders.yml": "keys: [id]\n",
+             "flows/shop/derived/totals.yml": "inputs: [shop.orders]\nsql: SELECT 1\nstore:\n  connection: lake\n"
+                                              "  path: ../../outside\n"}
+    assert problems(tmp_path, files) == [
+        "flows/shop/derived/totals.yml:5: shop.totals: '../../outside' leads outside the store's folder -> give a "
+        "folder inside it, relative to the store's path, without '..' or a leading '/'",
+    ]
+
+
+def test_open_mirroring_schema_folders_must_stay_inside_the_landing_zone(tmp_path: Path) -> None:
+    files = {"flows/ingest.yml": MIRROR_CONNECTIONS.replace("mirror_name: shop\n", "mirror_name: shop\n"
+                                                              "    schema: ../../other\n"),
+             "flows/shop/entities/orders.yml": "store:\n  connection: mirror\n  schema: /tmp\n"}
+    assert problems(tmp_path, files) == [
+        "flows/ingest.yml:18: project: connections.mirror.schema: '../../other' leads outside the store's folder "
+        "-> give a folder inside it, relative to the store's path, without '..' or a leading '/'",
+    ]
+    files["flows/ingest.yml"] = MIRROR_CONNECTIONS
+    assert problems(tmp_path, files) == [
+        "flows/shop/entities/orders.yml:3: shop.orders: '/tmp' leads outside the store's folder -> give a folder "
+        "inside it, relative to the store's path, without '..' or a leading '/'",
+    ]
+
+
 def test_query_memory_limit_must_be_a_size_or_a_share(tmp_path: Path) -> None:
     files = {"flows/ingest.yml": CONNECTIONS + "options:\n  query_memory_limit: lots\n"}
     assert problems(tmp_path, files) == [
@@ -1170,7 +1205,66 @@ def test_an_entity_file_that_is_not_utf8(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as caught:
         load_plan(tmp_path / "flows")
     assert [str(p) for p in caught.value.problems] == [
-        "flows/shop/entities/orders.yml:1: yaml: the file is not UTF-8 text (byte 0xe9) -> save it as UTF-8",
+        "flows/shop/entities/orders.yml:1: yaml: the file is not UTF-8 text (byte 0xe9 at offset 16) -> save it "
+        "as UTF-8",
+    ]
+
+
+def test_a_flow_file_that_is_not_utf8_names_the_line_of_the_first_bad_byte(tmp_path: Path) -> None:
+    write_project(tmp_path, {"flows/ingest.yml": CONNECTIONS})
+    (tmp_path / "flows/shop").mkdir()
+    (tmp_path / "flows/shop/flow.yml").write_bytes(SHOP_FLOW.encode() + "description: Bücher\n".encode("latin-1"))
+    with pytest.raises(ConfigError) as caught:
+        load_plan(tmp_path / "flows")
+    assert [str(p) for p in caught.value.problems] == [
+        "flows/shop/flow.yml:3: yaml: the file is not UTF-8 text (byte 0xfc at offset 45) -> save it as UTF-8",
+    ]
+
+
+def test_a_utf8_file_with_a_byte_order_mark_is_read(tmp_path: Path) -> None:
+    write_project(tmp_path, {"flows/ingest.yml": CONNECTIONS, "flows/shop/flow.yml": SHOP_FLOW})
+    (tmp_path / "flows/shop/entities").mkdir()
+    (tmp_path / "flows/shop/entities/orders.yml").write_bytes(b"\xef\xbb\xbfdescription: caf\xc3\xa9\nkeys: [id]\n")
+    [orders] = load_plan(tmp_path / "flows").entities
+    assert (orders.entity, orders.description, orders.keys) == ("orders", "café", ("id",))
+
+
+@pytest.mark.parametrize(("setting", "file"), [("home: {query_file: orders.sql}", "flows/shop/entities/orders.sql"),
+                                               ("transform: {sql_file: clean.sql}", "flows/shop/entities/clean.sql")])
+def test_a_sql_file_that_is_not_utf8(tmp_path: Path, setting: str, file: str) -> None:
+    files = {"flows/shop/entities/orders.yml": setting + "\n"}
+    write_project(tmp_path, {"flows/ingest.yml": CONNECTIONS, "flows/shop/flow.yml": SHOP_FLOW, **files})
+    (tmp_path / file).write_bytes("SELECT *\nFROM orders -- für\n".encode("latin-1"))
+    with pytest.raises(ConfigError) as caught:
+        load_plan(tmp_path / "flows")
+    assert [str(p) for p in caught.value.problems] == [
+        f"{file}:2: shop.orders: the file is not UTF-8 text (byte 0xfc at offset 25) -> save it as UTF-8",
+    ]
+
+
+def test_a_derived_sql_file_that_is_not_utf8(tmp_path: Path) -> None:
+    files = {"flows/shop/entities/orders.yml": "keys: [id]\n",
+             "flows/shop/derived/totals.yml": "inputs: [shop.orders]\nsql_file: totals.sql\n"}
+    write_project(tmp_path, {"flows/ingest.yml": CONNECTIONS, "flows/shop/flow.yml": SHOP_FLOW, **files})
+    (tmp_path / "flows/shop/derived/totals.sql").write_bytes(b"SELECT 1 -- \xe9\n")
+    with pytest.raises(ConfigError) as caught:
+        load_plan(tmp_path / "flows")
+    assert [str(p) for p in caught.value.problems] == [
+        "flows/shop/derived/totals.sql:1: shop.totals: the file is not UTF-8 text (byte 0xe9 at offset 12) -> save "
+        "it as UTF-8",
+    ]
+
+
+def test_a_file_past_ten_mebibytes_is_refused_before_it_is_read(tmp_path: Path) -> None:
+    write_project(tmp_path, {"flows/ingest.yml": CONNECTIONS, "flows/shop/flow.yml": SHOP_FLOW})
+    (tmp_path / "flows/shop/entities").mkdir()
+    with (tmp_path / "flows/shop/entities/orders.yml").open("wb") as huge:
+        huge.truncate(10 * 1024 * 1024 + 1)  # sparse: nothing is written, and nothing must be read
+    with pytest.raises(ConfigError) as caught:
+        load_plan(tmp_path / "flows")
+    assert [str(p) for p in caught.value.problems] == [
+        "flows/shop/entities/orders.yml:1: yaml: the file holds 10,485,761 bytes, more than the 10,485,760 a "
+        "project file may -> split it (an entity file per entity, under entities/)",
     ]
 
 
@@ -1214,9 +1308,34 @@ def test_a_flow_file_in_other_letters(tmp_path: Path) -> None:
     ]
 
 
-def test_an_entity_file_with_an_upper_case_suffix_is_read(tmp_path: Path) -> None:
-    files = {"flows/shop/entities/orders.YML": "description: upper\n"}
+@pytest.mark.parametrize("name", ["orders.YML", "orders.Yaml"])
+def test_an_entity_file_with_a_suffix_in_other_letters_is_refused(tmp_path: Path, name: str) -> None:
+    assert problems(tmp_path, {f"flows/shop/entities/{name}": "description: upper\n"}) == [
+        f"flows/shop/entities/{name}:1: shop.orders: the file ends in {name[6:]!r}, not .yml or .yaml -> rename it "
+        f"orders{name[6:].lower()}",
+    ]
+
+
+def test_a_derived_file_with_a_suffix_in_other_letters_is_refused(tmp_path: Path) -> None:
+    files = {"flows/shop/entities/orders.yml": "keys: [id]\n",
+             "flows/shop/derived/totals.YML": "inputs: [shop.orders]\nsql: SELECT 1\n"}
+    assert problems(tmp_path, files) == [
+        "flows/shop/derived/totals.YML:1: shop.totals: the file ends in '.YML', not .yml or .yaml -> rename it "
+        "totals.yml",
+    ]
+
+
+def test_a_flow_folder_with_only_entities_in_other_letters_says_flow_yml_is_missing(tmp_path: Path) -> None:
+    assert problems(tmp_path, {"flows/sales/orders.YML": "store: lake\n"}) == [
+        "flows/sales/flow.yml:1: sales: folder flows/sales holds entities but no flow.yml -> add "
+        "flows/sales/flow.yml (home:, store:), or start the folder's name with _ to keep it out",
+    ]
+
+
+def test_folders_of_shared_sql_and_other_files_stay_legal(tmp_path: Path) -> None:
+    files = {"flows/sql/orders.sql": "SELECT * FROM orders", "flows/shop/README.md": "# shop\n",
+             "flows/shop/entities/orders.yml": "home: {query_file: sql/orders.sql}\n",
+             "flows/shop/entities/sql/orders.sql": "SELECT * FROM orders", "flows/_drafts/entities/x.yml": "a: [\n"}
     plan = load_plan(write_project(tmp_path, {"flows/ingest.yml": CONNECTIONS, "flows/shop/flow.yml": SHOP_FLOW,
                                               **files}))
-    [orders] = plan.entities
-    assert (orders.entity, orders.description) == ("orders", "upper")
+    assert [entity.entity for entity in plan.entities] == ["orders"]

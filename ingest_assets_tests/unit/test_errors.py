@@ -272,11 +272,17 @@ def test_landing_zone_error_names_the_file_where_there_is_one():
 
 
 def test_missing_environment_variable():
-    error = MissingEnvironmentVariable(name="ERP_PASSWORD")
-    assert error.name == "ERP_PASSWORD"
-    assert str(error) == ("environment variable ERP_PASSWORD is not set -> export ERP_PASSWORD=... (a setting "
-                          "that is not a secret may instead have a default in flows/ingest.yml: "
-                          "${ERP_PASSWORD:-default})")
+    error = MissingEnvironmentVariable(name="LAKE_DIR")
+    assert error.name == "LAKE_DIR"
+    assert str(error) == ("environment variable LAKE_DIR is not set -> export LAKE_DIR=..., or give the setting a "
+                          "default in flows/ingest.yml: ${LAKE_DIR:-default}")
+
+
+def test_a_missing_secret_suggests_no_default():
+    """A secret's default is refused when the project loads, so the message must not suggest one."""
+    assert str(MissingEnvironmentVariable(name="ERP_PASSWORD", secret=True)) == (
+        "environment variable ERP_PASSWORD is not set -> export ERP_PASSWORD=... where the code location runs (or "
+        "put it in the .env file that dagster dev reads); a secret takes no default in the YAML")
 
 
 def test_translator_key_mismatch():

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from ingest_assets.config.references import reference_syntax_errors, referenced_names, resolve_references
+from ingest_assets.connectors import registry
 from ingest_assets.errors import ConfigError, IngestError, MissingEnvironmentVariable
 from ingest_assets.plan.load import load_plan
 from ingest_assets_tests.conftest import write_project
@@ -55,14 +56,42 @@ def test_reads_the_process_environment_by_default(monkeypatch: pytest.MonkeyPatc
 
 
 def test_missing_variable_names_the_variable_and_the_fix(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("WAREHOUSE_PASSWORD", raising=False)
+    monkeypatch.delenv("WAREHOUSE_DIR", raising=False)
     with pytest.raises(MissingEnvironmentVariable) as caught:
-        resolve_references("duckdb:///${WAREHOUSE_PASSWORD}")
+        resolve_references("${WAREHOUSE_DIR}/warehouse.duckdb")
     assert str(caught.value) == (
-        "environment variable WAREHOUSE_PASSWORD is not set -> export WAREHOUSE_PASSWORD=... (a setting that is "
-        "not a secret may instead have a default in flows/ingest.yml: ${WAREHOUSE_PASSWORD:-default})"
+        "environment variable WAREHOUSE_DIR is not set -> export WAREHOUSE_DIR=..., or give the setting a default "
+        "in flows/ingest.yml: ${WAREHOUSE_DIR:-default}"
     )
     assert isinstance(caught.value, IngestError)
+
+
+def test_a_missing_secret_suggests_no_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("WAREHOUSE_PASSWORD", raising=False)
+    with pytest.raises(MissingEnvironmentVariable) as caught:
+        resolve_references("${WAREHOUSE_PASSWORD}", secret=True)
+    assert str(caught.value) == (
+        "environment variable WAREHOUSE_PASSWORD is not set -> export WAREHOUSE_PASSWORD=... where the code location "
+        "runs (or put it in the .env file that dagster dev reads); a secret takes no default in the YAML"
+    )
+
+
+@pytest.mark.parametrize(("settings", "call"), [
+    ({"type": "postgres", "host": "db", "database": "crm", "user": "u", "password": "${CRM_PW}"}, "sqlalchemy_url"),
+    ({"type": "sqlalchemy", "url": "postgresql://u:${CRM_PW}@db/crm"}, "sqlalchemy_url"),
+    ({"type": "mssql", "host": "db", "database": "erp", "user": "u", "password": "${CRM_PW}"}, "sqlalchemy_url"),
+    ({"type": "adls", "account_url": "https://acct.dfs.core.windows.net", "filesystem": "raw",
+      "account_key": "${CRM_PW}"}, "location"),
+])
+def test_a_connections_missing_secret_is_said_as_a_secret(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                                          settings: dict[str, str], call: str) -> None:
+    monkeypatch.delenv("CRM_PW", raising=False)
+    connector = registry.connector(settings["type"])
+    assert connector.model is not None
+    resource = connector.make_resource(connector.model.model_validate(settings), tmp_path)
+    with pytest.raises(MissingEnvironmentVariable) as caught:
+        getattr(resource, call)()
+    assert (caught.value.name, caught.value.secret) == ("CRM_PW", True)
 
 
 def test_referenced_names() -> None:
