@@ -20,6 +20,7 @@ from pydantic import (
     model_validator,
 )
 
+from ingest_assets.stores.delta_options import HousekeepingSettings
 from ingest_assets.stores.open_mirroring.options import MirroredTableSettings
 from ingest_assets.transforms.settings import TransformSettings
 
@@ -139,9 +140,10 @@ class StoreTarget(Model):
     incremental: bool | None = None
 
 
-class StoreSettings(MirroredTableSettings, StoreTarget):
+class StoreSettings(MirroredTableSettings, HousekeepingSettings, StoreTarget):
     """An entity's `store:`: where to write, and next to it (as hygge has them) the settings that only
-    one store type reads, declared by that type (open_mirroring's); the plan refuses them elsewhere."""
+    one store type reads, declared by that type (open_mirroring's, delta's housekeeping: the ones given
+    override the connection's); the plan refuses them elsewhere."""
 
 
 class WatermarkSettings(Model):

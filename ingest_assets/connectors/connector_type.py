@@ -44,6 +44,9 @@ class ConnectorType:
     # a read-only and a read-write connection to one file in one process).
     threaded_writes: bool = True
     store_settings: frozenset[str] = frozenset()  # entity `store:` settings only this store reads
+    # The watermark column that reads the home's change feed by version instead of a column of its
+    # rows (the plan sets `ReadSpec.change_feed` for it): delta's `_commit_version`.
+    change_feed_watermark: str | None = None
     # Its committed tables can be read back (`read_back`, see stores/read_back.py): derived assets
     # read their inputs this way.
     reads_back: bool = False

@@ -6,12 +6,14 @@ Local: `path:`, a project-relative folder like `parquet`'s. Azure: the settings 
 for a OneLake Lakehouse's tables, `filesystem` is the workspace and `base_path`
 `<lakehouse>.Lakehouse/Tables` (plus `/<schema>` in a schema-enabled Lakehouse). As a store, each
 entity's table is `<folder>/<store path>`; as a home (`homes/delta.py`), the entity's `home.path`
-names a table below the folder. Its check: a local folder must be writable (a home's paths
-must exist); an account must list and take a probe file, as `adls`'s.
+names a table below the folder; its watermark `_commit_version` reads a table's change data feed
+(`homes/delta_changes.py`). Its check: a local folder must be writable (a home's paths must exist);
+an account must list and take a probe file, as `adls`'s.
 
-A store's housekeeping (`stores/delta_housekeeping.py`) is the connection's: `optimize` (compaction,
-Z-ordered by `z_order` columns that every table of the store has) and `vacuum` with
-`vacuum_retention_hours`, run after each load's commit.
+A store's housekeeping (`stores/delta_housekeeping.py`): `optimize` (compaction, Z-ordered by
+`z_order` columns that every table of the store has) and `vacuum` with `vacuum_retention_hours`,
+run after each load's commit; the connection's settings, which an entity's `store:` may override for
+its own table.
 """
 
 from __future__ import annotations
@@ -27,21 +29,27 @@ from ingest_assets.connectors.azure_storage import AzureStorageSettings, Storage
 from ingest_assets.connectors.connector_type import ConnectorType
 from ingest_assets.connectors.files import check_folder
 from ingest_assets.connectors.probe import CheckLine, ConnectionUse
-from ingest_assets.stores.delta_housekeeping import DEFAULT_RETENTION_HOURS, Housekeeping
+from ingest_assets.stores.delta_housekeeping import Housekeeping, housekeeping_of
+from ingest_assets.stores.delta_options import (
+    DEFAULT_RETENTION_HOURS,
+    HOUSEKEEPING_SETTINGS,
+    HousekeepingSettings,
+    TableHousekeeping,
+)
+
+# The watermark that reads a home table's change data feed by commit version, not a column of its rows.
+COMMIT_VERSION = "_commit_version"
 
 
-class DeltaConnection(AzureStorageSettings):
-    """Delta tables in a local folder (`path`) or below `base_path` in Azure storage."""
+class DeltaConnection(AzureStorageSettings, HousekeepingSettings):
+    """Delta tables in a local folder (`path`) or below `base_path` in Azure storage; the housekeeping
+    settings are `HousekeepingSettings`'."""
 
     LOCAL_SETTING: ClassVar[str] = "path"
 
     type: Literal["delta"]
     local_path: str | None = Field(default=None, validation_alias=AliasChoices("path", "local_path"))
     base_path: str = ""
-    optimize: bool = False
-    z_order: list[str] = Field(default_factory=list)
-    vacuum: bool = False
-    vacuum_retention_hours: int = Field(default=DEFAULT_RETENTION_HOURS, ge=0)
 
 
 class DeltaResource(StorageResource):
@@ -63,9 +71,10 @@ class DeltaResource(StorageResource):
     def remote_base(self) -> str:
         return resolve_references(self.base_path).strip("/")
 
-    def housekeeping(self) -> Housekeeping:
-        return Housekeeping(optimize=self.optimize or bool(self.z_order), z_order=tuple(self.z_order),
-                            vacuum=self.vacuum, retention_hours=self.vacuum_retention_hours)
+    def housekeeping(self, table: TableHousekeeping | None = None) -> Housekeeping:
+        """The connection's housekeeping, or an entity's own settings over it."""
+        settings = HousekeepingSettings.model_validate({name: getattr(self, name) for name in HOUSEKEEPING_SETTINGS})
+        return housekeeping_of(table.over(settings) if table is not None else settings)
 
     def check_connection(self, use: ConnectionUse) -> Iterator[CheckLine]:
         if self.is_local:  # a home's tables must exist, a store's folder be writable
@@ -78,4 +87,6 @@ class DeltaResource(StorageResource):
 
 DELTA = ConnectorType("delta", DeltaResource.from_settings, "ingest_assets.homes.delta:delta_home",
                       "ingest_assets.stores.delta:DeltaStore", frozenset({"path"}), "path", reads_back=True,
-                      model=DeltaConnection, dagster_kind="deltalake")
+                      store_settings=frozenset(HOUSEKEEPING_SETTINGS), change_feed_watermark=COMMIT_VERSION,
+                      model=DeltaConnection,
+                      dagster_kind="deltalake")

@@ -64,8 +64,11 @@ class FileDatasetHome:
 
     @contextmanager
     def read(self, request: ReadRequest) -> Iterator[pa.RecordBatchReader]:
+        yield self.scan(self._dataset(request.spec), request)
+
+    def scan(self, dataset: ds.FileSystemDataset, request: ReadRequest) -> pa.RecordBatchReader:
+        """`request`'s rows and columns of `dataset`, one file and row group at a time."""
         spec = request.spec
-        dataset = self._dataset(spec)
         source = f"{self._format_name} home {spec.path!r}"
         columns = list(spec.columns) or None
         missing = [c for c in columns or [] if c not in dataset.schema.names]
@@ -77,7 +80,7 @@ class FileDatasetHome:
         )
         if request.limit is not None:
             batches = _first_rows(batches, request.limit)
-        yield pa.RecordBatchReader.from_batches(columns_schema, _translated(batches, source))
+        return pa.RecordBatchReader.from_batches(columns_schema, _translated(batches, source))
 
     def source_query(self, request: ReadRequest) -> SourceQuery:
         spec = request.spec

@@ -10,7 +10,7 @@ import dataclasses
 import difflib
 import zoneinfo
 from collections import defaultdict
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 from ingest_assets.config.loader import LoadedEntity, LoadedFlow, LoadedProject
@@ -24,6 +24,7 @@ from ingest_assets.config.project_files import (
     StoreSettings,
     WriteStrategy,
 )
+from ingest_assets.config.store_names import outside_the_store
 from ingest_assets.config.yaml_source import LocatedDict, Location
 from ingest_assets.connectors import registry
 from ingest_assets.connectors.settings import ConnectionSettings
@@ -31,6 +32,7 @@ from ingest_assets.errors import ConfigProblem
 from ingest_assets.plan.cursor import parse_duration_seconds
 from ingest_assets.plan.model import (
     AuditPlan,
+    ChangeFeedPlan,
     ChecksPlan,
     ConnectionPlan,
     EntityPlan,
@@ -45,8 +47,9 @@ from ingest_assets.plan.model import (
     load_mode,
 )
 from ingest_assets.plan.project import FlowPlan, ProjectPlan, ScheduleDef, SensorDef
+from ingest_assets.stores.delta_options import HOUSEKEEPING_SETTINGS, TableHousekeeping
 from ingest_assets.stores.open_mirroring.options import MIRRORED_TABLE_SETTINGS, MirroredTableOptions
-from ingest_assets.transforms.validate import Problem, transform_steps
+from ingest_assets.transforms.validate import Problem, read_named_file, transform_steps
 
 ModelT = TypeVar("ModelT", bound=Model)
 
@@ -250,6 +253,8 @@ def _entity_plan(
             problem(where("watermark", "lookback"), "watermark.lookback re-reads rows already loaded, which "
                     "write_strategy: append would duplicate -> use write_strategy: upsert (the default with keys)")
         watermark = WatermarkPlan(watermark_settings.column, lookback, watermark_settings.start)
+        if home is not None and read is not None:
+            read = dataclasses.replace(read, change_feed=_change_feed(home, watermark, mode, write_key, where, problem))
     partition = None
     if partition_settings is not None:
         _check_timezone(partition_settings.timezone, where("partition", "timezone"), label, "partition.timezone",
@@ -319,6 +324,19 @@ def _entity_plan(
         declared_at=SourceLocation(entity.location.file, entity.location.line),
         transform=transform or (),
     )
+
+
+def _change_feed(home: ConnectionPlan, watermark: WatermarkPlan, mode: LoadMode, write_key: tuple[str, ...],
+                 where: _Located, problem: Problem) -> ChangeFeedPlan | None:
+    """A watermark on the home's change feed (delta's `_commit_version`), whose values are table versions."""
+    if registry.connector(home.type).change_feed_watermark != watermark.column:
+        return None
+    for setting, value in (("start", watermark.start), ("lookback", watermark.lookback)):
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
+            problem(where("watermark", setting), f"watermark.{setting} {value!r}: {watermark.column} counts the "
+                    "table's versions -> give a version number (or a number of versions for lookback)")
+    # An upsert or merge takes one row per key: the last change of each.
+    return ChangeFeedPlan(write_key if mode.write in ("upsert", "merge") else ())
 
 
 def _check_write_strategy(mode: LoadMode, strategy: WriteStrategy | None, write_key: tuple[str, ...],
@@ -407,12 +425,8 @@ _READ_SETTINGS = {"table": "table", "query": "query", "query_file": "query", "pa
 
 def _read_query_file(root: Path, name: str, location: Location, problem: Problem) -> str | None:
     """The text of a .sql file named relative to the YAML file that names it."""
-    path = root / Path(location.file).parent / name
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        problem(location, f"query_file {name!r} cannot be read ({error.strerror}: {path}) -> give a path "
-                "relative to this YAML file")
+    text = read_named_file(root, root / Path(location.file).parent / name, "query_file", name, location, problem)
+    if text is None:
         return None
     if not text.strip():
         problem(location, f"query_file {name!r} is empty -> write the SELECT statement in it")
@@ -429,36 +443,45 @@ def _write_spec(store: ConnectionPlan, settings: StoreSettings, flow: str, entit
         problem(where("store", other), f"store {store.name!r} ({store.type}) writes a {kind}, not a {other} "
                 f"-> use '{kind}:' (default {flow}.{entity} / {flow}/{entity})")
         return None
-    unknown = [name for name in MIRRORED_TABLE_SETTINGS
-               if getattr(settings, name) is not None and name not in connector.store_settings]
+    # Settings only some store types read, by the types that read them (registry capabilities).
+    readers: dict[str, list[str]] = {}
+    for name, other_type in sorted(registry.connector_types().items()):
+        for setting in other_type.store_settings:
+            readers.setdefault(setting, []).append(name)
+    unknown = [name for name in type(settings).model_fields
+               if name in readers and name in settings.model_fields_set and name not in connector.store_settings]
     for name in unknown:
         setting = "schema" if name == "schema_name" else name
-        problem(where("store", setting), f"store setting {setting!r} is for open_mirroring stores, and "
-                f"{store.name!r} is {store.type} -> remove it")
+        problem(where("store", setting), f"store setting {setting!r} is for {' and '.join(readers[name])} stores, "
+                f"and {store.name!r} is {store.type} -> remove it")
     if unknown:
         return None
-    if connector.store_settings:
+    if connector.store_settings == frozenset(MIRRORED_TABLE_SETTINGS):
         # Open Mirroring, as hygge names tables: the entity's name, in the store's schema (if any).
         # The table is a folder of the landing zone.
         table = settings.table or entity
-        if not _inside_the_store(table, where("store", "table"), problem):
+        schema_inside = settings.schema_name is None or inside_the_store(settings.schema_name,
+                                                                           where("store", "schema"), problem)
+        if not inside_the_store(table, where("store", "table"), problem) or not schema_inside:
             return None
         options = MirroredTableOptions.of(settings, getattr(store.settings, "schema_name", None), write_key)
         return WriteSpec(table=table, store_options=options)
     if kind == "table":
         return WriteSpec(table=settings.table or f"{flow}.{entity}")
     path = settings.path or f"{flow}/{entity}"
-    return WriteSpec(path=path) if _inside_the_store(path, where("store", "path"), problem) else None
+    if not inside_the_store(path, where("store", "path"), problem):
+        return None
+    # A delta table's own housekeeping settings, over the connection's.
+    delta = connector.store_settings == frozenset(HOUSEKEEPING_SETTINGS)
+    return WriteSpec(path=path, store_options=TableHousekeeping.of(settings) if delta else None)
 
 
-def _inside_the_store(name: str, location: Location, problem: Problem) -> bool:
-    """A store's folder names must stay under the store's root: no '..' part, no absolute path."""
-    parts = PurePosixPath(name.replace("\\", "/")).parts
-    if ".." in parts or PurePosixPath(name).is_absolute() or (parts and parts[0].endswith(":")):
-        problem(location, f"{name!r} leads outside the store's folder -> give a folder inside it, relative to the "
-                          "store's path, without '..' or a leading '/'")
-        return False
-    return True
+def inside_the_store(name: str, location: Location, problem: Problem) -> bool:
+    """Whether a store's folder name stays under the store's root; if not, its problem is recorded."""
+    outside = outside_the_store(name)
+    if outside is not None:
+        problem(location, outside)
+    return outside is None
 
 
 def _check_store_capabilities(store: ConnectionPlan, mode: LoadMode, partitioned: bool,

@@ -15,6 +15,7 @@ from typing import Literal
 from ingest_assets.config.project_files import DEFAULT_QUERY_MEMORY_LIMIT, Granularity, RunType, SchemaPolicy
 from ingest_assets.connectors.settings import ConnectionSettings as Connection
 from ingest_assets.connectors.settings import read_path_fields
+from ingest_assets.stores.delta_options import TableHousekeeping
 from ingest_assets.stores.open_mirroring.options import MirroredTableOptions
 from ingest_assets.transforms.spec import TransformStep
 
@@ -51,6 +52,15 @@ class ParallelPlan:
 
 
 @dataclass(frozen=True)
+class ChangeFeedPlan:
+    """Read the home's change feed, by the versions of its watermark (delta's `_commit_version`):
+    the rows that changed, each with its kind of change; the last change of each of `keys` (the
+    write key of an upsert or merge), or every change without keys."""
+
+    keys: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class ReadSpec:
     """What the home reads: one of table / query / path, and the columns to keep (all if empty)."""
 
@@ -61,6 +71,9 @@ class ReadSpec:
     batch_size: int = 100_000
     # Set for in-step parallel range reads only; Dagster key partitions are on the entity.
     parallel: ParallelPlan | None = None
+    # Set for a watermark on the home's change feed. Not in the fingerprint: it follows from the
+    # home's type, the watermark and the write key, which the entity's fingerprint holds.
+    change_feed: ChangeFeedPlan | None = None
 
     def describe(self) -> str:
         return self.table or self.path or f"query: {' '.join((self.query or '').split())}"
@@ -76,19 +89,21 @@ class WriteSpec:
 
     table: str | None = None
     path: str | None = None
-    # What only the store's type reads: open_mirroring's schema folder, keys, wait and row markers.
-    store_options: MirroredTableOptions | None = None
+    # What only the store's type reads: open_mirroring's schema folder, keys, wait and row markers;
+    # delta's housekeeping settings of this table.
+    store_options: MirroredTableOptions | TableHousekeeping | None = None
 
     def describe(self) -> str:
-        if self.store_options is not None and self.table:
+        if isinstance(self.store_options, MirroredTableOptions) and self.table:
             return self.store_options.qualified(self.table)
         return self.table or self.path or ""
 
     def fingerprint(self) -> dict[str, object]:
         # The open_mirroring fields were fields of this class once, so every code version hashes them:
         # their defaults stand in where a store has no options, and versions keep their values.
-        options = self.store_options or MirroredTableOptions()
-        return {"table": self.table, "path": self.path, **options.fingerprint()}
+        mirrored = self.store_options if isinstance(self.store_options, MirroredTableOptions) else MirroredTableOptions()
+        table = self.store_options.fingerprint() if isinstance(self.store_options, TableHousekeeping) else {}
+        return {"table": self.table, "path": self.path, **mirrored.fingerprint(), **table}
 
 
 @dataclass(frozen=True)

@@ -25,8 +25,9 @@ commit; delta-rs cannot widen a column in place, so a load that widens one rewri
 wider types, still in one commit (`_rewrite`). Another writer that commits in between makes delta-rs
 refuse the commit: `TableCommitConflict`, retried.
 
-Optional housekeeping (`delta_housekeeping`: OPTIMIZE, VACUUM) runs after the commit, under the same
-lock; its failure is reported, not a failed load.
+Optional housekeeping (`delta_housekeeping`: OPTIMIZE, VACUUM; the connection's settings, or the
+entity's own over them) runs after the commit, under the same lock; its failure is reported, not a
+failed load.
 
 A load that only adds rows (append, a first load, a whole-table replace) commits the staged files as
 they are when they hold Delta's types exactly (`delta_files`: moved in, no second encoding). The
@@ -36,7 +37,7 @@ so it is committed exactly when the rows are.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, cast
@@ -49,6 +50,7 @@ from ingest_assets.plan.model import WriteSpec
 from ingest_assets.sql.statement import Sql, duckdb_text
 from ingest_assets.sql.text import parquet_files
 from ingest_assets.sql.window import condition
+from ingest_assets.stores.abandoned import remove_abandoned_folders
 from ingest_assets.stores.base import (
     CommitResult,
     FollowsSchemaChanges,
@@ -67,6 +69,7 @@ from ingest_assets.stores.delta_log import (
     committed_version,
     latest_record,
 )
+from ingest_assets.stores.delta_options import TableHousekeeping
 from ingest_assets.stores.delta_predicate import SOURCE, TARGET, keys_match, window_predicate
 from ingest_assets.stores.delta_types import storage_schema, to_storage, type_names
 from ingest_assets.stores.load_record import LoadRecord
@@ -101,6 +104,9 @@ class DeltaStore(FollowsSchemaChanges):
 
     def describe(self, target: WriteSpec) -> str:
         return self._table(target).uri
+
+    def remove_abandoned_staging(self, target: WriteSpec, abandoned: Callable[[str], bool]) -> int:
+        return remove_abandoned_folders(self._table(target).staging, abandoned)
 
     def exists(self, target: WriteSpec) -> bool:
         return self._table(target).exists()
@@ -143,8 +149,9 @@ class DeltaStore(FollowsSchemaChanges):
         self, target: WriteSpec, mode: WriteMode, layout: TableLayout, run_token: str, quality: QualityRequest,
         record: LoadRecord | None = None,
     ) -> Iterator[DeltaTableWriter]:
+        table = target.store_options if isinstance(target.store_options, TableHousekeeping) else None
         writer = DeltaTableWriter(self._table(target), mode, layout, run_token, quality, record,
-                                  self._resource.housekeeping())
+                                  self._resource.housekeeping(table))
         try:
             yield writer
         finally:

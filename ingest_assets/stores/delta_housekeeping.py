@@ -9,6 +9,9 @@ the versions that used them stops working.
 Both run after the load committed: the load's rows, version and record are already in the table, so
 a failure here is reported in the materialization metadata (`ingest/delta_housekeeping`), never as a
 failed load that a retry would load again.
+
+The settings (`delta_options`) are the connection's; an entity's `store:` may give any of them for
+its own table.
 """
 
 from __future__ import annotations
@@ -18,12 +21,11 @@ from typing import TYPE_CHECKING
 
 from ingest_assets.errors import first_line
 from ingest_assets.stores.base import StoreDetail
+from ingest_assets.stores.delta_options import DEFAULT_RETENTION_HOURS, HousekeepingSettings
 
 if TYPE_CHECKING:
     from deltalake import DeltaTable
 
-# Delta's own default retention (delta.deletedFileRetentionDuration): 7 days.
-DEFAULT_RETENTION_HOURS = 168
 HOUSEKEEPING_METADATA = "ingest/delta_housekeeping"
 
 
@@ -40,6 +42,11 @@ class Housekeeping:
 
 
 NO_HOUSEKEEPING = Housekeeping()
+
+
+def housekeeping_of(settings: HousekeepingSettings) -> Housekeeping:
+    return Housekeeping(optimize=settings.optimize or bool(settings.z_order), z_order=tuple(settings.z_order),
+                        vacuum=settings.vacuum, retention_hours=settings.vacuum_retention_hours)
 
 
 def tidy(table: DeltaTable, housekeeping: Housekeeping) -> dict[str, StoreDetail]:

@@ -1,19 +1,25 @@
 """Delta housekeeping on real tables: compaction after the load's commit (rows unchanged, fewer files,
-a version of its own), Z-order, vacuum of files no version keeps, the settings from project YAML, and a
-housekeeping failure that is reported while the load stays committed."""
+a version of its own), Z-order, vacuum of files no version keeps, the settings from project YAML (the
+connection's, and an entity's own over them), and a housekeeping failure that is reported while the
+load stays committed."""
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
 from deltalake import DeltaTable
 
+from ingest_assets.config.project_files import StoreSettings
 from ingest_assets.connectors.delta import DeltaConnection, DeltaResource
 from ingest_assets.stores.base import WriteMode
 from ingest_assets.stores.delta_housekeeping import HOUSEKEEPING_METADATA, Housekeeping
+from ingest_assets.stores.delta_options import TableHousekeeping
+from ingest_assets_tests.conftest import Project, create_orders_db, insert_orders
 from ingest_assets_tests.execution.test_delta_store import Delta
 from ingest_assets_tests.execution.test_stores import BASE, D3, KEYS
+from ingest_assets_tests.unit.test_config_errors import problems
 
 
 def _live_files(uri: str) -> set[str]:
@@ -113,3 +119,56 @@ def test_a_recorded_version_whose_files_were_vacuumed_reads_the_latest(tmp_path:
     assert kept is not None and kept.description.endswith(f"version {delta.version()}")  # after VACUUM START, END
     with kept.open() as reader:
         assert reader.read_all().to_pylist() == [{"id": 9, "day": D3, "name": "z", "version": 3}]
+
+
+def test_an_entitys_own_settings_override_the_connections_for_its_table_only(project: Project):
+    project.write({
+        "flows/ingest.yml": "connections:\n  shop: {type: sqlite, path: source/shop.sqlite}\n"
+                            "  lake: {type: delta, path: lake, vacuum_retention_hours: 0}\n",
+        "flows/shop/flow.yml": "home: shop\nstore: lake\nrun_type: incremental\n"
+                               "defaults: {home: {table: orders}, watermark: updated_at, write_strategy: append}\nentities:\n"
+                               "  - name: tidy\n    store: {optimize: true, vacuum: true}\n"
+                               "  - name: plain\n",
+    })
+    database = project.root / "source/shop.sqlite"
+    create_orders_db(database, 5)
+    project.materialize("*")
+    with sqlite3.connect(database) as connection:
+        insert_orders(connection, range(6, 9))
+    project.materialize("*")
+
+    tidy, plain = (DeltaTable(str(project.root / "lake/shop" / name)) for name in ("tidy", "plain"))
+    done = project.latest_metadata("shop/tidy")[HOUSEKEEPING_METADATA]
+    # The second load's file and the first one's, compacted into one; the two vacuumed at once
+    # (the connection's retention of 0 hours, the entity's vacuum).
+    assert done == {"optimize_files_added": 1, "optimize_files_removed": 2, "optimize_version": 2,
+                    "vacuum_files_deleted": 2, "vacuum_retention_hours": 0}
+    assert [entry["operation"] for entry in tidy.history()][:3] == ["VACUUM END", "VACUUM START", "OPTIMIZE"]
+    assert len(tidy.file_uris()) == len(list(Path(tidy.table_uri.removeprefix("file://")).glob("*.parquet"))) == 1
+    assert HOUSEKEEPING_METADATA not in project.latest_metadata("shop/plain")
+    assert plain.version() == 1 and {entry["operation"] for entry in plain.history()} == {
+        "CREATE OR REPLACE TABLE", "WRITE"}  # the two loads' commits, nothing after them
+    assert len(plain.file_uris()) == 2
+    for table in (tidy, plain):
+        assert sorted(table.to_pyarrow_table().column("id").to_pylist()) == list(range(1, 9))
+
+
+def test_entity_housekeeping_is_refused_for_a_store_that_is_not_delta(tmp_path: Path):
+    files = {
+        "flows/ingest.yml": "connections:\n  shop: {type: sqlite, path: shop.sqlite}\n  lake: {type: parquet, path: lake}\n",
+        "flows/shop/flow.yml": "home: shop\nstore: lake\nentities:\n  - name: orders\n"
+                               "    store: {optimize: true, vacuum_retention_hours: 1}\n",
+    }
+    assert problems(tmp_path, files) == [
+        f"flows/shop/flow.yml:5: shop.orders: store setting {name!r} is for delta stores, and 'lake' is parquet "
+        "-> remove it" for name in ("optimize", "vacuum_retention_hours")]
+
+
+def test_entity_settings_reach_the_store_over_the_connections():
+    resource = DeltaResource(local_path="lake", z_order=["day"], vacuum=True, vacuum_retention_hours=24)
+    table = TableHousekeeping.of(StoreSettings.model_validate({"vacuum": False, "vacuum_retention_hours": 2}))
+    assert table == TableHousekeeping((("vacuum", False), ("vacuum_retention_hours", 2)))
+    assert resource.housekeeping(table) == Housekeeping(optimize=True, z_order=("day",), vacuum=False,
+                                                        retention_hours=2)
+    assert resource.housekeeping() == Housekeeping(optimize=True, z_order=("day",), vacuum=True, retention_hours=24)
+    assert TableHousekeeping.of(StoreSettings.model_validate({"path": "t"})) is None

@@ -302,7 +302,7 @@ def test_incremental_loads_of_iso_text_times_move_every_row_once(project: Projec
 
     with sqlite3.connect(source) as database:
         database.execute(f"CREATE TABLE events (id INTEGER PRIMARY KEY, at {declared})")
-    insert(range(0, 10))
+    insert(range(10))
     project.write({
         "flows/ingest.yml": f"""
             connections:

@@ -106,7 +106,7 @@ class PreparedPublish:
 
 def options(target: WriteSpec) -> MirroredTableOptions:
     """The target's mirrored-table options (the plan sets them for every open_mirroring entity)."""
-    return target.store_options or MirroredTableOptions()
+    return target.store_options if isinstance(target.store_options, MirroredTableOptions) else MirroredTableOptions()
 
 
 class OpenMirroringStore(StorageBacked, KeepsNoLoadRecord):
