@@ -70,6 +70,9 @@ compute_logs:
 concurrency:
   runs:
     max_concurrent_runs: 4
+# With dagster-daemon running: fail runs stuck STARTING or CANCELING, and runs past dagster/max_runtime.
+run_monitoring:
+  enabled: true
 telemetry:
   enabled: false
 """,

@@ -26,6 +26,7 @@ from dagster._core.executor.in_process import InProcessExecutor
 
 from ingest_assets.connectors import registry
 from ingest_assets.plan.project import ProjectPlan
+from ingest_assets.runtime.dead_runs import record_run_worker
 
 # Imported by every load, whatever its home and store (staging, the batch runner, the report).
 RUNTIME_MODULES = ("ingest_assets.runtime.batch", "ingest_assets.stores.staging")
@@ -56,6 +57,8 @@ class OneStepInProcess(dg.Executor):
 
     def execute(self, plan_context: PlanOrchestrationContext, execution_plan: ExecutionPlan
                 ) -> Iterator[dg.DagsterEvent]:
+        # This is the run's worker process: recorded, so that the next run can tell if it died.
+        record_run_worker(plan_context.instance, plan_context.dagster_run)
         one_step = len(execution_plan.step_keys_to_execute) == 1
         return (self._in_process if one_step else self._multiprocess).execute(plan_context, execution_plan)
 

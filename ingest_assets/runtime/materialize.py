@@ -9,7 +9,6 @@ The asset key is the translator's, passed in: nothing here makes keys.
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Callable, Generator, Iterator
 from contextlib import AbstractContextManager, closing
 from dataclasses import dataclass
@@ -28,12 +27,13 @@ from ingest_assets.errors import (
     StagedCountMismatch,
     TableMustBeRebuilt,
     TransformOutputColumnsMissing,
+    first_line,
 )
 from ingest_assets.homes.base import Home, ReadRequest
 from ingest_assets.plan.model import EntityPlan, WriteSpec
 from ingest_assets.plan.required_columns import selecting_columns, written_columns
 from ingest_assets.plan.window import KeyBucket, TimeWindow
-from ingest_assets.runtime import access_plan, check_results, metadata
+from ingest_assets.runtime import access_plan, check_results, dead_runs, metadata
 from ingest_assets.runtime.decide import LoadDecision, PartitionWindow, decide_load, sample_rows
 from ingest_assets.runtime.failures import StepContext, ingest_errors
 from ingest_assets.runtime.metadata import RecordedValue
@@ -44,6 +44,7 @@ from ingest_assets.stores.base import (
     CommitResult,
     LoadRecord,
     QualityRequest,
+    RemovesAbandonedStaging,
     Store,
     StoreWriter,
     WriteMode,
@@ -187,6 +188,7 @@ def _stage(context: StepContext, plan: EntityPlan, asset_key: dg.AssetKey, overr
     from ingest_assets.transforms.stream import transformed
 
     started_at = time.time()
+    _tidy_after_dead_runs(context, plan, asset_key, store)
 
     committed = previous.cursor if plan.watermark else None
     if plan.watermark is not None and not plan.partitioned:
@@ -236,7 +238,7 @@ def _stage(context: StepContext, plan: EntityPlan, asset_key: dg.AssetKey, overr
         unsupported = store.unsupported_changes(plan.write, write_mode, schema)
         if unsupported:
             raise TableMustBeRebuilt(destination=store.describe(plan.write), reasons=unsupported)
-        token = f"{context.run.run_id[:8]}-{uuid.uuid4().hex[:12]}"
+        token = dead_runs.run_token(context.run.run_id)
         record = LoadRecord(context.run.run_id, decision.cursor_after)  # committed with the rows
         with store.writer(plan.write, write_mode, schema.layout, token, quality, record) as writer:
             for batch in reader:
@@ -253,6 +255,23 @@ def _stage(context: StepContext, plan: EntityPlan, asset_key: dg.AssetKey, overr
             result = finish(writer)
     return StagedLoad(decision, schema, rows_read, duplicates_dropped, started_at, rows_transformed,
                       previous.changes), result
+
+
+def _tidy_after_dead_runs(context: StepContext, plan: EntityPlan, asset_key: dg.AssetKey, store: Store) -> None:
+    """Fail the runs of this asset whose worker died, then remove what runs no longer in progress
+    staged for its table (see `dead_runs`). Best effort: the load does not depend on it."""
+    try:
+        runs = dead_runs.runs_in_progress(context.instance)
+        failed = dead_runs.fail_dead_runs(context.instance, runs, asset_key, context.run.run_id)
+        for run in failed:
+            context.log.warning(f"{plan.label}: run {run.run_id} had died without a failure; marked failed")
+        if isinstance(store, RemovesAbandonedStaging):
+            removed = store.remove_abandoned_staging(plan.write, dead_runs.abandoned_by(
+                [run for run in runs if run not in failed]))
+            if removed:
+                context.log.info(f"{plan.label}: removed {removed} staging leftovers of runs no longer in progress")
+    except Exception as error:  # the store's or the instance's trouble: the next run tries again
+        context.log.warning(f"{plan.label}: could not tidy after dead runs: {first_line(error)}")
 
 
 def _report(plan: EntityPlan, asset_key: dg.AssetKey, staged: StagedLoad, commit: CommitResult

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -29,6 +29,7 @@ from ingest_assets.errors import FolderWriteModeUnsupported
 from ingest_assets.plan.model import WriteSpec
 from ingest_assets.storage.base import join
 from ingest_assets.storage.journal import Journal, JournalFile, Step
+from ingest_assets.stores.abandoned import owned_temporary_folder, remove_abandoned_temporary
 from ingest_assets.stores.base import CommitResult, QualityRequest, TableLayout, WriteMode
 from ingest_assets.stores.load_record import RECORD_FILE, LoadRecord
 from ingest_assets.stores.schema_decision import SchemaDecision
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
     from ingest_assets.connectors.adls import AdlsResource
 
 JOURNAL = "_ingest_journal.json"
+TEMPORARY_PREFIX = "ingest-adls-"  # a load's staged files before their upload
 _DATA_FILE = re.compile(r"^part-.+\.parquet$")
 _STAGED_FILE = re.compile(r"^_part-.+\.parquet$")
 
@@ -90,11 +92,14 @@ class AdlsStore(StorageBacked):
             raise FolderWriteModeUnsupported(store="adls", kind=mode.kind)
         folder = self.folder(target)
         self.recover(folder)
-        workdir = Path(tempfile.mkdtemp(prefix="ingest-adls-"))
-        try:
-            yield AdlsWriter(self, folder, mode, layout, run_token, workdir, record)
-        finally:
-            shutil.rmtree(workdir, ignore_errors=True)
+        with owned_temporary_folder(TEMPORARY_PREFIX, run_token) as workdir:
+            try:
+                yield AdlsWriter(self, folder, mode, layout, run_token, workdir, record)
+            finally:
+                shutil.rmtree(workdir, ignore_errors=True)
+
+    def remove_abandoned_staging(self, target: WriteSpec, abandoned: Callable[[str], bool]) -> int:
+        return remove_abandoned_temporary(TEMPORARY_PREFIX)
 
     def recover(self, folder: str) -> None:
         """Finish a publish an earlier run left half done, then drop uploads no journal refers to."""

@@ -8,9 +8,10 @@ the store `complete()`s that prepared load in a later step.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol, TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeVar, runtime_checkable
 
 from ingest_assets.plan.model import WriteKind, WriteSpec
 from ingest_assets.plan.window import KeyBucket, RowFilter
@@ -143,6 +144,14 @@ class Store(Protocol):
 
     def unsupported_changes(self, target: WriteSpec, mode: WriteMode, decision: SchemaDecision) -> list[str]:
         """Changes of this load the destination cannot follow without a rebuild (most stores: none)."""
+
+
+@runtime_checkable
+class RemovesAbandonedStaging(Protocol):
+    """A store that can find what runs staged for a table (folders, helper tables) by their run token."""
+
+    def remove_abandoned_staging(self, target: WriteSpec, abandoned: Callable[[str], bool]) -> int:
+        """Remove what `target`'s loads staged whose run token is `abandoned`; how many things it removed."""
 
 
 class FollowsSchemaChanges:

@@ -23,7 +23,7 @@ left a key twice.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -35,6 +35,7 @@ from ingest_assets.errors import StagedRowsDoNotFit
 from ingest_assets.plan.model import WriteSpec
 from ingest_assets.sql.statement import Sql, duckdb_text
 from ingest_assets.sql.text import parquet_files, quote_identifier, quote_qualified
+from ingest_assets.stores.abandoned import remove_abandoned_folders
 from ingest_assets.stores.base import CommitResult, FollowsSchemaChanges, QualityRequest, TableLayout, WriteMode
 from ingest_assets.stores.load_record import LOADS_TABLE, LoadRecord
 from ingest_assets.stores.locking import file_lock
@@ -95,14 +96,21 @@ class DuckDBStore(FollowsSchemaChanges):
         assert target.table is not None
         return DuckDBTable(str(self._resource.database()), target.table) if self.exists(target) else None
 
+    def _staging(self) -> Path:
+        """The runs' staged files, beside the database (one folder per load, named by its run token)."""
+        database = self._resource.database()
+        return database.with_name(database.name + ".staging")
+
+    def remove_abandoned_staging(self, target: WriteSpec, abandoned: Callable[[str], bool]) -> int:
+        return remove_abandoned_folders(self._staging(), abandoned)
+
     @contextmanager
     def writer(
         self, target: WriteSpec, mode: WriteMode, layout: TableLayout, run_token: str, quality: QualityRequest,
         record: LoadRecord | None = None,
     ) -> Iterator[DuckDBTableWriter]:
         assert target.table is not None
-        database = self._resource.database()
-        staging = database.with_name(database.name + ".staging") / run_token
+        staging = self._staging() / run_token
         writer = DuckDBTableWriter(self._resource, target.table, mode, layout, run_token, quality, staging, record)
         try:
             yield writer

@@ -17,6 +17,13 @@ from ingest_assets.stores.sql.dialects import DialectTraits
 SQLITE_SEPARATOR = "__"
 # Identifier length limits: PostgreSQL 63, MySQL 64; helper tables keep well below them.
 _HELPER_TOKEN_CHARACTERS = 24
+# A load's staging table, the new table a whole-table replace swaps in, and the one it retires.
+HELPER_ROLES = ("stage", "new", "old")
+_HELPER_TABLE = re.compile(rf"_ingest_({'|'.join(HELPER_ROLES)})_[0-9A-Za-z_]+")
+
+
+def is_helper_table(name: str) -> bool:
+    return _HELPER_TABLE.fullmatch(name) is not None
 
 
 @dataclass(frozen=True)

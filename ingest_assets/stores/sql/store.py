@@ -15,8 +15,7 @@ the tables with one atomic RENAME TABLE.
 
 from __future__ import annotations
 
-import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +27,7 @@ from ingest_assets.connectors.database import DatabaseResource
 from ingest_assets.homes.base import ReadRequest
 from ingest_assets.homes.sql import SqlAlchemyHome
 from ingest_assets.plan.model import ReadSpec, WriteSpec
+from ingest_assets.stores.abandoned import owned_temporary_folder, remove_abandoned_temporary
 from ingest_assets.stores.base import CommitResult, FollowsSchemaChanges, QualityRequest, TableLayout, WriteMode
 from ingest_assets.stores.load_record import LoadRecord
 from ingest_assets.stores.read_back import ArrowStream
@@ -35,10 +35,13 @@ from ingest_assets.stores.sql import ddl, load_records, statements
 from ingest_assets.stores.sql.dialects import DialectTraits, traits_of
 from ingest_assets.stores.sql.errors import database_error
 from ingest_assets.stores.sql.load import load_staging
-from ingest_assets.stores.sql.names import TableName, table_name
+from ingest_assets.stores.sql.names import TableName, is_helper_table, table_name
 from ingest_assets.stores.sql.types import reflected_arrow_type
 from ingest_assets.stores.staged_writer import StagedWriter
 from ingest_assets.stores.staging import ParquetStage, parquet_rows
+
+# The staged Parquet files of a load, before they are loaded into its staging table.
+TEMPORARY_PREFIX = "ingest-sql-"
 
 
 class SqlStore(FollowsSchemaChanges):
@@ -94,18 +97,30 @@ class SqlStore(FollowsSchemaChanges):
         with self._engine() as engine, _reading(engine, target) as connection:
             return load_records.read(connection, self._name(engine, target))
 
+    def remove_abandoned_staging(self, target: WriteSpec, abandoned: Callable[[str], bool]) -> int:
+        """Helper tables of dead runs next to the target (`_ingest_<role>_<token>`) and their staged files."""
+        with self._engine() as engine:
+            name = self._name(engine, target)
+            removed = 0
+            with engine.begin() as connection:
+                for table in sa.inspect(connection).get_table_names(schema=name.schema):
+                    if is_helper_table(table) and abandoned(table):
+                        ddl.drop_table(connection, sa.Table(table, sa.MetaData(), schema=name.schema))
+                        removed += 1
+        return removed + remove_abandoned_temporary(TEMPORARY_PREFIX)
+
     @contextmanager
     def writer(self, target: WriteSpec, mode: WriteMode, layout: TableLayout, run_token: str,
                quality: QualityRequest, record: LoadRecord | None = None) -> Iterator[SqlTableWriter]:
         with self._engine() as engine:
             tables = _LoadTables.build(engine, self._name(engine, target), mode, layout, run_token,
                                        self._traits_for(engine))
-            directory = Path(tempfile.mkdtemp(prefix=f"ingest-sql-{tables.stage.name}-"))
-            writer = SqlTableWriter(engine, tables, mode, layout, quality, directory, run_token, record)
-            try:
-                yield writer
-            finally:
-                writer.discard_staging()
+            with owned_temporary_folder(TEMPORARY_PREFIX, run_token) as directory:
+                writer = SqlTableWriter(engine, tables, mode, layout, quality, directory, run_token, record)
+                try:
+                    yield writer
+                finally:
+                    writer.discard_staging()
 
 
 @contextmanager

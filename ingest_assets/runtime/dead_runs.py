@@ -1,0 +1,133 @@
+"""Runs whose worker died: failed in Dagster, and what they staged removed, by the next run of an entity.
+
+A run killed with SIGKILL (the kernel's OOM killer, a machine's restart, `kill -9` of a CLI run)
+writes no failure: Dagster shows it STARTED for ever, and its staged files and helper tables stay
+behind. Dagster's run monitoring (on in the shipped dagster.yaml) fails runs stuck STARTING or
+CANCELING and runs past their `dagster/max_runtime`, but the default run launcher cannot tell
+whether a STARTED run's worker still lives. So the project's executor records the worker
+(`ingest/run_worker`: host, pid and the process's start time, so that a reused pid is not taken for
+it), and the next run of an entity on the same host fails the runs of that asset whose worker is gone.
+Then what runs no longer in progress staged for the entity's table is removed: stores name their
+staging by the run token, whose first eight characters are the run id's (`run_token`).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import dagster as dg
+from dagster._core.storage.dagster_run import IN_PROGRESS_RUN_STATUSES
+
+WORKER_TAG = "ingest/run_worker"
+# A run token: the run id's first eight characters and twelve of a uuid, e.g. `b01a8d8d-fdf1bb7954fa`.
+RUN_TOKEN = re.compile(r"(?P<run>[0-9a-f]{8})[-_](?P<load>[0-9a-f]{12})")
+_RUN_PREFIX_CHARACTERS = 8
+
+# Whether what a run token names was staged by a run that is no longer in progress.
+Abandoned = Callable[[str], bool]
+
+
+def run_token(run_id: str) -> str:
+    """The name one load of run `run_id` gives what it stages (unique per load, the run readable in it)."""
+    return f"{run_id[:_RUN_PREFIX_CHARACTERS]}-{uuid.uuid4().hex[:12]}"
+
+
+def record_run_worker(instance: dg.DagsterInstance, run: dg.DagsterRun) -> None:
+    """Tag the run with this process, its worker (called by the executor, in the run's own process)."""
+    if WORKER_TAG not in run.tags:
+        instance.add_run_tags(run.run_id, {WORKER_TAG: _Worker.this_process().tag()})
+
+
+@dataclass(frozen=True)
+class _Worker:
+    """A process, as another process on the same host can check it: in the same pid namespace (a
+    container sharing the host's name has its own pids), started at the same time (pids are reused)."""
+
+    host: str
+    namespace: str  # the pid namespace, "" where /proc has none
+    pid: int
+    started: str  # the process's start time in clock ticks since boot, "" where /proc has none
+
+    @classmethod
+    def this_process(cls) -> _Worker:
+        return cls(socket.gethostname(), _pid_namespace(), os.getpid(), _process_start(os.getpid()) or "")
+
+    @classmethod
+    def from_tag(cls, tag: str) -> _Worker | None:
+        fields = tag.split(" ")
+        if len(fields) != 4 or not fields[2].isdigit():
+            return None
+        return cls(fields[0], fields[1], int(fields[2]), fields[3])
+
+    def tag(self) -> str:
+        return f"{self.host} {self.namespace} {self.pid} {self.started}"
+
+    def is_gone(self) -> bool:
+        """Whether the process died; never said of a process of another host or pid namespace."""
+        if (self.host, self.namespace) != (socket.gethostname(), _pid_namespace()):
+            return False
+        if self.started:
+            return _process_start(self.pid) != self.started
+        try:
+            os.kill(self.pid, 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            return False  # a process of another user holds the pid
+        return False
+
+
+def _pid_namespace() -> str:
+    try:
+        return os.readlink("/proc/self/ns/pid")
+    except OSError:
+        return ""
+
+
+def _process_start(pid: int) -> str | None:
+    """Field 22 of /proc/<pid>/stat (after the parenthesised command, which may hold spaces)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat.rpartition(")")[2].split()[19]
+
+
+def runs_in_progress(instance: dg.DagsterInstance) -> list[dg.DagsterRun]:
+    return list(instance.get_runs(filters=dg.RunsFilter(statuses=IN_PROGRESS_RUN_STATUSES)))
+
+
+def fail_dead_runs(instance: dg.DagsterInstance, runs: list[dg.DagsterRun], asset_key: dg.AssetKey,
+                   current_run_id: str) -> list[dg.DagsterRun]:
+    """Report as failed the in-progress runs of `asset_key` whose recorded worker is gone; those runs."""
+    failed = []
+    for run in runs:
+        if run.run_id == current_run_id or run.status != dg.DagsterRunStatus.STARTED:
+            continue
+        if run.asset_selection is not None and asset_key not in run.asset_selection:
+            continue
+        worker = _Worker.from_tag(run.tags.get(WORKER_TAG, ""))
+        if worker is None or not worker.is_gone():
+            continue
+        instance.report_run_failed(run, message=(
+            f"the run's worker process ({worker.pid} on {worker.host}) is gone: it was killed without "
+            f"writing a failure; marked failed by run {current_run_id[:8]} of {asset_key.to_user_string()}"))
+        failed.append(run)
+    return failed
+
+
+def abandoned_by(runs_still_in_progress: list[dg.DagsterRun]) -> Abandoned:
+    """Whether a run token's run is no longer in progress (a name that is no token: never abandoned)."""
+    live = {run.run_id[:_RUN_PREFIX_CHARACTERS] for run in runs_still_in_progress}
+
+    def abandoned(token: str) -> bool:
+        match = RUN_TOKEN.search(token)
+        return match is not None and match["run"] not in live
+
+    return abandoned
