@@ -110,11 +110,14 @@ def new_data_sensor(flow: FlowPlan, entities: list[EntityPlan], keys: EntityKeys
         default_status=_SENSOR_STATUS[flow.sensor.status],
         required_resource_keys={e.home.name for e in entities},
         description=f"Requests a run of the incremental entities of {flow.name} whose home has rows past "
-                    "the committed watermark (one max() query per entity).",
+                    "the committed watermark and that no run is materializing (one max() query per entity).",
     )
     def _sensor(context: dg.SensorEvaluationContext) -> dg.SkipReason | dg.SensorResult:
-        requested: dict[str, dict[str, Any]] = json.loads(context.cursor) if context.cursor else {}
+        # Decided from the committed cursors and the runs in the instance, never from a memo of what
+        # was requested: a requested run that dies leaves the cursor where it was, and is asked again.
+        wanted: dict[str, list[Any]] = {}
         ready: list[dg.AssetKey] = []
+        waiting: list[str] = []
         for entity in entities:
             assert entity.watermark is not None
             home = registry.open_home(entity.home.type, getattr(context.resources, entity.home.name))
@@ -122,20 +125,27 @@ def new_data_sensor(flow: FlowPlan, entities: list[EntityPlan], keys: EntityKeys
             committed = committed_cursor(context.instance, keys[entity])
             if latest is None or (committed is not None and not committed.is_passed_by(latest)):
                 continue
-            marker = encode_value(latest)
-            if requested.get(entity.label) == marker:
-                continue  # already requested for this maximum; a run is on its way or ran
-            requested[entity.label] = marker
+            attempt = _last_attempt(context.instance, keys[entity])
+            if attempt is not None and not attempt.is_finished:
+                waiting.append(entity.label)  # queued or running: it reads up to the maximum it finds
+                continue
+            wanted[entity.label] = [encode_value(latest), attempt.run_id if attempt is not None else None]
             ready.append(keys[entity])
         if not ready:
-            return dg.SkipReason(f"no new rows past the committed watermarks of {flow.name}")
-        run_key = hashlib.sha256(json.dumps(requested, sort_keys=True).encode()).hexdigest()[:16]
-        return dg.SensorResult(
-            run_requests=[dg.RunRequest(run_key=run_key, asset_selection=ready)],
-            cursor=json.dumps(requested, sort_keys=True),
-        )
+            return dg.SkipReason(f"runs in progress for {', '.join(waiting)}" if waiting else
+                                 f"no new rows past the committed watermarks of {flow.name}")
+        # The run key names each maximum and the entity's last finished run: a repeated tick launches
+        # once, and a request after a run that died is a new one.
+        run_key = hashlib.sha256(json.dumps(wanted, sort_keys=True).encode()).hexdigest()[:16]
+        return dg.SensorResult(run_requests=[dg.RunRequest(run_key=run_key, asset_selection=ready)])
 
     return _sensor
+
+
+def _last_attempt(instance: dg.DagsterInstance, key: dg.AssetKey) -> dg.DagsterRun | None:
+    """The latest run planned to materialize `key`, whoever launched it (None: there was none)."""
+    planned = instance.get_latest_planned_materialization_info(key)
+    return instance.get_run_by_id(planned.run_id) if planned is not None else None
 
 
 AUTOMATION_SENSOR = "ingest_automation_sensor"

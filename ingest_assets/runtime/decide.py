@@ -99,11 +99,18 @@ def decide_load(
     cursor_after = Cursor(watermark.column, source_max) if source_max is not None else committed
     if mode.read == "cursor" and committed is not None and not overrides.reset_watermark:
         note = f"rows after the committed watermark {committed.value}"
-        if watermark.lookback is not None:
-            note += f", re-reading a lookback of {watermark.lookback}"
-        window = RowFilter.past(watermark.column, committed.lower_bound(watermark.lookback), source_max)
+        lower = committed.lower_bound(watermark.lookback)  # also refuses a lookback that does not fit
         if not committed.is_passed_by(source_max):
-            cursor_after = committed  # nothing new (or rows deleted at the source): never move back
+            # Nothing newer (or rows deleted at the source): the cursor never moves back, and the
+            # lookback is not re-read. It would re-merge rows already loaded (all of them, when a bulk
+            # load gave them one value); a late row waits for the next run that finds newer rows,
+            # whose lookback reaches back behind this same cursor.
+            cursor_after, lower = committed, committed.value
+            if watermark.lookback is not None:
+                note += ", nothing newer: the lookback is not re-read"
+        elif watermark.lookback is not None:
+            note += f", re-reading a lookback of {watermark.lookback}"
+        window = RowFilter.past(watermark.column, lower, source_max)
         return LoadDecision(mode, window, _write_mode(plan, mode, mode.write), cursor_after, note)
 
     # A full read: first run of an incremental entity, a reset, or a full run type.

@@ -36,11 +36,14 @@ PROJECT = {
 }
 
 
-def evaluate(project: Project, cursor: str | None = None):
-    """One sensor tick, as the daemon runs it: (run requests, skip message, new cursor)."""
+ORDERS = dg.AssetKey(["sales", "orders"])
+
+
+def evaluate(project: Project):
+    """One sensor tick, as the daemon runs it: (run requests, skip message)."""
     defs = project.definitions()
     sensor = defs.resolve_sensor_def("sales_new_data_sensor")
-    with dg.build_sensor_context(instance=project.instance, cursor=cursor, resources=defs.resources,
+    with dg.build_sensor_context(instance=project.instance, resources=defs.resources,
                                  definitions=defs) as context:
         return sensor.evaluate_tick(context)
 
@@ -51,11 +54,11 @@ def test_sensor_requests_a_run_only_when_the_home_has_new_rows(project: Project)
 
     # Never materialized: the rows are new.
     first = evaluate(project)
-    assert [r.asset_selection for r in first.run_requests] == [[dg.AssetKey(["sales", "orders"])]]
+    assert [r.asset_selection for r in first.run_requests] == [[ORDERS]]
 
-    # The same maximum again: already requested, no second request.
-    repeat = evaluate(project, cursor=first.cursor)
-    assert repeat.run_requests == [] and "no new rows" in repeat.skip_message
+    # The same maximum again before a run exists: the same run key, which Dagster launches once.
+    repeat = evaluate(project)
+    assert [r.run_key for r in repeat.run_requests] == [first.run_requests[0].run_key]
 
     # After the run committed the cursor, nothing is new.
     project.materialize("sales/orders")
@@ -64,9 +67,54 @@ def test_sensor_requests_a_run_only_when_the_home_has_new_rows(project: Project)
     # New rows at the source: a new request with a new run key.
     with sqlite3.connect(project.root / "shop.sqlite") as connection:
         insert_orders(connection, range(11, 15))
-    fresh = evaluate(project, cursor=first.cursor)
+    fresh = evaluate(project)
     assert len(fresh.run_requests) == 1
     assert fresh.run_requests[0].run_key != first.run_requests[0].run_key
+
+
+def launch(project: Project, request: dg.RunRequest, *, fail: bool = False) -> dg.ExecuteInProcessResult:
+    """The run the daemon launches for a request (with its run key); `fail`: it dies before it commits."""
+    database = project.root / "shop.sqlite"
+    if fail:  # the home's table is gone while the run reads
+        with sqlite3.connect(database) as connection:
+            connection.execute("ALTER TABLE orders RENAME TO orders_away")
+    try:
+        return project.materialize("sales/orders", raise_on_error=False,
+                                   tags={**request.tags, "dagster/run_key": str(request.run_key)})
+    finally:
+        if fail:
+            with sqlite3.connect(database) as connection:
+                connection.execute("ALTER TABLE orders_away RENAME TO orders")
+
+
+def test_sensor_requests_the_same_maximum_again_after_the_requested_run_died(project: Project):
+    project.write(PROJECT)
+    create_orders_db(project.root / "shop.sqlite", 10)
+
+    first = evaluate(project)
+    [request] = first.run_requests
+    assert not launch(project, request, fail=True).success
+    assert project.instance.get_latest_materialization_event(ORDERS) is None  # no cursor committed
+
+    # The rows are still past the committed cursor: requested again, under a run key Dagster has not
+    # launched yet (the daemon skips a request whose run key a run already has).
+    second = evaluate(project)
+    [again] = second.run_requests
+    assert again.asset_selection == [ORDERS] and again.run_key != request.run_key
+
+    # While a run of the entity is in progress (any run: here the flow's job), it is not requested again.
+    job = project.definitions().resolve_job_def("sales_job")
+    running = project.instance.create_run_for_job(job, asset_selection=frozenset({ORDERS}),
+                                                 status=dg.DagsterRunStatus.STARTED)
+    waiting = evaluate(project)
+    assert waiting.run_requests == [] and "in progress" in waiting.skip_message
+    project.instance.report_run_failed(running)  # what run monitoring does to a run that died
+    assert len(evaluate(project).run_requests) == 1
+
+    # After a run committed the source's maximum, nothing is requested.
+    assert launch(project, again).success
+    done = evaluate(project)
+    assert done.run_requests == [] and "no new rows" in done.skip_message
 
 
 def test_sensor_and_schedule_settings_come_from_yaml(project: Project):

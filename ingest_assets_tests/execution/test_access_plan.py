@@ -426,6 +426,26 @@ def test_decided_sample_replaces_and_records_no_cursor(tmp_path: Path):
         decide_load(plan, RunOverrides(rebuild=True, sample_rows=5), committed, None, None)
 
 
+def test_decided_lookback_is_re_read_only_when_rows_are_past_the_cursor(tmp_path: Path):
+    (tmp_path / "flows/sales").mkdir(parents=True)
+    (tmp_path / "flows/ingest.yml").write_text(
+        "connections:\n  src: {type: parquet, path: source}\n  lake: {type: parquet, path: lake}\n")
+    (tmp_path / "flows/sales/flow.yml").write_text(
+        "home: src\nstore: lake\nrun_type: incremental\nentities:\n  - name: orders\n    home: {path: orders}\n"
+        "    keys: [id]\n    watermark: {column: updated_at, lookback: 1 hour}\n")
+    [plan] = load_plan(tmp_path / "flows").entities
+    committed = Cursor("updated_at", datetime(2026, 1, 1, 12))
+
+    newer = decide_load(plan, RunOverrides(), committed, datetime(2026, 1, 1, 13), None)
+    assert newer.row_filter == RowFilter.past("updated_at", datetime(2026, 1, 1, 11), datetime(2026, 1, 1, 13))
+    assert newer.cursor_after == Cursor("updated_at", datetime(2026, 1, 1, 13))
+    for source_max in (committed.value, datetime(2026, 1, 1, 11, 30), None):  # nothing newer, rows deleted, none
+        idle = decide_load(plan, RunOverrides(), committed, source_max, None)
+        assert idle.row_filter == RowFilter.past("updated_at", committed.value, source_max)  # an empty window
+        assert idle.cursor_after == committed
+        assert idle.note.endswith("nothing newer: the lookback is not re-read")
+
+
 def test_row_limit_compiles_per_dialect():
     """SQL Server and MySQL cannot run here: their sample statements are checked as compiled."""
     read = sa.text("SELECT a FROM t WHERE a > :ingest_1").bindparams(sa.bindparam("ingest_1", 5))

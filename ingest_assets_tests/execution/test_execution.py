@@ -120,12 +120,70 @@ def test_lookback_re_reads_late_rows_without_duplicates(sales: Project):
         connection.execute("INSERT INTO orders VALUES (500, 'late', 1.0, ?)",
                            ((BASE_TIME + timedelta(minutes=90)).isoformat(" "),))
 
+    # Nothing newer than the cursor: the lookback is not re-read, the late row waits.
+    sales.materialize("sales/orders")
+    assert sales.latest_metadata("sales/orders")["ingest/rows_read"] == 0
+    assert lake_ids(sales) == list(range(1, 101))
+
+    # The next run that finds a newer row re-reads the lookback behind the same cursor.
+    with sqlite3.connect(sales.root / "source/shop.sqlite") as connection:
+        insert_orders(connection, [101])
     sales.materialize("sales/orders")
 
     metadata = sales.latest_metadata("sales/orders")
-    assert metadata["ingest/rows_read"] == 31  # minutes 70..100 re-read, plus the late row
-    assert lake_ids(sales) == [*range(1, 101), 500]
-    assert metadata["dagster/row_count"] == 101
+    assert metadata["ingest/rows_read"] == 32  # minutes 70..100 re-read, the late row and the new one
+    assert lake_ids(sales) == [*range(1, 102), 500]
+    assert metadata["dagster/row_count"] == 102
+
+
+def lake_files(project: Project) -> int:
+    """The data files of the lake table's current version."""
+    return len(list((project.root / "lake/sales/orders").glob("*.parquet")))
+
+
+@pytest.mark.parametrize("store", ["lake", "warehouse"])
+def test_lookback_with_nothing_new_reads_nothing_even_when_every_row_shares_the_cursor(sales: Project, store: str):
+    """A bulk load stamps every row with one `updated_at`: the lookback behind that cursor spans the
+    whole table, and a run with nothing newer must not re-read (and re-merge) it."""
+    sales.write({"flows/sales/entities/orders.yml": f"""
+        keys: [id]
+        store: {{connection: {store}}}
+        write_strategy: upsert
+        watermark:
+          column: updated_at
+          lookback: 1 hour
+        """})
+    database = sales.root / "source/shop.sqlite"
+    loaded_at = BASE_TIME + timedelta(days=1)
+    with sqlite3.connect(database) as connection:  # ids 1..100 stay a day older than the bulk load
+        connection.executemany("INSERT INTO orders VALUES (?, 'bulk', 1.0, ?)",
+                               [(i, loaded_at.isoformat(" ")) for i in range(1001, 3001)])
+
+    def run() -> dict[str, object]:
+        sales.materialize("sales/orders")
+        return sales.latest_metadata("sales/orders")
+
+    first = run()
+    assert (first["ingest/rows_read"], first["dagster/row_count"]) == (100 + 2000, 2100)
+    files = lake_files(sales)
+
+    nothing_new = run()
+    assert (nothing_new["ingest/rows_read"], nothing_new["ingest/rows_written"]) == (0, 0)
+    assert nothing_new["ingest/cursor"] == first["ingest/cursor"]
+    assert nothing_new["dagster/row_count"] == 2100
+    assert lake_files(sales) == files  # not even an empty file added to the lake's table
+
+    with sqlite3.connect(database) as connection:
+        connection.executemany("INSERT INTO orders VALUES (?, 'new', 2.0, ?)",
+                               [(i, (loaded_at + timedelta(minutes=5)).isoformat(" ")) for i in range(5001, 5006)])
+    newer = run()
+    # The five new rows and the lookback hour behind the committed cursor (the bulk load), not the
+    # day-older rows.
+    assert (newer["ingest/rows_read"], newer["dagster/row_count"]) == (5 + 2000, 2105)
+    assert newer["ingest/cursor"]["value"] == (loaded_at + timedelta(minutes=5)).isoformat()
+
+    again = run()
+    assert (again["ingest/rows_read"], again["ingest/cursor"]) == (0, newer["ingest/cursor"])
 
 
 def test_run_config_forces_one_full_reload(sales: Project):
