@@ -23,6 +23,7 @@ from ingest_assets.defs.translator import EntityKeys
 from ingest_assets.plan.cursor import encode_value
 from ingest_assets.plan.model import EntityPlan
 from ingest_assets.plan.project import FlowPlan, ProjectPlan
+from ingest_assets.runtime.dead_runs import has_dead_worker
 from ingest_assets.runtime.state import committed_cursor
 
 if TYPE_CHECKING:
@@ -126,7 +127,9 @@ def new_data_sensor(flow: FlowPlan, entities: list[EntityPlan], keys: EntityKeys
             if latest is None or (committed is not None and not committed.is_passed_by(latest)):
                 continue
             attempt = _last_attempt(context.instance, keys[entity])
-            if attempt is not None and not attempt.is_finished:
+            # A run killed while STARTED stays so: its dead worker does not hold the entity back (the
+            # requested run fails it, see runtime/dead_runs.py).
+            if attempt is not None and not attempt.is_finished and not has_dead_worker(attempt):
                 waiting.append(entity.label)  # queued or running: it reads up to the maximum it finds
                 continue
             wanted[entity.label] = [encode_value(latest), attempt.run_id if attempt is not None else None]

@@ -103,6 +103,12 @@ def runs_in_progress(instance: dg.DagsterInstance) -> list[dg.DagsterRun]:
     return list(instance.get_runs(filters=dg.RunsFilter(statuses=IN_PROGRESS_RUN_STATUSES)))
 
 
+def has_dead_worker(run: dg.DagsterRun) -> bool:
+    """Whether the run's recorded worker is gone (False when none is recorded or it is elsewhere)."""
+    worker = _Worker.from_tag(run.tags.get(WORKER_TAG, ""))
+    return worker is not None and worker.is_gone()
+
+
 def fail_dead_runs(instance: dg.DagsterInstance, runs: list[dg.DagsterRun], asset_key: dg.AssetKey,
                    current_run_id: str) -> list[dg.DagsterRun]:
     """Report as failed the in-progress runs of `asset_key` whose recorded worker is gone; those runs."""

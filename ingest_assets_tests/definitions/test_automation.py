@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import socket
 import sqlite3
+import subprocess
+import sys
 
 import dagster as dg
 
+from ingest_assets.runtime.dead_runs import WORKER_TAG, has_dead_worker
 from ingest_assets_tests.conftest import Project, create_orders_db, insert_orders
 
 PROJECT = {
@@ -110,6 +115,16 @@ def test_sensor_requests_the_same_maximum_again_after_the_requested_run_died(pro
     assert waiting.run_requests == [] and "in progress" in waiting.skip_message
     project.instance.report_run_failed(running)  # what run monitoring does to a run that died
     assert len(evaluate(project).run_requests) == 1
+
+    # A run left STARTED by a killed worker (its process gone) does not hold the entity back: the
+    # requested run fails it (runtime/dead_runs.py).
+    exited = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    killed = project.instance.create_run_for_job(
+        job, asset_selection=frozenset({ORDERS}), status=dg.DagsterRunStatus.STARTED,
+        tags={WORKER_TAG: f"{socket.gethostname()} {os.readlink('/proc/self/ns/pid')} {exited.stdout.strip()} 1"})
+    assert has_dead_worker(killed)
+    assert len(evaluate(project).run_requests) == 1
+    project.instance.report_run_failed(killed)
 
     # After a run committed the source's maximum, nothing is requested.
     assert launch(project, again).success
