@@ -17,20 +17,18 @@ import os
 import re
 import socket
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
 from dagster._core.storage.dagster_run import IN_PROGRESS_RUN_STATUSES
 
+from ingest_assets.stores.abandoned import Abandoned
+
 WORKER_TAG = "ingest/run_worker"
 # A run token: the run id's first eight characters and twelve of a uuid, e.g. `b01a8d8d-fdf1bb7954fa`.
 RUN_TOKEN = re.compile(r"(?P<run>[0-9a-f]{8})[-_](?P<load>[0-9a-f]{12})")
 _RUN_PREFIX_CHARACTERS = 8
-
-# Whether what a run token names was staged by a run that is no longer in progress.
-Abandoned = Callable[[str], bool]
 
 
 def run_token(run_id: str) -> str:

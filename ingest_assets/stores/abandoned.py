@@ -11,8 +11,11 @@ from pathlib import Path
 
 OWNER_FILE = ".owner"
 
+# Whether what a run token names was staged by a run that is no longer in progress (runtime.dead_runs).
+Abandoned = Callable[[str], bool]
 
-def remove_abandoned_folders(parent: Path, abandoned: Callable[[str], bool]) -> int:
+
+def remove_abandoned_folders(parent: Path, abandoned: Abandoned) -> int:
     """Remove the folders of `parent` named by an abandoned run token (others, e.g. a nested table's
     staging below its parent's, are no token and stay)."""
     if not parent.is_dir():

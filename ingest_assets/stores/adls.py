@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -29,7 +29,7 @@ from ingest_assets.errors import FolderWriteModeUnsupported
 from ingest_assets.plan.model import WriteSpec
 from ingest_assets.storage.base import join
 from ingest_assets.storage.journal import Journal, JournalFile, Step
-from ingest_assets.stores.abandoned import owned_temporary_folder, remove_abandoned_temporary
+from ingest_assets.stores.abandoned import Abandoned, owned_temporary_folder, remove_abandoned_temporary
 from ingest_assets.stores.base import CommitResult, QualityRequest, TableLayout, WriteMode
 from ingest_assets.stores.load_record import RECORD_FILE, LoadRecord
 from ingest_assets.stores.schema_decision import SchemaDecision
@@ -98,7 +98,7 @@ class AdlsStore(StorageBacked):
             finally:
                 shutil.rmtree(workdir, ignore_errors=True)
 
-    def remove_abandoned_staging(self, target: WriteSpec, abandoned: Callable[[str], bool]) -> int:
+    def remove_abandoned_staging(self, target: WriteSpec, abandoned: Abandoned) -> int:
         return remove_abandoned_temporary(TEMPORARY_PREFIX)
 
     def recover(self, folder: str) -> None:

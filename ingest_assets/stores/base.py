@@ -8,13 +8,13 @@ the store `complete()`s that prepared load in a later step.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol, TypeVar, runtime_checkable
 
 from ingest_assets.plan.model import WriteKind, WriteSpec
 from ingest_assets.plan.window import KeyBucket, RowFilter
+from ingest_assets.stores.abandoned import Abandoned
 from ingest_assets.stores.load_record import LoadRecord
 from ingest_assets.stores.schema_decision import SchemaDecision, TableLayout
 
@@ -150,7 +150,7 @@ class Store(Protocol):
 class RemovesAbandonedStaging(Protocol):
     """A store that can find what runs staged for a table (folders, helper tables) by their run token."""
 
-    def remove_abandoned_staging(self, target: WriteSpec, abandoned: Callable[[str], bool]) -> int:
+    def remove_abandoned_staging(self, target: WriteSpec, abandoned: Abandoned) -> int:
         """Remove what `target`'s loads staged whose run token is `abandoned`; how many things it removed."""
 
 

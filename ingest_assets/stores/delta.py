@@ -37,7 +37,7 @@ so it is committed exactly when the rows are.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, cast
@@ -50,7 +50,7 @@ from ingest_assets.plan.model import WriteSpec
 from ingest_assets.sql.statement import Sql, duckdb_text
 from ingest_assets.sql.text import parquet_files
 from ingest_assets.sql.window import condition
-from ingest_assets.stores.abandoned import remove_abandoned_folders
+from ingest_assets.stores.abandoned import Abandoned, remove_abandoned_folders
 from ingest_assets.stores.base import (
     CommitResult,
     FollowsSchemaChanges,
@@ -105,7 +105,7 @@ class DeltaStore(FollowsSchemaChanges):
     def describe(self, target: WriteSpec) -> str:
         return self._table(target).uri
 
-    def remove_abandoned_staging(self, target: WriteSpec, abandoned: Callable[[str], bool]) -> int:
+    def remove_abandoned_staging(self, target: WriteSpec, abandoned: Abandoned) -> int:
         return remove_abandoned_folders(self._table(target).staging, abandoned)
 
     def exists(self, target: WriteSpec) -> bool:

@@ -23,7 +23,7 @@ left a key twice.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -35,7 +35,7 @@ from ingest_assets.errors import StagedRowsDoNotFit
 from ingest_assets.plan.model import WriteSpec
 from ingest_assets.sql.statement import Sql, duckdb_text
 from ingest_assets.sql.text import parquet_files, quote_identifier, quote_qualified
-from ingest_assets.stores.abandoned import remove_abandoned_folders
+from ingest_assets.stores.abandoned import Abandoned, remove_abandoned_folders
 from ingest_assets.stores.base import CommitResult, FollowsSchemaChanges, QualityRequest, TableLayout, WriteMode
 from ingest_assets.stores.load_record import LOADS_TABLE, LoadRecord
 from ingest_assets.stores.locking import file_lock
@@ -101,7 +101,7 @@ class DuckDBStore(FollowsSchemaChanges):
         database = self._resource.database()
         return database.with_name(database.name + ".staging")
 
-    def remove_abandoned_staging(self, target: WriteSpec, abandoned: Callable[[str], bool]) -> int:
+    def remove_abandoned_staging(self, target: WriteSpec, abandoned: Abandoned) -> int:
         return remove_abandoned_folders(self._staging(), abandoned)
 
     @contextmanager

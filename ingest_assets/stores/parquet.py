@@ -25,7 +25,7 @@ from __future__ import annotations
 import os
 import shutil
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -39,7 +39,7 @@ from ingest_assets.errors import DestinationOccupied, StagedFileCollision
 from ingest_assets.plan.model import WriteSpec
 from ingest_assets.sql.statement import Sql, duckdb_text
 from ingest_assets.sql.text import parquet_files, quote_identifier, string_literal
-from ingest_assets.stores.abandoned import remove_abandoned_folders
+from ingest_assets.stores.abandoned import Abandoned, remove_abandoned_folders
 from ingest_assets.stores.base import CommitResult, FollowsSchemaChanges, QualityRequest, TableLayout, WriteMode
 from ingest_assets.stores.folder_layout import INTERNAL, FolderTablePaths
 from ingest_assets.stores.load_record import RECORD_FILE, LoadRecord
@@ -107,7 +107,7 @@ class ParquetStore(FollowsSchemaChanges):
         record = version / RECORD_FILE if version else None
         return LoadRecord.from_json(record.read_text(encoding="utf-8")) if record and record.exists() else None
 
-    def remove_abandoned_staging(self, target: WriteSpec, abandoned: Callable[[str], bool]) -> int:
+    def remove_abandoned_staging(self, target: WriteSpec, abandoned: Abandoned) -> int:
         assert target.path is not None
         return remove_abandoned_folders(_TablePaths(self._resource.folder(), target.path).staging, abandoned)
 

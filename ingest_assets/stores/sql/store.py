@@ -15,7 +15,7 @@ the tables with one atomic RENAME TABLE.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +27,7 @@ from ingest_assets.connectors.database import DatabaseResource
 from ingest_assets.homes.base import ReadRequest
 from ingest_assets.homes.sql import SqlAlchemyHome
 from ingest_assets.plan.model import ReadSpec, WriteSpec
-from ingest_assets.stores.abandoned import owned_temporary_folder, remove_abandoned_temporary
+from ingest_assets.stores.abandoned import Abandoned, owned_temporary_folder, remove_abandoned_temporary
 from ingest_assets.stores.base import CommitResult, FollowsSchemaChanges, QualityRequest, TableLayout, WriteMode
 from ingest_assets.stores.load_record import LoadRecord
 from ingest_assets.stores.read_back import ArrowStream
@@ -97,7 +97,7 @@ class SqlStore(FollowsSchemaChanges):
         with self._engine() as engine, _reading(engine, target) as connection:
             return load_records.read(connection, self._name(engine, target))
 
-    def remove_abandoned_staging(self, target: WriteSpec, abandoned: Callable[[str], bool]) -> int:
+    def remove_abandoned_staging(self, target: WriteSpec, abandoned: Abandoned) -> int:
         """Helper tables of dead runs next to the target (`_ingest_<role>_<token>`) and their staged files."""
         with self._engine() as engine:
             name = self._name(engine, target)
