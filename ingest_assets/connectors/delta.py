@@ -88,5 +88,4 @@ class DeltaResource(StorageResource):
 DELTA = ConnectorType("delta", DeltaResource.from_settings, "ingest_assets.homes.delta:delta_home",
                       "ingest_assets.stores.delta:DeltaStore", frozenset({"path"}), "path", reads_back=True,
                       store_settings=frozenset(HOUSEKEEPING_SETTINGS), change_feed_watermark=COMMIT_VERSION,
-                      model=DeltaConnection,
-                      dagster_kind="deltalake")
+                      model=DeltaConnection, dagster_kind="deltalake")

@@ -23,6 +23,7 @@ __all__ = [
     "open_publishing_store",
     "open_store",
     "readable_store_types",
+    "store_setting_readers",
     "store_types",
 ]
 
@@ -46,6 +47,15 @@ def store_types() -> list[str]:
 
 def readable_store_types() -> list[str]:
     return sorted(name for name, c in connector_types().items() if c.store and c.reads_back)
+
+
+def store_setting_readers() -> dict[str, list[str]]:
+    """Each entity `store:` setting that only some store types read, and those types (sorted)."""
+    readers: dict[str, list[str]] = {}
+    for name, connector_type in sorted(connector_types().items()):
+        for setting in connector_type.store_settings:
+            readers.setdefault(setting, []).append(name)
+    return readers
 
 
 def _import(target: str) -> Any:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 from ingest_assets.config.loader import LoadedEntity, LoadedFlow, LoadedProject
+from ingest_assets.config.named_files import Problem, read_named_file
 from ingest_assets.config.project_files import (
     AuditSettings,
     ChecksSettings,
@@ -49,7 +50,7 @@ from ingest_assets.plan.model import (
 from ingest_assets.plan.project import FlowPlan, ProjectPlan, ScheduleDef, SensorDef
 from ingest_assets.stores.delta_options import HOUSEKEEPING_SETTINGS, TableHousekeeping
 from ingest_assets.stores.open_mirroring.options import MIRRORED_TABLE_SETTINGS, MirroredTableOptions
-from ingest_assets.transforms.validate import Problem, read_named_file, transform_steps
+from ingest_assets.transforms.validate import transform_steps
 
 ModelT = TypeVar("ModelT", bound=Model)
 
@@ -443,11 +444,7 @@ def _write_spec(store: ConnectionPlan, settings: StoreSettings, flow: str, entit
         problem(where("store", other), f"store {store.name!r} ({store.type}) writes a {kind}, not a {other} "
                 f"-> use '{kind}:' (default {flow}.{entity} / {flow}/{entity})")
         return None
-    # Settings only some store types read, by the types that read them (registry capabilities).
-    readers: dict[str, list[str]] = {}
-    for name, other_type in sorted(registry.connector_types().items()):
-        for setting in other_type.store_settings:
-            readers.setdefault(setting, []).append(name)
+    readers = registry.store_setting_readers()
     unknown = [name for name in type(settings).model_fields
                if name in readers and name in settings.model_fields_set and name not in connector.store_settings]
     for name in unknown:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from ingest_assets.config.derived import CronAutomation, DerivedFile
 from ingest_assets.config.loader import LoadedFlow, LoadedProject, load_named_files
+from ingest_assets.config.named_files import read_named_file
 from ingest_assets.config.yaml_source import LocatedDict, LocatedList, Location
 from ingest_assets.connectors import registry
 from ingest_assets.connectors.duckdb import DuckDBConnection
@@ -31,7 +32,6 @@ from ingest_assets.plan.model import (
     WriteSpec,
 )
 from ingest_assets.plan.project import ProjectPlan
-from ingest_assets.transforms.validate import read_named_file
 
 DERIVED_FOLDER = "derived"
 # The "home" of every derived asset: the query, run in a scratch DuckDB database (the asset's kind).

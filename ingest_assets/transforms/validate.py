@@ -11,14 +11,12 @@ import ast
 import difflib
 import hashlib
 import re
-from collections.abc import Callable
 from pathlib import Path
 
-from ingest_assets.config.yaml_source import FileTextError, LocatedDict, LocatedList, Location, read_text
+from ingest_assets.config.named_files import Problem, read_named_file, shown
+from ingest_assets.config.yaml_source import LocatedDict, LocatedList, Location
 from ingest_assets.transforms.settings import TransformSettings, TransformStepSettings
 from ingest_assets.transforms.spec import Params, PythonStep, SqlStep, TransformStep
-
-Problem = Callable[[Location, str], None]
 
 _MODULE_TARGET = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*$")
 _FILE_TARGET = re.compile(r"^(?P<file>.+\.py):(?P<function>[A-Za-z_]\w*)$")
@@ -68,7 +66,7 @@ def _step(step: TransformStepSettings, where: _Where, root: Path, problem: Probl
             problem(location, f"sql_file {step.sql_file!r} is empty -> write a SELECT over records in it")
             return None
         # Leading lines are kept, so DuckDB's `LINE n` is line n of the file.
-        return SqlStep(text.rstrip(), _shown(root, path), params)
+        return SqlStep(text.rstrip(), shown(root, path), params)
     assert step.python is not None
     return _python_step(step.python, params, where("python"), root, problem)
 
@@ -87,45 +85,23 @@ def _python_step(target: str, params: Params, location: Location, root: Path, pr
     text = read_named_file(root, path, "python file", name, location, problem)
     if text is None:
         return None
-    shown = _shown(root, path)
+    displayed = shown(root, path)
     try:
-        tree = ast.parse(text, filename=shown)
+        tree = ast.parse(text, filename=displayed)
     except SyntaxError as error:
-        problem(location, f"python file {shown}:{error.lineno} is not valid Python ({error.msg}) -> fix the file")
+        problem(location, f"python file {displayed}:{error.lineno} is not valid Python ({error.msg}) -> fix the file")
         return None
     defined = [n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
     if function not in defined:
         close = difflib.get_close_matches(function, defined, n=1)
         hint = f"did you mean {close[0]!r}? " if close else ""
-        problem(location, f"python file {shown} defines no function {function!r} -> {hint}functions defined "
+        problem(location, f"python file {displayed} defines no function {function!r} -> {hint}functions defined "
                 f"there: {', '.join(defined) or 'none'}")
         return None
     digest = hashlib.sha256(text.encode()).hexdigest()[:16]
-    return PythonStep(f"{shown}:{function}", function, path=str(path), digest=digest, params=params)
+    return PythonStep(f"{displayed}:{function}", function, path=str(path), digest=digest, params=params)
 
 
 def _beside(root: Path, location: Location, name: str) -> Path:
     """A file named relative to the YAML file that names it (as `query_file` is)."""
     return (root / Path(location.file).parent / name).resolve()
-
-
-def _shown(root: Path, path: Path) -> str:
-    try:
-        return path.relative_to(root.resolve()).as_posix()
-    except ValueError:
-        return str(path)
-
-
-def read_named_file(root: Path, path: Path, setting: str, name: str, location: Location,
-                    problem: Problem) -> str | None:
-    """The text of a file a YAML setting names (`query_file`, `sql_file`, a Python file), or None with its
-    problem recorded: where the YAML names it if it cannot be read, in the file itself if it is not text."""
-    try:
-        return read_text(path, _shown(root, path))
-    except FileTextError as error:
-        problem(error.location, str(error))
-        return None
-    except OSError as error:
-        problem(location, f"{setting} {name!r} cannot be read ({error.strerror}: {path}) -> give a path "
-                "relative to this YAML file")
-        return None
