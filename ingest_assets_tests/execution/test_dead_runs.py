@@ -3,7 +3,8 @@
 The kill is real and of the whole command: `dagster asset materialize` runs the entity in its own
 process (a run of one step), whose code location exits with `os._exit(137)` (no cleanup, like
 SIGKILL) at the kill point. The run stays STARTED, its staging stays behind; the next run of the
-entity fails the dead run in the instance, removes its staging and loads every row once.
+entity fails the dead run in the instance, removes its staging and loads every row once; the run's
+page in the UI (headless Chromium) then says Failure, and why.
 """
 
 from __future__ import annotations
@@ -23,6 +24,9 @@ import sqlalchemy as sa
 from ingest_assets.stores.sql.names import is_helper_table
 from ingest_assets_tests.conftest import Project, create_orders_db, insert_orders
 from ingest_assets_tests.execution.test_crash_after_commit import FLOW, KILLED, _ids, _store_connection
+from ingest_assets_tests.integration.test_cli import _graphql
+from ingest_assets_tests.integration.test_delta_ui import rendered_page
+from ingest_assets_tests.servers.processes import free_port
 
 pytestmark = pytest.mark.slow
 
@@ -86,13 +90,9 @@ def _leftovers(store: str, project: Project, run_id: str, request: pytest.Fixtur
     return found
 
 
-@pytest.mark.parametrize(("store", "kill_point"), [
-    ("parquet", "staged"), ("delta", "staged"), ("duckdb", "staged"), ("sqlite", "staged"),
-    ("sqlite", "loaded"), ("postgres", "loaded"),
-])
-def test_the_next_run_fails_a_killed_run_and_removes_what_it_staged(
-    project: Project, store: str, kill_point: str, request: pytest.FixtureRequest
-):
+def _project_killed_while_loading(project: Project, store: str, kill_point: str,
+                                   request: pytest.FixtureRequest) -> dg.DagsterRun:
+    """A first load, 50 more rows at the source, and a run of them killed at `kill_point`: that run."""
     project.write({
         "flows/ingest.yml": "connections:\n  shop: {type: sqlite, path: source/shop.sqlite}\n"
                             + _store_connection(store, project, request) + "\n",
@@ -109,6 +109,17 @@ def test_the_next_run_fails_a_killed_run_and_removes_what_it_staged(
     killed = dagster_materialize(project, "killing_definitions", kill_point)
     assert killed.returncode == KILLED, killed.stderr[-3000:]
     [dead] = project.instance.get_runs(filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED]))
+    return dead
+
+
+@pytest.mark.parametrize(("store", "kill_point"), [
+    ("parquet", "staged"), ("delta", "staged"), ("duckdb", "staged"), ("sqlite", "staged"),
+    ("sqlite", "loaded"), ("postgres", "loaded"),
+])
+def test_the_next_run_fails_a_killed_run_and_removes_what_it_staged(
+    project: Project, store: str, kill_point: str, request: pytest.FixtureRequest
+):
+    dead = _project_killed_while_loading(project, store, kill_point, request)
     assert _leftovers(store, project, dead.run_id, request), "the kill left its staging behind"
     assert _ids(store, project, request) == list(range(1, 101))  # the destination as it was
 
@@ -121,6 +132,27 @@ def test_the_next_run_fails_a_killed_run_and_removes_what_it_staged(
     assert _leftovers(store, project, dead.run_id, request) == []
     assert _ids(store, project, request) == list(range(1, 151))
     assert project.latest_metadata("sales/orders")["ingest/rows_read"] == 50
+
+
+def test_the_run_page_shows_the_killed_run_failed_and_why(project: Project, request: pytest.FixtureRequest):
+    """What a user opening the dead run in the UI reads, from the page headless Chromium renders."""
+    dead = _project_killed_while_loading(project, "parquet", "staged", request)
+    assert dagster_materialize(project, "ingest_assets.definitions").returncode == 0
+
+    port = free_port()
+    env = {**os.environ, "DAGSTER_HOME": str(project.root / ".dagster"), "INGEST_FLOWS_DIR": str(project.flows)}
+    with subprocess.Popen([str(Path(sys.executable).with_name("dagster-webserver")), "-m", "ingest_assets.definitions",
+                           "-h", "127.0.0.1", "-p", str(port)],
+                          cwd=project.root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) as server:
+        try:
+            _graphql(port, "{ version }")  # waits until the webserver answers
+            page = rendered_page(f"http://127.0.0.1:{port}/runs/{dead.run_id}")
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+
+    assert ">Failure<" in page  # the run's status, no longer Started
+    assert "the run's worker process (" in page and "is gone: it was killed without writing a failure" in page
 
 
 def test_a_live_run_is_not_failed_and_keeps_its_staging(project: Project):
