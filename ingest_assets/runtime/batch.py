@@ -24,10 +24,12 @@ from ingest_assets.connectors import registry
 from ingest_assets.connectors.connector_type import AnyResource
 from ingest_assets.errors import IngestError, TransientError
 from ingest_assets.plan.model import EntityPlan
+from ingest_assets.runtime.dead_runs import settle_dead_runs
 from ingest_assets.runtime.failures import RETRY_WAIT_SECONDS, describe_failure, failure_metadata
 from ingest_assets.runtime.materialize import load_entity
 from ingest_assets.runtime.overrides import RunOverrides
 from ingest_assets.runtime.state import PreviousLoad, previous_loads
+from ingest_assets.stores.abandoned import Abandoned
 
 StepEvent = dg.MaterializeResult[None] | dg.AssetCheckResult
 
@@ -61,6 +63,7 @@ def materialize_batch(
     `resources` are the step's connections by name, read on the step's thread.
     """
     previous = previous_loads(context.instance, [entity.key for entity in entities])
+    abandoned = settle_dead_runs(context, [entity.key for entity in entities])  # once, before the threads
     selected_checks = context.selected_asset_check_keys
     handed_over: queue.Queue[StepEvent | _Finished] = queue.Queue()
     stopping = threading.Event()
@@ -69,8 +72,8 @@ def materialize_batch(
         failure: str | None = "stopped before it started"
         try:
             if not stopping.is_set():
-                failure = _load_with_retries(context, entity, overrides, resources, previous[entity.key], retries,
-                                             handed_over.put, stopping)
+                failure = _load_with_retries(context, entity, overrides, resources, previous[entity.key], abandoned,
+                                             retries, handed_over.put, stopping)
         finally:
             handed_over.put(_Finished(entity, failure))
 
@@ -107,6 +110,7 @@ def _load_with_retries(
     overrides: RunOverrides,
     resources: Mapping[str, AnyResource],
     previous: PreviousLoad,
+    abandoned: Abandoned,
     retries: int,
     emit: Callable[[StepEvent], None],
     stopping: threading.Event,
@@ -119,7 +123,7 @@ def _load_with_retries(
         try:
             for event in load_entity(context, plan, entity.key, overrides,
                                      lambda: registry.open_home(plan.home.type, home_resource), store_resource,
-                                     previous):
+                                     previous, abandoned):
                 emit(event)
             return None
         except TransientError as error:

@@ -17,12 +17,14 @@ import os
 import re
 import socket
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
 from dagster._core.storage.dagster_run import IN_PROGRESS_RUN_STATUSES
 
+from ingest_assets.errors import first_line
 from ingest_assets.stores.abandoned import Abandoned
 
 WORKER_TAG = "ingest/run_worker"
@@ -107,23 +109,42 @@ def has_dead_worker(run: dg.DagsterRun) -> bool:
     return worker is not None and worker.is_gone()
 
 
-def fail_dead_runs(instance: dg.DagsterInstance, runs: list[dg.DagsterRun], asset_key: dg.AssetKey,
+def fail_dead_runs(instance: dg.DagsterInstance, runs: list[dg.DagsterRun], asset_keys: Collection[dg.AssetKey],
                    current_run_id: str) -> list[dg.DagsterRun]:
-    """Report as failed the in-progress runs of `asset_key` whose recorded worker is gone; those runs."""
+    """Report as failed the in-progress runs of any of `asset_keys` whose recorded worker is gone
+    (each once); those runs."""
     failed = []
     for run in runs:
         if run.run_id == current_run_id or run.status != dg.DagsterRunStatus.STARTED:
             continue
-        if run.asset_selection is not None and asset_key not in run.asset_selection:
+        shared = set(asset_keys) if run.asset_selection is None else run.asset_selection & set(asset_keys)
+        if not shared:
             continue
         worker = _Worker.from_tag(run.tags.get(WORKER_TAG, ""))
         if worker is None or not worker.is_gone():
             continue
+        assets = ", ".join(sorted(key.to_user_string() for key in shared))
         instance.report_run_failed(run, message=(
             f"the run's worker process ({worker.pid} on {worker.host}) is gone: it was killed without "
-            f"writing a failure; marked failed by run {current_run_id[:8]} of {asset_key.to_user_string()}"))
+            f"writing a failure; marked failed by run {current_run_id[:8]} of {assets}"))
         failed.append(run)
     return failed
+
+
+def settle_dead_runs(context: dg.AssetExecutionContext | dg.OpExecutionContext,
+                     asset_keys: Collection[dg.AssetKey]) -> Abandoned:
+    """Once per step, before its loads (a shared step's threads would otherwise fail a run twice): fail
+    the runs of the step's assets whose worker is gone; then which run tokens are abandoned. Best
+    effort: on the instance's trouble nothing is failed and nothing counts as abandoned."""
+    try:
+        runs = runs_in_progress(context.instance)
+        failed = fail_dead_runs(context.instance, runs, asset_keys, context.run.run_id)
+    except Exception as error:  # the instance's trouble: the next run tries again
+        context.log.warning(f"could not check for runs that died: {first_line(error)}")
+        return lambda token: False
+    for run in failed:
+        context.log.warning(f"run {run.run_id} had died without a failure; marked failed")
+    return abandoned_by([run for run in runs if run not in failed])
 
 
 def abandoned_by(runs_still_in_progress: list[dg.DagsterRun]) -> Abandoned:

@@ -40,6 +40,7 @@ from ingest_assets.runtime.metadata import RecordedValue
 from ingest_assets.runtime.overrides import RunOverrides
 from ingest_assets.runtime.reconcile import starting_cursor
 from ingest_assets.runtime.state import PreviousLoad, previous_load
+from ingest_assets.stores.abandoned import Abandoned
 from ingest_assets.stores.base import (
     CommitResult,
     LoadRecord,
@@ -115,7 +116,8 @@ def materialize_from_home(
     """`materialize_entity` for any home (a derived asset's query is one)."""
     with ingest_errors(context, plan, retries):
         yield from load_entity(context, plan, asset_key, overrides, open_home, store_resource,
-                               previous_load(context.instance, asset_key))
+                               previous_load(context.instance, asset_key),
+                               dead_runs.settle_dead_runs(context, [asset_key]))
 
 
 def load_entity(
@@ -126,11 +128,13 @@ def load_entity(
     open_home: Callable[[], Home],
     store_resource: AnyResource,
     previous: PreviousLoad,
+    abandoned: Abandoned,
 ) -> Iterator[dg.MaterializeResult[None] | dg.AssetCheckResult]:
-    """One entity's load and its report; a failed load raises (the caller decides what the step does)."""
+    """One entity's load and its report; a failed load raises (the caller decides what the step does).
+    `abandoned`: the step's `dead_runs.settle_dead_runs`."""
     store: Store = registry.open_store(plan.store.type, store_resource)
     staged, commit = yield from _stage(context, plan, asset_key, overrides, open_home(), store, previous,
-                                       lambda w: w.commit())
+                                       abandoned, lambda w: w.commit())
     for event in _report(plan, asset_key, staged, commit):
         yield (dg.MaterializeResult(asset_key=asset_key, metadata=event)
                if isinstance(event, dict) else event)
@@ -150,7 +154,7 @@ def extract_for_publish(
         store = registry.open_publishing_store(plan.store.type, store_resource)
         home: Home = registry.open_home(plan.home.type, home_resource)
         stage = _stage(context, plan, asset_key, overrides, home, store, previous_load(context.instance, asset_key),
-                       lambda w: w.prepare())
+                       dead_runs.settle_dead_runs(context, [asset_key]), lambda w: w.prepare())
         # Check results of a failed load cannot be reported from this step; the failure says the same.
         while True:
             try:
@@ -179,7 +183,7 @@ def publish_prepared(
 
 
 def _stage(context: StepContext, plan: EntityPlan, asset_key: dg.AssetKey, overrides: RunOverrides,
-           home: Home, store: _StoreWriting[W_co], previous: PreviousLoad,
+           home: Home, store: _StoreWriting[W_co], previous: PreviousLoad, abandoned: Abandoned,
            finish: Callable[[W_co], T]) -> Generator[dg.AssetCheckResult, None, tuple[StagedLoad, T]]:
     """Decide the load, read and stage it, and `finish` the writer (commit or prepare)."""
     # pyarrow is imported when a run starts, never when definitions load.
@@ -188,7 +192,7 @@ def _stage(context: StepContext, plan: EntityPlan, asset_key: dg.AssetKey, overr
     from ingest_assets.transforms.stream import transformed
 
     started_at = time.time()
-    _tidy_after_dead_runs(context, plan, asset_key, store)
+    _remove_abandoned_staging(context, plan, store, abandoned)
 
     committed = previous.cursor if plan.watermark else None
     if plan.watermark is not None and not plan.partitioned:
@@ -257,21 +261,18 @@ def _stage(context: StepContext, plan: EntityPlan, asset_key: dg.AssetKey, overr
                       previous.changes), result
 
 
-def _tidy_after_dead_runs(context: StepContext, plan: EntityPlan, asset_key: dg.AssetKey, store: Store) -> None:
-    """Fail the runs of this asset whose worker died, then remove what runs no longer in progress
-    staged for its table (see `dead_runs`). Best effort: the load does not depend on it."""
+def _remove_abandoned_staging(context: StepContext, plan: EntityPlan, store: Store, abandoned: Abandoned) -> None:
+    """What runs no longer in progress staged for the entity's table (see `dead_runs`). Best effort:
+    the load does not depend on it."""
+    if not isinstance(store, RemovesAbandonedStaging):
+        return
     try:
-        runs = dead_runs.runs_in_progress(context.instance)
-        failed = dead_runs.fail_dead_runs(context.instance, runs, asset_key, context.run.run_id)
-        for run in failed:
-            context.log.warning(f"{plan.label}: run {run.run_id} had died without a failure; marked failed")
-        if isinstance(store, RemovesAbandonedStaging):
-            removed = store.remove_abandoned_staging(plan.write, dead_runs.abandoned_by(
-                [run for run in runs if run not in failed]))
-            if removed:
-                context.log.info(f"{plan.label}: removed {removed} staging leftovers of runs no longer in progress")
-    except Exception as error:  # the store's or the instance's trouble: the next run tries again
-        context.log.warning(f"{plan.label}: could not tidy after dead runs: {first_line(error)}")
+        removed = store.remove_abandoned_staging(plan.write, abandoned)
+    except Exception as error:  # the store's trouble: the next run tries again
+        context.log.warning(f"{plan.label}: could not remove what dead runs staged: {first_line(error)}")
+        return
+    if removed:
+        context.log.info(f"{plan.label}: removed {removed} staging leftovers of runs no longer in progress")
 
 
 def _report(plan: EntityPlan, asset_key: dg.AssetKey, staged: StagedLoad, commit: CommitResult

@@ -13,7 +13,6 @@ import os
 import sqlite3
 import subprocess
 import sys
-import tempfile
 import textwrap
 from pathlib import Path
 
@@ -59,9 +58,17 @@ ENTITY = """
     """
 
 
+def temporary_folder(project: Project) -> Path:
+    """The runs' system temporary folder: the project's own, so another suite's runs on the host (which
+    remove the folders of dead processes, as they should) cannot take the evidence first."""
+    folder = project.root / "tmp"
+    folder.mkdir(exist_ok=True)
+    return folder
+
+
 def dagster_materialize(project: Project, module: str, kill_point: str = "") -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "DAGSTER_HOME": str(project.root / ".dagster"), "INGEST_FLOWS_DIR": str(project.flows),
-           "KILL_POINT": kill_point, "PYTHONPATH": str(project.root)}
+           "KILL_POINT": kill_point, "PYTHONPATH": str(project.root), "TMPDIR": str(temporary_folder(project))}
     command = [str(Path(sys.executable).with_name("dagster")), "asset", "materialize", "-m", module,
                "--select", "sales/orders"]
     return subprocess.run(command, cwd=project.root, env=env, capture_output=True, text=True, timeout=300)
@@ -76,7 +83,7 @@ def _leftovers(store: str, project: Project, run_id: str, request: pytest.Fixtur
         "duckdb": project.root / "warehouse.duckdb.staging",
     }.get(store)
     found = [str(path) for path in staging.iterdir() if path.name.startswith(token_start)] if staging else []
-    found += [str(path) for path in Path(tempfile.gettempdir()).glob(f"ingest-sql-{token_start}-*")]
+    found += [str(path) for path in temporary_folder(project).glob(f"ingest-sql-{token_start}-*")]
     if store == "sqlite":
         engine = sa.create_engine(f"sqlite:///{project.root / 'target.sqlite'}")
         found += [name for name in sa.inspect(engine).get_table_names() if is_helper_table(name)]
@@ -167,7 +174,7 @@ def test_a_live_run_is_not_failed_and_keeps_its_staging(project: Project):
     assert started is not None and started.status == dg.DagsterRunStatus.STARTED
     runs = dead_runs.runs_in_progress(instance)
 
-    assert dead_runs.fail_dead_runs(instance, runs, dg.AssetKey(["sales", "orders"]), "another") == []
+    assert dead_runs.fail_dead_runs(instance, runs, [dg.AssetKey(["sales", "orders"])], "another") == []
     abandoned = dead_runs.abandoned_by(runs)
     assert not abandoned("0123abcd-fdf1bb7954fa") and not abandoned("_ingest_stage_0123abcd_fdf1bb7954fa")
     assert abandoned("99999999-fdf1bb7954fa")
