@@ -23,9 +23,7 @@ import sqlalchemy as sa
 from ingest_assets.stores.sql.names import is_helper_table
 from ingest_assets_tests.conftest import Project, create_orders_db, insert_orders
 from ingest_assets_tests.execution.test_crash_after_commit import FLOW, KILLED, _ids, _store_connection
-from ingest_assets_tests.integration.test_cli import _graphql
-from ingest_assets_tests.integration.test_delta_ui import rendered_page
-from ingest_assets_tests.servers.processes import free_port
+from ingest_assets_tests.integration.test_delta_ui import served_page
 
 pytestmark = pytest.mark.slow
 
@@ -146,17 +144,7 @@ def test_the_run_page_shows_the_killed_run_failed_and_why(project: Project, requ
     dead = _project_killed_while_loading(project, "parquet", "staged", request)
     assert dagster_materialize(project, "ingest_assets.definitions").returncode == 0
 
-    port = free_port()
-    env = {**os.environ, "DAGSTER_HOME": str(project.root / ".dagster"), "INGEST_FLOWS_DIR": str(project.flows)}
-    with subprocess.Popen([str(Path(sys.executable).with_name("dagster-webserver")), "-m", "ingest_assets.definitions",
-                           "-h", "127.0.0.1", "-p", str(port)],
-                          cwd=project.root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) as server:
-        try:
-            _graphql(port, "{ version }")  # waits until the webserver answers
-            page = rendered_page(f"http://127.0.0.1:{port}/runs/{dead.run_id}")
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
+    page = served_page(project.root, project.root / ".dagster", project.flows, f"runs/{dead.run_id}")
 
     assert ">Failure<" in page  # the run's status, no longer Started
     assert "the run's worker process (" in page and "is gone: it was killed without writing a failure" in page

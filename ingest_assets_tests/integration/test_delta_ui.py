@@ -46,6 +46,21 @@ def rendered_page(url: str) -> str:
     return page.stdout
 
 
+def served_page(workdir: Path, dagster_home: Path, flows: Path, page: str) -> str:
+    """`page` (e.g. `assets/sales/orders`) of the real webserver over the project, as Chromium renders it."""
+    port = free_port()
+    env = {**os.environ, "DAGSTER_HOME": str(dagster_home), "INGEST_FLOWS_DIR": str(flows)}
+    with subprocess.Popen([str(Path(sys.executable).with_name("dagster-webserver")), "-m", "ingest_assets.definitions",
+                           "-h", "127.0.0.1", "-p", str(port)],
+                          cwd=workdir, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) as server:
+        try:
+            _graphql(port, "{ version }")  # waits until the webserver answers
+            return rendered_page(f"http://127.0.0.1:{port}/{page}")
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+
+
 def test_the_asset_page_shows_the_delta_kind_version_and_row_count(tmp_path: Path):
     write_files(tmp_path, PROJECT)
     create_orders_db(tmp_path / "source/shop.sqlite", 40)
@@ -55,17 +70,7 @@ def test_the_asset_page_shows_the_delta_kind_version_and_row_count(tmp_path: Pat
         result = dagster(tmp_path, "asset", "materialize", "-m", "ingest_assets.definitions", "--select", "sales/orders")
         assert result.returncode == 0, result.stderr[-3000:]
 
-    port = free_port()
-    env = {**os.environ, "DAGSTER_HOME": str(tmp_path / "home"), "INGEST_FLOWS_DIR": str(tmp_path / "flows")}
-    with subprocess.Popen([str(Path(sys.executable).with_name("dagster-webserver")), "-m", "ingest_assets.definitions",
-                           "-h", "127.0.0.1", "-p", str(port)],
-                          cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) as server:
-        try:
-            _graphql(port, "{ version }")  # waits until the webserver answers
-            page = rendered_page(f"http://127.0.0.1:{port}/assets/sales/orders")
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
+    page = served_page(tmp_path, tmp_path / "home", tmp_path / "flows", "assets/sales/orders")
 
     assert ">Delta Lake<" in page and ">SQLite<" in page and ">ingest_assets<" in page  # the kinds, with icons
     assert "ingest/delta_version" in page and "ingest/delta_operation" in page
