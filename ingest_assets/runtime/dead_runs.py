@@ -6,7 +6,9 @@ behind. Dagster's run monitoring (on in the shipped dagster.yaml) fails runs stu
 CANCELING and runs past their `dagster/max_runtime`, but the default run launcher cannot tell
 whether a STARTED run's worker still lives. So the project's executor records the worker
 (`ingest/run_worker`: host, pid and the process's start time, so that a reused pid is not taken for
-it), and the next run of an entity on the same host fails the runs of that asset whose worker is gone.
+it), and the next run of an entity on the same host fails the runs of that asset whose worker is gone,
+and those killed in the moment between their start event and that record (nothing after the start
+for `STALLED_START_SECONDS`).
 Then what runs no longer in progress staged for the entity's table is removed: stores name their
 staging by the run token, whose first eight characters are the run id's (`run_token`).
 """
@@ -16,6 +18,7 @@ from __future__ import annotations
 import os
 import re
 import socket
+import time
 import uuid
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -28,6 +31,8 @@ from ingest_assets.errors import first_line
 from ingest_assets.stores.abandoned import Abandoned
 
 WORKER_TAG = "ingest/run_worker"
+# A run with no worker recorded and nothing after its start event for this long died as it started.
+STALLED_START_SECONDS = 30.0
 # A run token: the run id's first eight characters and twelve of a uuid, e.g. `b01a8d8d-fdf1bb7954fa`.
 RUN_TOKEN = re.compile(r"(?P<run>[0-9a-f]{8})[-_](?P<load>[0-9a-f]{12})")
 _RUN_PREFIX_CHARACTERS = 8
@@ -120,15 +125,31 @@ def fail_dead_runs(instance: dg.DagsterInstance, runs: list[dg.DagsterRun], asse
         shared = set(asset_keys) if run.asset_selection is None else run.asset_selection & set(asset_keys)
         if not shared:
             continue
-        worker = _Worker.from_tag(run.tags.get(WORKER_TAG, ""))
-        if worker is None or not worker.is_gone():
+        death = _death(instance, run)
+        if death is None:
             continue
         assets = ", ".join(sorted(key.to_user_string() for key in shared))
-        instance.report_run_failed(run, message=(
-            f"the run's worker process ({worker.pid} on {worker.host}) is gone: it was killed without "
-            f"writing a failure; marked failed by run {current_run_id[:8]} of {assets}"))
+        instance.report_run_failed(run, message=f"{death}; marked failed by run {current_run_id[:8]} of {assets}")
         failed.append(run)
     return failed
+
+
+def _death(instance: dg.DagsterInstance, run: dg.DagsterRun) -> str | None:
+    """Why the STARTED `run` is known dead, or None while it may live."""
+    worker = _Worker.from_tag(run.tags.get(WORKER_TAG, ""))
+    if worker is not None:
+        return (f"the run's worker process ({worker.pid} on {worker.host}) is gone: it was killed without "
+                "writing a failure") if worker.is_gone() else None
+    # No worker recorded: the executor records it right after the run's start event, so a run whose
+    # last event is still that start, long after, died in between (a live run writes its next event
+    # within milliseconds, whatever its executor).
+    records = instance.get_records_for_run(run.run_id, limit=1, ascending=False).records
+    if not records or records[0].event_log_entry.dagster_event_type != dg.DagsterEventType.RUN_START:
+        return None
+    if time.time() - records[0].event_log_entry.timestamp < STALLED_START_SECONDS:
+        return None
+    return (f"the run's process died as the run started: nothing happened in the {STALLED_START_SECONDS:g} s "
+            "after its start event")
 
 
 def settle_dead_runs(context: dg.AssetExecutionContext | dg.OpExecutionContext,

@@ -167,3 +167,37 @@ def test_a_live_run_is_not_failed_and_keeps_its_staging(project: Project):
     assert not abandoned("0123abcd-fdf1bb7954fa") and not abandoned("_ingest_stage_0123abcd_fdf1bb7954fa")
     assert abandoned("99999999-fdf1bb7954fa")
     assert not abandoned("orders")  # a nested table's staging folder: no token
+
+
+@pytest.mark.parametrize(("seconds_ago", "later_event", "failed"), [
+    (60, False, True),  # killed between its start event and the record of its worker
+    (5, False, False),  # may be just starting
+    (60, True, False),  # went on (an executor that records no worker): alive for all we know
+])
+def test_a_run_that_died_as_it_started_is_failed_after_a_while(
+    project: Project, seconds_ago: float, later_event: bool, failed: bool
+):
+    import time
+
+    from ingest_assets.runtime import dead_runs
+
+    instance = project.instance
+    run = instance.add_run(dg.DagsterRun(job_name="copy", run_id="0123abcd-0000-0000-0000-000000000001"))
+    instance.report_dagster_event(dg.DagsterEvent(dg.DagsterEventType.RUN_START.value, job_name="copy"),
+                                  run_id=run.run_id, timestamp=time.time() - seconds_ago)
+    if later_event:
+        instance.report_engine_event("executing steps", run)
+    started = instance.get_run_by_id(run.run_id)
+    assert started is not None and started.status == dg.DagsterRunStatus.STARTED
+
+    marked = dead_runs.fail_dead_runs(instance, dead_runs.runs_in_progress(instance),
+                                      [dg.AssetKey(["sales", "orders"])], "another1")
+
+    assert [r.run_id for r in marked] == ([run.run_id] if failed else [])
+    status = instance.get_run_by_id(run.run_id)
+    assert status is not None and status.status == (dg.DagsterRunStatus.FAILURE if failed else dg.DagsterRunStatus.STARTED)
+    if failed:
+        [failure] = instance.all_logs(run.run_id, of_type=dg.DagsterEventType.RUN_FAILURE)
+        assert failure.dagster_event.message == ("the run's process died as the run started: nothing happened in "
+                                                 "the 30 s after its start event; marked failed by run another1 "
+                                                 "of sales/orders")
