@@ -4,9 +4,10 @@ A step process costs, before any row moves, a forkserver's start, the import of 
 (which builds the definitions again) and of the modules a load needs (pyarrow, SQLAlchemy, the
 drivers): about 1.5 s on 2 cores, as much as a shared step's work for 15 small tables. So:
 
-- A run with one step to execute (a flow's entities in one shared step, one entity, one partition)
-  runs it in the run's own process, on Dagster's in-process executor: there is nothing for a second
-  process to run beside it. Pools, retries and the run's events are the in-process executor's own.
+- A run whose steps can only run one after another (one step: a flow's entities in one shared step,
+  one entity, one partition; or a chain: a mirrored entity's extract step and its publish step) runs
+  them in the run's own process, on Dagster's in-process executor: there is nothing for a second
+  process to run beside them. Pools, retries and the run's events are the in-process executor's own.
 - A run of several steps forks each from a forkserver that has imported the code location's module
   and the project's home and store modules once, so a step starts with the definitions built.
   Dagster preloads only its executor's module when the config names no modules (its docs promise
@@ -40,7 +41,8 @@ def runtime_modules(project: ProjectPlan) -> list[str]:
 
 
 class OneStepInProcess(dg.Executor):
-    """Dagster's multiprocess executor for runs of several steps, its in-process executor for one."""
+    """Dagster's multiprocess executor for runs of steps that can run side by side, its in-process
+    executor for one step or a chain."""
 
     def __init__(self, multiprocess: dg.Executor) -> None:
         self._multiprocess = multiprocess
@@ -59,8 +61,10 @@ class OneStepInProcess(dg.Executor):
                 ) -> Iterator[dg.DagsterEvent]:
         # This is the run's worker process: recorded, so that the next run can tell if it died.
         record_run_worker(plan_context.instance, plan_context.dagster_run)
-        one_step = len(execution_plan.step_keys_to_execute) == 1
-        return (self._in_process if one_step else self._multiprocess).execute(plan_context, execution_plan)
+        # Each level of the plan holds the steps whose inputs the levels before produce: one step
+        # per level is a chain, in which no two steps can ever run at once.
+        sequential = all(len(level) == 1 for level in execution_plan.get_steps_to_execute_by_level())
+        return (self._in_process if sequential else self._multiprocess).execute(plan_context, execution_plan)
 
 
 def forkserver_modules(code_location: str | None, configured: Sequence[str]) -> list[str]:

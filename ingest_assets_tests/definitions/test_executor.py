@@ -181,6 +181,27 @@ def test_multiprocess_runs_one_step_in_the_run_process_and_several_in_processes_
         assert read_parquet_table(tmp_path / f"lake/{flow}/orders").num_rows == 12
 
 
+@pytest.mark.slow
+def test_multiprocess_runs_a_chain_of_steps_in_the_run_process(tmp_path):
+    """A mirrored entity's extract step and its publish step can only run one after the other."""
+    flows = write_project(tmp_path, {
+        "flows/ingest.yml": """
+            connections:
+              shop: {type: sqlite, path: source/shop.sqlite}
+              mirror: {type: open_mirroring, local_path: onelake, mirror_name: shop, folder_deletion_wait_seconds: 0}
+            """,
+        "flows/sales/flow.yml": FLOW.replace("store: lake", "store: mirror").replace("name: orders",
+                                                                                   "{name: orders, keys: [id]}"),
+    })
+    create_orders_db(tmp_path / "source/shop.sqlite", 12)
+
+    events = _materialize(tmp_path, flows, "sales/orders")
+
+    pids = _step_pids(events)
+    assert set(pids) == {"sales__orders.sales__orders_extract", "sales__orders.sales__orders_publish"}
+    assert set(pids.values()) == {_run_pid(events)}, "neither step has a process of its own"
+
+
 def test_the_forkserver_preloads_the_code_location_module_first():
     configured = ["ingest_assets.runtime.batch", "ingest_assets.homes.sqlite"]
     assert forkserver_modules("my_project.definitions", configured) == ["my_project.definitions", *configured]
