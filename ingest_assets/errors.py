@@ -69,6 +69,7 @@ from ingest_assets.causes.destination import (
     StoreDatabaseUnavailable,
     TableChangedDuringLoad,
     TableCommitConflict,
+    TableLoadInProgress,
     WriteModeUnsupported,
 )
 from ingest_assets.causes.project import (
@@ -204,6 +205,7 @@ __all__ = [  # noqa: RUF022
     "DestinationError", "DestinationMissing", "DestinationOccupied", "KeySnapshotMissing", "LandingZoneError",
     "LockHeld", "OtherLoadPending", "PublishInProgress", "PublishTargetTaken", "StagedFileLost",
     "StoreDatabaseRefused", "StoreDatabaseUnavailable", "TableChangedDuringLoad", "TableCommitConflict",
+    "TableLoadInProgress",
     "WriteModeUnsupported", "FolderWriteModeUnsupported", "PartitionReplaceUnsupported",
     # storage
     "StorageError", "BlobCopyFailed", "StorageAccessDenied", "StorageContainerMissing", "StorageRequestFailed",

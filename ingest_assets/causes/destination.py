@@ -101,6 +101,16 @@ class OtherLoadPending(DestinationError, TerminalError):
                          "-> run again; the next run finishes it first")
 
 
+class TableLoadInProgress(DestinationError, TransientError):
+    """Another load of the same table held the table's lock (it is preparing or publishing) for
+    longer than this load waits; `holder` is what the lock file says about it."""
+
+    def __init__(self, *, table: str, holder: str, lock: str, timeout_seconds: float) -> None:
+        self.table, self.holder, self.lock, self.timeout_seconds = table, holder, lock, timeout_seconds
+        super().__init__(f"{table}: another load of this table ({holder}) held its lock {lock} for "
+                         f"{timeout_seconds:.0f}s -> one load of a table runs at a time; retrying later")
+
+
 class TableChangedDuringLoad(DestinationError, TransientError):
     """Another run changed the table's columns after this one planned its layout; a retry plans again."""
 

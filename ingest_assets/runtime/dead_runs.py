@@ -15,19 +15,16 @@ staging by the run token, whose first eight characters are the run id's (`run_to
 
 from __future__ import annotations
 
-import os
 import re
-import socket
 import time
 import uuid
 from collections.abc import Collection
-from dataclasses import dataclass
-from pathlib import Path
 
 import dagster as dg
 from dagster._core.storage.dagster_run import IN_PROGRESS_RUN_STATUSES
 
 from ingest_assets.errors import first_line
+from ingest_assets.storage.processes import Process
 from ingest_assets.stores.abandoned import Abandoned
 
 WORKER_TAG = "ingest/run_worker"
@@ -46,62 +43,7 @@ def run_token(run_id: str) -> str:
 def record_run_worker(instance: dg.DagsterInstance, run: dg.DagsterRun) -> None:
     """Tag the run with this process, its worker (called by the executor, in the run's own process)."""
     if WORKER_TAG not in run.tags:
-        instance.add_run_tags(run.run_id, {WORKER_TAG: _Worker.this_process().tag()})
-
-
-@dataclass(frozen=True)
-class _Worker:
-    """A process, as another process on the same host can check it: in the same pid namespace (a
-    container sharing the host's name has its own pids), started at the same time (pids are reused)."""
-
-    host: str
-    namespace: str  # the pid namespace, "" where /proc has none
-    pid: int
-    started: str  # the process's start time in clock ticks since boot, "" where /proc has none
-
-    @classmethod
-    def this_process(cls) -> _Worker:
-        return cls(socket.gethostname(), _pid_namespace(), os.getpid(), _process_start(os.getpid()) or "")
-
-    @classmethod
-    def from_tag(cls, tag: str) -> _Worker | None:
-        fields = tag.split(" ")
-        if len(fields) != 4 or not fields[2].isdigit():
-            return None
-        return cls(fields[0], fields[1], int(fields[2]), fields[3])
-
-    def tag(self) -> str:
-        return f"{self.host} {self.namespace} {self.pid} {self.started}"
-
-    def is_gone(self) -> bool:
-        """Whether the process died; never said of a process of another host or pid namespace."""
-        if (self.host, self.namespace) != (socket.gethostname(), _pid_namespace()):
-            return False
-        if self.started:
-            return _process_start(self.pid) != self.started
-        try:
-            os.kill(self.pid, 0)
-        except ProcessLookupError:
-            return True
-        except PermissionError:
-            return False  # a process of another user holds the pid
-        return False
-
-
-def _pid_namespace() -> str:
-    try:
-        return os.readlink("/proc/self/ns/pid")
-    except OSError:
-        return ""
-
-
-def _process_start(pid: int) -> str | None:
-    """Field 22 of /proc/<pid>/stat (after the parenthesised command, which may hold spaces)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    return stat.rpartition(")")[2].split()[19]
+        instance.add_run_tags(run.run_id, {WORKER_TAG: Process.this_process().tag()})
 
 
 def runs_in_progress(instance: dg.DagsterInstance) -> list[dg.DagsterRun]:
@@ -110,7 +52,7 @@ def runs_in_progress(instance: dg.DagsterInstance) -> list[dg.DagsterRun]:
 
 def has_dead_worker(run: dg.DagsterRun) -> bool:
     """Whether the run's recorded worker is gone (False when none is recorded or it is elsewhere)."""
-    worker = _Worker.from_tag(run.tags.get(WORKER_TAG, ""))
+    worker = Process.from_tag(run.tags.get(WORKER_TAG, ""))
     return worker is not None and worker.is_gone()
 
 
@@ -136,7 +78,7 @@ def fail_dead_runs(instance: dg.DagsterInstance, runs: list[dg.DagsterRun], asse
 
 def _death(instance: dg.DagsterInstance, run: dg.DagsterRun) -> str | None:
     """Why the STARTED `run` is known dead, or None while it may live."""
-    worker = _Worker.from_tag(run.tags.get(WORKER_TAG, ""))
+    worker = Process.from_tag(run.tags.get(WORKER_TAG, ""))
     if worker is not None:
         return (f"the run's worker process ({worker.pid} on {worker.host}) is gone: it was killed without "
                 "writing a failure") if worker.is_gone() else None

@@ -11,6 +11,7 @@ What every backend guarantees, and the stores rely on:
 - deletes of missing files or folders succeed, so every step can be repeated after a crash.
 Errors: `FileNotFoundError`, `FileExistsError`, or `ingest_assets.errors` types (`TransientError` for
 what a retry may cure, `TerminalError` with the fix for the rest: credentials, permissions, names).
+A backend that can lock a path also implements `locks.Lockable` (local and Blob, not DFS).
 """
 
 from __future__ import annotations

@@ -15,11 +15,17 @@ list is committed, so a name never shows a partial file.
 Put Blob From URL would be a synchronous one-request copy, but Azurite 3.35 answers it with 501 Not
 Implemented; the synchronous Copy Blob From URL (`requires_sync`) needs the source authorized by a
 SAS or token even within one account. So it is the asynchronous Copy Blob, polled until it is done.
+
+It locks (`locks.Lockable`) with a lease on the lock blob: LEASE_SECONDS long, renewed by a thread
+while held, so the lock of a holder that dies (or loses the network) lapses by itself.
 """
 
 from __future__ import annotations
 
+import threading
 import time
+from collections.abc import Callable
+from contextlib import suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,13 +34,15 @@ from ingest_assets.storage.azure_errors import AzureTarget, azure_errors
 from ingest_assets.storage.base import Entry
 
 if TYPE_CHECKING:
-    from azure.storage.blob import ContainerClient
+    from azure.storage.blob import BlobClient, BlobLeaseClient, ContainerClient
 
 COPY_WAIT_SECONDS = 300.0
 COPY_POLL_SECONDS = 0.2
 UPLOAD_CONCURRENCY = 2
 # A blob that stands for a directory (accounts with a hierarchical namespace, seen through Blob).
 FOLDER_METADATA = "hdi_isfolder"
+LEASE_SECONDS = 60  # the longest finite lease the service grants
+RENEW_SECONDS = 15  # a renewal that fails is tried again three times before the lease lapses
 
 
 def _is_folder_marker(metadata: dict[str, str] | None) -> bool:
@@ -121,6 +129,48 @@ class BlobStorage:
     def make_folder(self, folder: str) -> None:
         """Nothing to do: Blob folders exist while blobs are in them."""
 
+    def try_lock(self, path: str, holder: str) -> _BlobLease | None:
+        from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceNotFoundError
+
+        client = self._container.get_blob_client(path)
+        with azure_errors(self._target, path):
+            with suppress(ResourceExistsError):  # a lock blob exists while its lock is held
+                client.upload_blob(b"", overwrite=False)
+            try:
+                lease = client.acquire_lease(lease_duration=LEASE_SECONDS)
+            except ResourceNotFoundError:
+                return None  # its holder released it (and removed it) just now
+            except HttpResponseError as error:
+                if error.status_code == 409:  # LeaseAlreadyPresent
+                    return None
+                raise
+            client.upload_blob(holder.encode(), overwrite=True, lease=lease)
+        return _BlobLease(client, lease)
+
+    def break_lock_of_dead(self, path: str, is_gone: Callable[[str], bool]) -> bool:
+        from azure.core import MatchConditions
+        from azure.core.exceptions import ResourceModifiedError, ResourceNotFoundError
+        from azure.storage.blob import BlobLeaseClient
+
+        client = self._container.get_blob_client(path)
+        with azure_errors(self._target, path):
+            try:
+                download = client.download_blob()
+                if not is_gone(download.readall().decode(errors="replace")):
+                    return False
+                # Only the lease of the holder read: a new holder rewrites the blob, changing its etag.
+                BlobLeaseClient(client).break_lease(lease_break_period=0, etag=download.properties.etag,
+                                                    match_condition=MatchConditions.IfNotModified)
+            except (ResourceNotFoundError, ResourceModifiedError):
+                return False
+        return True
+
+    def lock_holder(self, path: str) -> str:
+        try:
+            return self.read_bytes(path).decode(errors="replace")
+        except FileNotFoundError:
+            return ""
+
     def _delete_folder_marker(self, folder: str) -> None:
         with azure_errors(self._target, folder, missing_ok=True):
             if _is_folder_marker(self._container.get_blob_client(folder).get_blob_properties().metadata):
@@ -139,3 +189,28 @@ class BlobStorage:
             target_client.abort_copy(copy["copy_id"])
         target_client.delete_blob()
         raise BlobCopyFailed(target=self.describe(target_client.blob_name), status=status)
+
+
+class _BlobLease:
+    """A lease on a lock blob, renewed until released; release removes the blob."""
+
+    def __init__(self, client: BlobClient, lease: BlobLeaseClient):
+        self._client, self._lease = client, lease
+        self._released = threading.Event()
+        self._renewer = threading.Thread(target=self._renew, name=f"lease {client.blob_name}", daemon=True)
+        self._renewer.start()
+
+    def _renew(self) -> None:
+        from azure.core.exceptions import AzureError
+
+        while not self._released.wait(RENEW_SECONDS):
+            with suppress(AzureError):  # tried again next time; a lease not renewed in time lapses
+                self._lease.renew()
+
+    def release(self) -> None:
+        from azure.core.exceptions import AzureError
+
+        self._released.set()
+        self._renewer.join()
+        with suppress(AzureError):  # a lease that cannot be given back lapses within LEASE_SECONDS
+            self._client.delete_blob(lease=self._lease)

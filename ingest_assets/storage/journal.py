@@ -7,6 +7,12 @@ later steps ran (deleting a table folder) are followed by a checkpoint, which re
 
 The journal file is created only if none exists (write, then a rename that never overwrites), so
 one table has one load in flight at a time; a second writer gets `PublishInProgress`.
+
+A journal that can never finish (a staged file removed by something else, a final name another
+writer took) runs none of its steps: `run` checks first, so the files it would replace stay as
+they are, and a caller that replaces them anyway may `discard` it. Two runners of one journal
+(possible where the caller holds no lock) each stop at their next checkpoint or at their end once
+the other has finished it, so neither writes back, or removes, a journal that is not its own.
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ from typing import Literal
 # PublishInProgress is re-exported: it was defined here, and callers import it from this module.
 from ingest_assets.errors import PublishInProgress as PublishInProgress
 from ingest_assets.errors import PublishTargetTaken, StagedFileLost
-from ingest_assets.storage.base import Storage
+from ingest_assets.storage.base import Storage, join
 
 StepKind = Literal["delete_folder", "wait", "make_folder", "write", "rename", "delete"]
 
@@ -53,6 +59,8 @@ class Journal:
                    document.get("notes", {}))
 
 
+TEMPORARY_SUFFIX = ".new"  # a journal being written, before its rename to the journal's name
+
 # Called before each step with its index (tests stop the process there to prove recovery).
 StepHook = Callable[[int, Step], None]
 
@@ -71,7 +79,7 @@ class JournalFile:
 
     def begin(self, journal: Journal) -> None:
         """Write the journal: from here on the load will be published."""
-        temporary = f"{self.path}.{uuid.uuid4().hex[:8]}.new"
+        temporary = f"{self.path}.{uuid.uuid4().hex[:8]}{TEMPORARY_SUFFIX}"
         self._storage.write_bytes(temporary, journal.to_json())
         try:
             self._storage.rename(temporary, self.path)
@@ -79,17 +87,65 @@ class JournalFile:
             self._storage.delete(temporary)
             raise PublishInProgress(journal=self._storage.describe(self.path)) from None
 
+    def remove_interrupted_writes(self) -> None:
+        """Delete copies of a journal that a crash left between their write and their rename (`begin`)."""
+        folder, _, name = self.path.rpartition("/")
+        for entry in self._storage.list(folder):
+            if entry.name.startswith(f"{name}.") and entry.name.endswith(TEMPORARY_SUFFIX):
+                self._storage.delete(join(folder, entry.name))
+
+    def discard(self) -> None:
+        """Give up the pending journal (only one that can never finish: see `problems`)."""
+        self._storage.delete(self.path)
+
     def run(self, journal: Journal, before_step: StepHook | None = None) -> None:
-        """Run the remaining steps, then remove the journal."""
+        """Run the remaining steps, then remove the journal; none of them if one cannot be done."""
+        problems = self.problems(journal)
+        if problems:
+            raise problems[0]
         for index in range(journal.done, len(journal.steps)):
             step = journal.steps[index]
             if before_step is not None:
                 before_step(index, step)
             self._apply(step)
             if step.checkpoint:
+                if not self._still_pending(journal):
+                    return  # another runner finished it meanwhile
                 journal.done = index + 1
                 self._storage.write_bytes(self.path, journal.to_json())
-        self._storage.delete(self.path)
+        if self._still_pending(journal):
+            self._storage.delete(self.path)
+
+    def problems(self, journal: Journal) -> list[StagedFileLost | PublishTargetTaken]:
+        """Why renames of the remaining steps cannot be done: a staged file is gone and its target
+        is not there, or the target holds another file (for the target, a delete among the remaining
+        steps before the rename counts as done)."""
+        removed: list[str] = []  # what the remaining steps delete, in order
+        sizes: dict[str, dict[str, int]] = {}  # a listing per folder, read once
+
+        def size(path: str) -> int | None:
+            folder, _, name = path.rpartition("/")
+            if folder not in sizes:
+                sizes[folder] = {entry.name: entry.size for entry in self._storage.list(folder) if not entry.is_folder}
+            gone = any(path == r or path.startswith(f"{r}/") for r in removed)
+            return None if gone else sizes[folder].get(name)
+
+        describe = self._storage.describe
+        problems: list[StagedFileLost | PublishTargetTaken] = []
+        for step in journal.steps[journal.done:]:
+            if step.kind in ("delete", "delete_folder"):
+                removed.append(step.path)
+            elif step.kind == "rename":
+                staged, target = size(step.path), size(step.target)
+                if staged is None and target is None:
+                    problems.append(StagedFileLost(staged=describe(step.path), target=describe(step.target)))
+                elif staged is not None and target is not None and staged != target:
+                    problems.append(PublishTargetTaken(staged=describe(step.path), target=describe(step.target)))
+        return problems
+
+    def _still_pending(self, journal: Journal) -> bool:
+        current = self.pending()
+        return current is not None and current.load == journal.load
 
     def _apply(self, step: Step) -> None:
         storage = self._storage

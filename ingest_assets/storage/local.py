@@ -1,12 +1,19 @@
-"""Local filesystem backend: a folder stands in for the file system (demo, tests, mounted shares)."""
+"""Local filesystem backend: a folder stands in for the file system (demo, tests, mounted shares).
+
+It locks (`locks.Lockable`) with an flock of the lock file, which holds on one host (and on network
+file systems whose flock is shared between hosts, which NFS's and SMB's may not be).
+"""
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
+from typing import BinaryIO
 
 from ingest_assets.storage.base import Entry
 
@@ -66,6 +73,41 @@ class LocalStorage:
 
     def _temporary_beside(self, path: str) -> _WriteThenRename:
         return _WriteThenRename(self._path(path))
+
+    def try_lock(self, path: str, holder: str) -> _FileLock | None:
+        file = self._path(path)
+        file.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(file, "a+b")  # noqa: SIM115 (the lock keeps it open until released)
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            # The holder before removes the file on release: a lock on a removed file locks nothing.
+            if not os.path.samestat(os.fstat(handle.fileno()), file.stat()):
+                raise FileNotFoundError(file)
+        except (BlockingIOError, FileNotFoundError):
+            handle.close()
+            return None
+        handle.truncate(0)
+        handle.write(holder.encode())
+        handle.flush()
+        return _FileLock(file, handle)
+
+    def lock_holder(self, path: str) -> str:
+        try:
+            return self._path(path).read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def break_lock_of_dead(self, path: str, is_gone: Callable[[str], bool]) -> bool:
+        return False  # the kernel ends an flock with its process
+
+
+class _FileLock:
+    def __init__(self, file: Path, handle: BinaryIO):
+        self._file, self._handle = file, handle
+
+    def release(self) -> None:
+        self._file.unlink(missing_ok=True)  # while still held, so no one locks the file being removed
+        self._handle.close()  # releases the flock
 
 
 class _WriteThenRename:

@@ -30,7 +30,8 @@ def remove_abandoned_folders(parent: Path, abandoned: Abandoned) -> int:
 
 @contextmanager
 def owned_temporary_folder(prefix: str, token: str) -> Iterator[Path]:
-    """A new folder in the system's temporary folder, locked by this process while it is in use.
+    """A new folder in the system's temporary folder, locked by this process while it is in use, and
+    removed after it.
 
     The temporary folder is shared by every project and Dagster instance on the host, so a run token
     (known only to one instance) cannot say whether its owner lives; the lock can: the kernel
@@ -42,6 +43,7 @@ def owned_temporary_folder(prefix: str, token: str) -> Iterator[Path]:
     try:
         yield folder
     finally:
+        shutil.rmtree(folder, ignore_errors=True)
         owner.close()
 
 

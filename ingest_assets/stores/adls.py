@@ -6,6 +6,9 @@ published by a journal (see `ingest_assets.storage.journal`): renames to the fin
 deleting the old files when the load replaces the folder. Nothing changes unless extraction and
 staging succeeded, and a crash after the journal was written is finished by the next run.
 
+One load of a folder runs at a time: the writer holds the folder's lock (`storage.locks`: local and
+Blob storage; none on the DFS API) from its recovery to the end of its publish.
+
 Readers that list the folder while a replace publishes can see it partly replaced (files are
 deleted, then the new ones renamed in); the README says so and points to the stores that swap
 atomically. Files already written keep their columns, so type changes need a rebuild.
@@ -14,8 +17,6 @@ atomically. Files already written keep their columns, so type changes need a reb
 from __future__ import annotations
 
 import re
-import shutil
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -27,6 +28,7 @@ import pyarrow.parquet as pq
 from ingest_assets.connectors.azure_storage import StorageBacked
 from ingest_assets.errors import FolderWriteModeUnsupported
 from ingest_assets.plan.model import WriteSpec
+from ingest_assets.storage import locks
 from ingest_assets.storage.base import join
 from ingest_assets.storage.journal import Journal, JournalFile, Step
 from ingest_assets.stores.abandoned import Abandoned, owned_temporary_folder, remove_abandoned_temporary
@@ -40,6 +42,8 @@ if TYPE_CHECKING:
     from ingest_assets.connectors.adls import AdlsResource
 
 JOURNAL = "_ingest_journal.json"
+LOCK = "_ingest.lock"  # held from the writer's recovery to the end of its publish: one load at a time
+LOCK_WAIT_SECONDS = 900.0  # then `TableLoadInProgress`, which Dagster retries
 TEMPORARY_PREFIX = "ingest-adls-"  # a load's staged files before their upload
 _DATA_FILE = re.compile(r"^part-.+\.parquet$")
 _STAGED_FILE = re.compile(r"^_part-.+\.parquet$")
@@ -65,8 +69,8 @@ class AdlsStore(StorageBacked):
         files = self.data_files_in(self.folder(target))
         if not files:
             return None
-        with tempfile.TemporaryDirectory(prefix="ingest-adls-") as temporary:
-            local = Path(temporary) / files[-1]
+        with owned_temporary_folder(TEMPORARY_PREFIX, "schema") as temporary:
+            local = temporary / files[-1]
             self.storage.download(join(self.folder(target), files[-1]), local)
             return pq.read_schema(local).remove_metadata()
 
@@ -91,22 +95,27 @@ class AdlsStore(StorageBacked):
         if mode.kind not in ("append", "replace") or mode.window is not None:
             raise FolderWriteModeUnsupported(store="adls", kind=mode.kind)
         folder = self.folder(target)
-        self.recover(folder)
-        with owned_temporary_folder(TEMPORARY_PREFIX, run_token) as workdir:
-            try:
+        holder = locks.holder(f"load {run_token}")
+        with locks.hold(self.storage, join(folder, LOCK), holder, LOCK_WAIT_SECONDS, self.describe(target)):
+            self.recover(folder, replaces_folder=mode.kind == "replace")
+            with owned_temporary_folder(TEMPORARY_PREFIX, run_token) as workdir:
                 yield AdlsWriter(self, folder, mode, layout, run_token, workdir, record)
-            finally:
-                shutil.rmtree(workdir, ignore_errors=True)
 
     def remove_abandoned_staging(self, target: WriteSpec, abandoned: Abandoned) -> int:
         return remove_abandoned_temporary(TEMPORARY_PREFIX)
 
-    def recover(self, folder: str) -> None:
-        """Finish a publish an earlier run left half done, then drop uploads no journal refers to."""
+    def recover(self, folder: str, replaces_folder: bool = False) -> None:
+        """Finish a publish an earlier run left half done, then drop uploads no journal refers to.
+        A load that replaces the folder supersedes a journal that can never finish (its staged files
+        gone: see `JournalFile.problems`); any other load fails on it and asks for a full_drop."""
         journal_file = JournalFile(self.storage, join(folder, JOURNAL))
         pending = journal_file.pending()
+        if pending is not None and replaces_folder and journal_file.problems(pending):
+            journal_file.discard()
+            pending = None
         if pending is not None:
             journal_file.run(pending)
+        journal_file.remove_interrupted_writes()
         for entry in self.storage.list(folder):
             if _STAGED_FILE.match(entry.name):
                 self.storage.delete(join(folder, entry.name))

@@ -2,15 +2,29 @@
 
 A load is staged locally as Parquet (with `__rowMarker__` last), then published in two phases:
 
-1. `prepare` (the extract step): uploads the files under names Fabric ignores (`_<number>.parquet`
-   in the table folder, or `_scratchPad/` when the folder is about to be replaced), fixes their
-   sequence numbers from what is in the folder, and writes the publish journal: the commit point.
+1. `prepare` (the extract step): uploads the files where Fabric never looks (the load's own folder
+   in `_scratchPad/`), fixes their sequence numbers from what is in the folder, and writes the
+   publish journal: the commit point.
 2. `complete` (the publish step): runs the journal (renames to the final 20-digit names; for a
    replace first deletes the table folder and waits for Fabric to drop the table) and checks that
    every file is there with its size.
 
 Whoever finds a journal finishes it, so a crash anywhere leaves either nothing published or a load
 that the next run completes: never a gap, a reused number, or a partial file under a final name.
+
+One load of a table at a time: opening a writer (which recovers), `prepare` and `complete` each hold
+the table's lock (`_scratchPad/ingest_assets/<table>.lock`, see `storage.locks`), and each finishes
+a pending journal of another load before its own work. The two steps of a load may run in different
+processes, so no lock spans them; between them the pending journal stands for the load. So a load
+that starts while another one uploads or publishes waits for it; one that starts between another's
+two steps publishes that one first, whose publish step then accepts it and verifies its files. A
+journal that can never finish (its staged files were removed by something else, or another writer
+took a final name) runs no step: a load that replaces the whole table (full_drop, rebuild) discards
+it and publishes the table anew, any other load fails (`StagedFileLost`, `PublishTargetTaken`).
+The DFS backend (ADLS Gen2, OneLake) has no lock, so there the loads are not serialized: a load that
+starts while another uploads removes that one's uploads (leftovers, as far as it can tell), and that
+one then fails before its first step, the table as the other load left it; a concurrent runner of
+a journal stops once the other has finished it.
 
 Row markers: a first load (or a replace) is published without markers, so every row is an insert;
 later loads mark rows as upserts (merge, upsert) or inserts (append), or take each row's marker from
@@ -21,10 +35,8 @@ the snapshot (see `snapshots.py`).
 from __future__ import annotations
 
 import re
-import shutil
-import tempfile
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -33,10 +45,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ingest_assets.connectors.azure_storage import StorageBacked
-from ingest_assets.errors import KeySnapshotMissing, OtherLoadPending, PartitionReplaceUnsupported
+from ingest_assets.errors import KeySnapshotMissing, PartitionReplaceUnsupported
 from ingest_assets.plan.model import WriteSpec
+from ingest_assets.storage import locks
 from ingest_assets.storage.base import join
 from ingest_assets.storage.journal import Journal, JournalFile, Step, StepHook
+from ingest_assets.stores.abandoned import Abandoned, owned_temporary_folder, remove_abandoned_temporary
 from ingest_assets.stores.base import (
     CommitResult,
     FilesPublished,
@@ -70,8 +84,13 @@ from ingest_assets.stores.staging import ParquetStage, parquet_rows
 if TYPE_CHECKING:
     from ingest_assets.connectors.open_mirroring import OpenMirroringResource
 
-# Uploads that never reached a journal, and temporary files of writes a crash interrupted.
+TEMPORARY_PREFIX = "ingest-mirror-"  # a load's staged files before their upload
+# Uploads that never reached a journal (where loads staged them before), and temporary files of
+# writes a crash interrupted.
 _LEFTOVER = re.compile(r"^_(\d{20}\.parquet|.*\.tmp)$")
+# How long a load waits for the table's lock beyond the table's folder wait (another load uploads,
+# or publishes and waits for Fabric); then it fails with `TableLoadInProgress`, which is retried.
+LOCK_WAIT_SECONDS = 900.0
 
 
 @dataclass(frozen=True)
@@ -81,6 +100,8 @@ class MirrorTable:
     scratch: str  # this table's staging folder in _scratchPad
     journal: str
     zone: str
+    lock: str
+    lock_seconds: float  # how long a load waits for the lock
 
 
 @dataclass(frozen=True)
@@ -120,7 +141,8 @@ class OpenMirroringStore(StorageBacked, KeepsNoLoadRecord):
         zone = landing_zone(self._resource.mirror_name)
         name = f"{schema}.{target.table}" if schema else target.table
         scratch = join(zone, SCRATCH_PAD, "ingest_assets", name)
-        return MirrorTable(name, table_folder(zone, target.table, schema), scratch, f"{scratch}.journal.json", zone)
+        return MirrorTable(name, table_folder(zone, target.table, schema), scratch, f"{scratch}.journal.json", zone,
+                           f"{scratch}.lock", self.wait_seconds(target) + LOCK_WAIT_SECONDS)
 
     def describe(self, target: WriteSpec) -> str:
         return self.storage.describe(self.table(target).folder)
@@ -145,8 +167,8 @@ class OpenMirroringStore(StorageBacked, KeepsNoLoadRecord):
         if not numbers:
             return None
         name = sequence_name(numbers[-1])
-        with tempfile.TemporaryDirectory(prefix="ingest-mirror-") as temporary:
-            local = Path(temporary) / name
+        with owned_temporary_folder(TEMPORARY_PREFIX, "schema") as temporary:
+            local = temporary / name
             for candidate in (join(folder, name), *(join(folder, f, name) for f in PROCESSED_FOLDERS)):
                 try:
                     self.storage.download(candidate, local)
@@ -186,40 +208,56 @@ class OpenMirroringStore(StorageBacked, KeepsNoLoadRecord):
         if mode.window is not None:
             raise PartitionReplaceUnsupported(store="open_mirroring")
         table = self.table(target)
-        self.recover(table)
-        workdir = Path(tempfile.mkdtemp(prefix="ingest-mirror-"))
-        writer = MirrorWriter(self, table, target, mode, layout, run_token, workdir, self.metadata(target))
-        try:
-            yield writer
-        finally:
-            shutil.rmtree(workdir, ignore_errors=True)
+        with self.locked(table, run_token, "recovering before its extraction"):
+            self._recover(table, replaces_table=mode.kind == "replace")
+            metadata = self.metadata(target)
+        with owned_temporary_folder(TEMPORARY_PREFIX, run_token) as workdir:
+            yield MirrorWriter(self, table, target, mode, layout, run_token, workdir, metadata)
+
+    def remove_abandoned_staging(self, target: WriteSpec, abandoned: Abandoned) -> int:
+        """The local staging folders of dead runs (what they uploaded, the next load's recovery removes)."""
+        return remove_abandoned_temporary(TEMPORARY_PREFIX)
+
+    def locked(self, table: MirrorTable, load: str | None, doing: str) -> AbstractContextManager[None]:
+        """Hold the table's lock: one load of a table at a time (see the module notes)."""
+        holder = locks.holder(f"load {load} {doing}" if load else doing)
+        return locks.hold(self.storage, table.lock, holder, table.lock_seconds, table.name)
 
     def recover(self, table: MirrorTable, before_step: StepHook | None = None) -> str | None:
         """Finish a load an earlier run left half published, then remove staged leftovers; its token."""
+        with self.locked(table, None, "recovering"):
+            return self._recover(table, before_step)
+
+    def _recover(self, table: MirrorTable, before_step: StepHook | None = None, replaces_table: bool = False
+                 ) -> str | None:
+        """`recover`, with the table's lock held; `replaces_table` for a load that replaces the whole
+        table, which supersedes a journal that can never finish (see `JournalFile.problems`)."""
         journal_file = JournalFile(self.storage, table.journal)
         pending = journal_file.pending()
+        if pending is not None and replaces_table and journal_file.problems(pending):
+            journal_file.discard()
+            pending = None
         if pending is not None:
             journal_file.run(pending, before_step)
-        # Nothing staged is referenced any more: uploads of loads that never wrote their journal.
+        # Nothing staged is referenced any more: uploads of loads that never wrote their journal (no
+        # other load is uploading while the table's lock is held).
         self.storage.delete_folder(table.scratch)
         for entry in self.storage.list(table.folder):
             if _LEFTOVER.match(entry.name):
                 self.storage.delete(join(table.folder, entry.name))
-        scratch_parent, _, journal_name = table.journal.rpartition("/")
-        for entry in self.storage.list(scratch_parent):
-            if entry.name.startswith(f"{journal_name}.") and entry.name.endswith(".new"):
-                self.storage.delete(join(scratch_parent, entry.name))  # a journal write a crash cut short
+        journal_file.remove_interrupted_writes()
         return pending.load if pending is not None else None
 
     def complete(self, prepared: PreparedPublish, before_step: StepHook | None = None) -> CommitResult:
         """Publish a prepared load (or accept that a recovery already did), then verify the files."""
         journal_file = JournalFile(self.storage, prepared.table.journal)
-        pending = journal_file.pending()
-        if pending is not None and pending.load == prepared.load:
-            journal_file.run(pending, before_step)
-        elif pending is not None:
-            raise OtherLoadPending(location=prepared.location, load=pending.load)
-        return self._verify(prepared)
+        with self.locked(prepared.table, prepared.load, "publishing"):
+            pending = journal_file.pending()
+            if pending is not None and pending.load == prepared.load:
+                journal_file.run(pending, before_step)
+            # Otherwise a load that started since ran this journal before its own (or discarded it,
+            # if its staged files were lost: the verification then finds them missing).
+            return self._verify(prepared)
 
     def _verify(self, prepared: PreparedPublish) -> CommitResult:
         folder = prepared.table.folder
@@ -283,6 +321,13 @@ class MirrorWriter(StagedWriter):
         return self._store.complete(self.prepare())
 
     def prepare(self) -> PreparedPublish:
+        """Upload the files and write the journal, with the table's lock held: a journal of another
+        load is finished first, and the sequence numbers are read after it."""
+        with self._store.locked(self._table, self._token, "uploading its files"):
+            self._store._recover(self._table, replaces_table=self.replaces)
+            return self._prepare()
+
+    def _prepare(self) -> PreparedPublish:
         storage, table, mode = self._store.storage, self._table, self._mode
         data = list(self.staged_files)
         rows = parquet_rows(data)
@@ -330,9 +375,9 @@ class MirrorWriter(StagedWriter):
                                storage.describe(table.folder))
 
     def _staged_name(self, name: str) -> str:
-        if self.replaces:
-            return join(self._table.scratch, self._token, name)
-        return join(self._table.folder, f"_{name}")
+        # A folder of the load's own, where a load that overlaps it never writes (the final names
+        # of two loads may be the same where there is no lock, see the module notes).
+        return join(self._table.scratch, self._token, name)
 
     def _publish_steps(self, names: list[str], last: int, writes_keys: bool, old_key_files: list[str]) -> list[Step]:
         storage, table = self._store.storage, self._table
@@ -356,6 +401,6 @@ class MirrorWriter(StagedWriter):
             steps.append(Step("rename", join(table.scratch, self._token, "keys.parquet"),
                               join(table.folder, snapshots.keys_file_name(last))))
         steps += [Step("delete", path) for path in old_key_files]
-        if self.replaces or writes_keys:  # this load's staging folder in _scratchPad is empty now
+        if names or writes_keys:  # this load's staging folder in _scratchPad is empty now
             steps.append(Step("delete_folder", join(table.scratch, self._token)))
         return steps
