@@ -323,3 +323,33 @@ def test_a_load_that_waits_too_long_is_refused_naming_the_table_and_the_holder(
     assert not storage.exists(table.lock)  # released: no lock file is left for Fabric or a reader to see
     load(zone.open(), SECOND)  # the lock is free again
     expect_table(storage, SECOND, "after the lock was released")
+
+
+def test_a_lock_whose_holder_died_is_taken_at_once(zone: Zone, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A killed holder's lock: an flock ends with its process; a Blob lease would hold the table until
+    it lapses (60 s), so a waiter on the holder's host breaks it when the recorded process is gone."""
+    import dataclasses
+    import subprocess
+    import sys
+
+    from ingest_assets.storage import locks
+    from ingest_assets.storage.processes import Process
+
+    monkeypatch.setattr(mirror_store, "LOCK_WAIT_SECONDS", 0.0)  # only the table's own folder wait
+    dead_child = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                                text=True, check=True)
+    dead = dataclasses.replace(Process.this_process(), pid=int(dead_child.stdout), started="1")
+    storage = zone.open()
+    table = store_on(storage).table(TARGET)
+    storage.write_bytes(table.lock, f"{dead.tag()}\nload 0123abcd-000000000000 uploading".encode())
+    if not isinstance(storage, LocalStorage):  # the dead holder's lease, never renewed nor released
+        from azure.storage.blob import BlobLeaseClient
+
+        BlobLeaseClient(storage._container.get_blob_client(table.lock)).acquire(lease_duration=60)
+
+    started = time.monotonic()
+    with locks.hold(storage, table.lock, locks.holder("load b01a8d8d-000000000000 uploading"), 5.0, table.name):
+        assert "load b01a8d8d-000000000000 uploading" in storage.lock_holder(table.lock)  # type: ignore[attr-defined]
+    assert time.monotonic() - started < 5.0
+    load(zone.open(), SECOND)
+    expect_table(storage, SECOND, "after the dead holder's lock was taken")
