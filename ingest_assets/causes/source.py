@@ -158,11 +158,14 @@ class SourceTextNotUtf8(SourceValueDoesNotFit):
 
 
 class SourceFileUnreadable(SourceError, TerminalError):
-    """A file of a file home cannot be read in its format (not a Parquet file, a corrupt one)."""
+    """A file of a file home (`path`: its home.path) cannot be read in its format (not a Parquet file, one cut
+    off or empty). `file` is the file when the read knows which (a dataset's discovery does not); the message
+    names it once: Arrow's `reason` usually does already ("Could not open Parquet input source '...'")."""
 
-    def __init__(self, *, file_format: str, path: str, reason: str) -> None:
-        self.file_format, self.path, self.reason = file_format, path, reason
-        super().__init__(f"{file_format} home {path!r}: a file cannot be read as {file_format}: {reason} -> fix or "
+    def __init__(self, *, file_format: str, path: str, reason: str, file: str | None = None) -> None:
+        self.file_format, self.path, self.reason, self.file = file_format, path, reason, file
+        which = "a file" if file is None or file in reason else f"file {file}"
+        super().__init__(f"{file_format} home {path!r}: {which} cannot be read as {file_format}: {reason} -> fix or "
                          f"remove that file, or narrow 'path:' to the good ones (a glob such as '*.{file_format}')")
 
 

@@ -20,12 +20,28 @@ def problems_from_validation(
     problems = []
     for detail in error.errors(include_url=False):
         loc = tuple(detail["loc"])
+        key_loc = _non_text_key(detail, loc)
+        if key_loc is not None:
+            detail = {**detail, "type": "invalid_key"}
+            loc = key_loc
         location = _location_of(raw, loc, fallback)
         shown = _without_union_tags(raw, loc)
         problems.append(
             ConfigProblem(location.file, location.line, entity, _describe(detail, loc, shown, model, raw))
         )
     return problems
+
+
+def _non_text_key(detail: ErrorDetails, loc: tuple[Any, ...]) -> tuple[Any, ...] | None:
+    """The path to a key YAML read as something other than text (`yes:`, `1:`), ending in that key as
+    the YAML holds it (pydantic's path holds it coerced, True as 1), or None for any other error.
+
+    A model's settings report it as `invalid_key`; a mapping of names (tags) as its key's `[key]`."""
+    if detail["type"] == "invalid_key":
+        return (*loc[:-1], detail["input"])
+    if loc[-1:] == ("[key]",) and not isinstance(detail.get("input"), str):
+        return (*loc[:-2], detail["input"])
+    return None
 
 
 def _describe(
@@ -43,6 +59,10 @@ def _describe(
         hint = f"did you mean {close[0]!r}? " if close else ""
         where = f" in {_dotted(shown[:-1])}" if shown[:-1] else ""
         return f"unknown key {key!r}{where} -> {hint}valid keys: {', '.join(valid)}"
+    if kind == "invalid_key":
+        where = f" in {_dotted(shown[:-1])}" if shown[:-1] else ""
+        return (f"key{where} read as {_yaml_kind(value)}, not as text -> fix the key, or quote it (YAML "
+                "reads unquoted yes, no, on, off, true and false as booleans, and ~ and null as null)")
     if kind == "missing":
         return f"missing required setting {dotted!r} -> add '{loc[-1]}:' here"
     if kind == "literal_error":
@@ -62,6 +82,17 @@ def _describe(
     else:
         expected = detail["msg"].removeprefix("Input should be ").removeprefix("Input ")
     return f"{dotted}: wrong value ({value!r}) -> {expected}"
+
+
+def _yaml_kind(value: Any) -> str:
+    """What YAML read an unquoted key that is not text as."""
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    if value is None:
+        return "null"
+    if isinstance(value, (int, float)):
+        return f"the number {value}"
+    return f"a {type(value).__name__} ({value})"
 
 
 def _without_union_tags(raw: Any, loc: tuple[Any, ...]) -> tuple[Any, ...]:
@@ -90,8 +121,8 @@ def _location_of(raw: Any, loc: tuple[Any, ...], fallback: Location) -> Location
     location = raw.location if isinstance(raw, (LocatedDict, LocatedList)) else fallback
     node = raw
     for part in loc:
-        if isinstance(node, LocatedDict) and isinstance(part, str) and part in node:
-            location = node.location_of(part)
+        if isinstance(node, LocatedDict) and part in node:
+            location = node.location_of(str(part))  # a key that is not text (`yes:`) has its line under str(key)
             node = node[part]
         elif isinstance(node, LocatedList) and isinstance(part, int) and part < len(node):
             location = Location(node.location.file, node.line_of(part))

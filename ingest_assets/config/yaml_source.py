@@ -106,6 +106,10 @@ _EXPLAINING_LOADER = _make_loader(yaml.SafeLoader)
 # smaller, and nested aliases ("billion laughs") would otherwise expand past any memory.
 MAX_EXPANDED_VALUES = 1_000_000
 
+# The deepest a file may nest lists and mappings: a project file needs a handful of levels, and the
+# parsers recurse once per level (libyaml refuses 1,000; Python's stack overflows sooner).
+MAX_NESTING = 100
+
 
 def _load(text: str, display_name: str, loader_class: type[yaml.SafeLoader]) -> Any:
     """`yaml.load` with a safe loader whose located values name `display_name`."""
@@ -115,7 +119,7 @@ def _load(text: str, display_name: str, loader_class: type[yaml.SafeLoader]) -> 
         node = loader.get_single_node()
         if node is None:
             return None
-        if _expanded_size(node, {}) > MAX_EXPANDED_VALUES:
+        if _expanded_size(node, {}, 1, display_name) > MAX_EXPANDED_VALUES:
             raise YamlSyntaxError(Location(display_name, 1),
                                   f"the file expands to more than {MAX_EXPANDED_VALUES:,} values through its "
                                   "aliases (*name) -> write the settings out, or alias fewer nested ones")
@@ -124,9 +128,12 @@ def _load(text: str, display_name: str, loader_class: type[yaml.SafeLoader]) -> 
         loader.dispose()
 
 
-def _expanded_size(node: yaml.Node, sizes: dict[int, int]) -> int:
+def _expanded_size(node: yaml.Node, sizes: dict[int, int], depth: int, display_name: str) -> int:
     """How many values `node` holds with every alias expanded; an aliased node is counted once per use
-    but measured once (`sizes`), so this is linear in the file however far its aliases expand."""
+    but measured once (`sizes`), so this is linear in the file however far its aliases expand.
+
+    `depth` counts the lists and mappings `node` is in (itself included): one nested past MAX_NESTING is
+    refused here, before the recursive constructor would overflow Python's stack on it."""
     known = sizes.get(id(node))
     if known is not None:
         return known
@@ -135,13 +142,34 @@ def _expanded_size(node: yaml.Node, sizes: dict[int, int]) -> int:
         children = [part for pair in node.value for part in pair]
     elif isinstance(node, yaml.SequenceNode):
         children = list(node.value)
+    if isinstance(node, yaml.CollectionNode) and depth > MAX_NESTING:
+        raise _too_deep(display_name, node.start_mark.line + 1)
     size = 1
     for child in children:
-        size += _expanded_size(child, sizes)
+        size += _expanded_size(child, sizes, depth + 1, display_name)
         if size > MAX_EXPANDED_VALUES:
             break
     sizes[id(node)] = size
     return size
+
+
+def _too_deep(display_name: str, line: int) -> YamlSyntaxError:
+    return YamlSyntaxError(Location(display_name, line),
+                           f"lists and mappings nest more than {MAX_NESTING} levels deep here -> write the settings "
+                           "with the few levels they need")
+
+
+def _refuse_deep_nesting(text: str, display_name: str) -> None:
+    """Raise at the first list or mapping nested past MAX_NESTING; measured over the parser's events,
+    which (unlike building the nodes) needs no recursion. A syntax error raises as the parser finds it."""
+    depth = 0
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_NESTING:
+                raise _too_deep(display_name, event.start_mark.line + 1 if event.start_mark else 1)
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
 
 
 # The largest settings file read: a project's files are kilobytes, and one of gigabytes would be
@@ -156,8 +184,9 @@ def load_yaml(path: Path, display_name: str) -> Any:
         data = _load(text, display_name, _FAST_LOADER)
     except YamlSyntaxError:
         raise
-    except yaml.MarkedYAMLError:
-        # Parse again with the pure-Python parser, which explains the error better.
+    except (yaml.YAMLError, RecursionError):
+        # Parse again with the pure-Python parser, which explains the error better (and measures nesting
+        # without recursion: the fast loader refuses, or overflows on, a file nested too deep).
         data = _parse_explaining_errors(text, display_name)
     if data is None:
         data = LocatedDict()
@@ -188,11 +217,39 @@ def read_text(path: Path, display_name: str) -> str:
 
 def _parse_explaining_errors(text: str, display_name: str) -> Any:
     try:
+        _refuse_deep_nesting(text, display_name)
         return _load(text, display_name, _EXPLAINING_LOADER)
+    except yaml.reader.ReaderError as error:  # a character YAML refuses anywhere in the text
+        before = text[:error.position]
+        line, column = before.count("\n") + 1, error.position - (before.rfind("\n") + 1) + 1
+        raise YamlSyntaxError(Location(display_name, line), _refused_character(error.character, column)) from error
     except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        line = mark.line + 1 if mark else 1
-        problem = error.problem or str(error)
-        raise YamlSyntaxError(
-            Location(display_name, line), f"invalid YAML: {problem} -> fix the YAML syntax"
-        ) from error
+        raise _syntax_error(error, display_name) from error
+
+
+def _syntax_error(error: yaml.MarkedYAMLError, display_name: str) -> YamlSyntaxError:
+    """PyYAML's error at the line to fix. The scanner's and the parser's context is the construct they
+    were reading ("while scanning a quoted scalar", "while parsing a flow sequence") and its mark is where
+    it began: an unclosed quote or bracket is there, often lines above where the parser gave up (the
+    problem's mark, said after the problem). Other contexts (the composer's, the constructor's) say less
+    than the problem's own line."""
+    problem = error.problem or str(error)
+    problem_line = error.problem_mark.line + 1 if error.problem_mark else None
+    began = error.context_mark if isinstance(error, (yaml.scanner.ScannerError, yaml.parser.ParserError)) else None
+    if began is not None and error.context:
+        line = began.line + 1
+        gave_up = "" if problem_line in (None, line) else f" (line {problem_line})"
+        return YamlSyntaxError(Location(display_name, line),
+                               f"invalid YAML: {error.context}, {problem}{gave_up} -> fix the YAML syntax")
+    mark = error.problem_mark or error.context_mark
+    return YamlSyntaxError(Location(display_name, mark.line + 1 if mark else 1),
+                           f"invalid YAML: {problem} -> fix the YAML syntax")
+
+
+def _refused_character(code: int, column: int) -> str:
+    """What to do about a character YAML does not allow in a file (a control character, U+FFFE, ...)."""
+    if code == 0:
+        return (f"the file holds a NUL character (U+0000, column {column}), which YAML does not allow -> remove it; "
+                "if the file was saved as UTF-16 (a NUL in every other byte), save it as UTF-8")
+    return (f"the file holds the character U+{code:04X} (column {column}), which YAML does not allow -> remove it, "
+            f"or write it as the escape \"\\u{code:04x}\" inside double quotes")

@@ -2,10 +2,10 @@
 setting, the SQLAlchemy resource base, their capabilities, and their check.
 
 The check logs in, reads each home table, and creates and drops a probe table. Failures are told
-apart by the driver's codes (SQLSTATE, MySQL error numbers), never by message text; where a driver
-gives no code (libpq reports a refused login and an unreachable server alike), the fix lists what to
-check. Messages quote the driver's first line, which names no password. SQLAlchemy and the drivers
-are imported only inside the methods, during a run or a check.
+apart by the driver's codes (SQLSTATE, MySQL error numbers), never by message text, but for the one
+place a driver gives no code: libpq's failed connection, whose server message stands in for its
+SQLSTATE (`_LIBPQ_REFUSALS`). Messages quote the driver's first line, which names no password.
+SQLAlchemy and the drivers are imported only inside the methods, during a run or a check.
 """
 
 from __future__ import annotations
@@ -100,6 +100,10 @@ class DatabaseResource(ConnectionResource):
     def check_connection(self, use: ConnectionUse) -> Iterator[CheckLine]:
         return check_database(self, use)
 
+    def login_fix(self) -> str:
+        """What to check when the database refuses this connection's login (never the secret itself)."""
+        return LOGIN_FIX
+
 
 def _cuts_datetime_fractions(dialect: sqlalchemy.Dialect) -> bool:
     """pyodbc cuts a datetime parameter's fraction to the precision the ODBC driver reports for
@@ -125,16 +129,26 @@ def _datetimes_as_text(connection: object, cursor: object, statement: str,
 
 # ---- check -----------------------------------------------------------------------------------------
 
-_LOGIN_FIX = "check 'user:' and the environment variable behind 'password:' (or the credential settings)"
+LOGIN_FIX = "check 'user:' and the environment variable behind 'password:' (or the credential settings)"
 _DATABASE_FIX = "check 'database:', or create the database"
 _REACH_FIX = ("check 'host:' and 'port:' (or 'url:'), that the server runs and accepts connections from here, "
               "then the database, user and password")
 # SQLSTATE classes (pyodbc, psycopg once connected) and MySQL error numbers, each with its fix.
-_SQLSTATE_FIXES = {"28": _LOGIN_FIX, "3D": _DATABASE_FIX, "08": _REACH_FIX}
-_MYSQL_FIXES = {1045: _LOGIN_FIX, 1049: _DATABASE_FIX, 2002: _REACH_FIX, 2003: _REACH_FIX, 2005: _REACH_FIX}
+_SQLSTATE_FIXES = {"28": LOGIN_FIX, "3D": _DATABASE_FIX, "08": _REACH_FIX}
+_MYSQL_FIXES = {1045: LOGIN_FIX, 1049: _DATABASE_FIX, 2002: _REACH_FIX, 2003: _REACH_FIX, 2005: _REACH_FIX}
 # Of those, the ones no retry can help: a refused login, an unknown database.
 REFUSED_LOGIN_SQLSTATES = ("28", "3D")
 _REFUSED_LOGIN_MYSQL_ERRORS = (1045, 1049)
+_LOGIN_SQLSTATE, _LOGIN_MYSQL_ERROR = "28", 1045
+# libpq reports a failed connection without the server's SQLSTATE (psycopg and ADBC alike: the server's
+# refusal during the startup arrives as text), so there, and only there, the server's message stands in
+# for its code: a failed authentication or an unknown role (class 28, what libpq says when no password
+# is given too), an unknown database (3D). A server answering in another language (its lc_messages) is
+# not recognised: its refusal is retried as any failure to connect, then fails.
+_LIBPQ_REFUSALS = (
+    (re.compile(r'authentication failed for user "|role "[^"]*" does not exist|no password supplied'), "28"),
+    (re.compile(r'database "[^"]*" does not exist'), "3D"),
+)
 
 
 def check_database(resource: DatabaseResource, use: ConnectionUse) -> Iterator[CheckLine]:
@@ -145,7 +159,7 @@ def check_database(resource: DatabaseResource, use: ConnectionUse) -> Iterator[C
         try:
             connection = engine.connect()
         except sa.exc.DBAPIError as error:
-            yield fail(f"cannot connect: {first_line(error.orig)} -> {_connect_fix(error.orig)}")
+            yield fail(f"cannot connect: {first_line(error.orig)} -> {_connect_fix(error.orig, resource)}")
             return
         with connection:
             version = ".".join(map(str, connection.dialect.server_version_info or ())) or "version unknown"
@@ -158,30 +172,57 @@ def check_database(resource: DatabaseResource, use: ConnectionUse) -> Iterator[C
         engine.dispose()
 
 
-def refused_login_fix(error: BaseException | None) -> str | None:
-    """The fix when the driver error is a refused login or unknown database (which no retry can
-    help), else None."""
-    from ingest_assets.stores.sql.errors import sqlstate
-
-    state = (sqlstate(error) if error is not None else None) or ""
-    if state.startswith(REFUSED_LOGIN_SQLSTATES):
-        return _SQLSTATE_FIXES[state[:2]]
-    args = getattr(error, "args", ())
-    if args and isinstance(args[0], int) and args[0] in _REFUSED_LOGIN_MYSQL_ERRORS:
-        return _MYSQL_FIXES[args[0]]
+def sqlstate(error: object) -> str | None:
+    """The driver error's SQLSTATE, where the driver reports one."""
+    state: str | None = getattr(error, "sqlstate", None)  # psycopg, ADBC: a str
+    if state:
+        return state
+    args: tuple[object, ...] = getattr(error, "args", ())
+    if args and isinstance(args[0], str) and len(args[0]) == 5:  # pyodbc: (sqlstate, message)
+        return args[0]
     return None
 
 
-def _connect_fix(error: BaseException | None) -> str:
-    from ingest_assets.stores.sql.errors import sqlstate
+def _mysql_error(error: object) -> int | None:
+    args: tuple[object, ...] = getattr(error, "args", ())
+    return args[0] if args and isinstance(args[0], int) else None
 
-    state = (sqlstate(error) if error is not None else None) or ""
+
+def _connection_sqlstate(error: object) -> str:
+    """The driver error's SQLSTATE; for a failed libpq connection, which reports none, the class its
+    message stands for (`_LIBPQ_REFUSALS`); else ''."""
+    state = sqlstate(error)
+    if state is not None or _mysql_error(error) is not None:
+        return state or ""
+    text = str(error)
+    return next((state_class for pattern, state_class in _LIBPQ_REFUSALS if pattern.search(text)), "")
+
+
+def refused_login_fix(error: BaseException | None, resource: DatabaseResource | None = None) -> str | None:
+    """The fix when the driver error is a refused login or unknown database (which no retry can
+    help), else None; a refused login's fix names `resource`'s settings where it is given."""
+    if error is None:
+        return None
+    state, mysql_error = _connection_sqlstate(error), _mysql_error(error)
+    if resource is not None and (state.startswith(_LOGIN_SQLSTATE) or mysql_error == _LOGIN_MYSQL_ERROR):
+        return resource.login_fix()
+    if state.startswith(REFUSED_LOGIN_SQLSTATES):
+        return _SQLSTATE_FIXES[state[:2]]
+    if mysql_error is not None and mysql_error in _REFUSED_LOGIN_MYSQL_ERRORS:
+        return _MYSQL_FIXES[mysql_error]
+    return None
+
+
+def _connect_fix(error: BaseException | None, resource: DatabaseResource) -> str:
+    refused = refused_login_fix(error, resource)
+    if refused is not None:
+        return refused
+    state, mysql_error = _connection_sqlstate(error), _mysql_error(error)
     for prefix, fix in _SQLSTATE_FIXES.items():
         if state.startswith(prefix):
             return fix
-    args = getattr(error, "args", ())
-    if args and isinstance(args[0], int) and args[0] in _MYSQL_FIXES:
-        return _MYSQL_FIXES[args[0]]
+    if mysql_error is not None and mysql_error in _MYSQL_FIXES:
+        return _MYSQL_FIXES[mysql_error]
     return _REACH_FIX
 
 

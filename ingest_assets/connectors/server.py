@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Annotated, Self
 
 from pydantic import Field, PositiveInt, field_validator, model_validator
 
-from ingest_assets.config.references import resolve_references
-from ingest_assets.connectors.database import DatabaseResource, DatabaseSettings, require_url_references
+from ingest_assets.config.references import referenced_names, resolve_references
+from ingest_assets.connectors.database import LOGIN_FIX, DatabaseResource, DatabaseSettings, require_url_references
 from ingest_assets.connectors.resource import resolved
 from ingest_assets.connectors.settings import Secret
 
@@ -51,6 +51,15 @@ class ServerResource(DatabaseResource):
     user: str | None = None
     password: str | None = Field(default=None, description="A ${VAR} reference, resolved at run time.")
 
+    def login_fix(self) -> str:
+        """The settings a refused login comes from, by the variables they read (the secret is never shown)."""
+        if self.url is not None:
+            return "check the user and password in 'url:'" + _reading(referenced_names(self.url))
+        password = referenced_names(self.password or "")
+        if not password:  # no password (another credential), or one given directly (not from the YAML)
+            return LOGIN_FIX
+        return f"check 'user:', and that {_variables(password)} (what 'password:' reads) holds that user's password"
+
     def _url(self, drivername: str, query: dict[str, str] | None = None) -> sqlalchemy.URL:
         import sqlalchemy
 
@@ -71,3 +80,11 @@ class ServerResource(DatabaseResource):
             drivername, username=resolved(self.user), password=resolved(self.password, secret=True),
             host=host, port=port, database=resolved(self.database), query=query,
         )
+
+
+def _variables(names: list[str]) -> str:
+    return ", ".join(f"${{{name}}}" for name in dict.fromkeys(names))
+
+
+def _reading(names: list[str]) -> str:
+    return f" (it reads {_variables(names)})" if names else ""

@@ -15,6 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.dataset as ds
+import pyarrow.parquet as pq
 
 from ingest_assets.connectors.files import CsvFolderResource, FolderResource, LocalFolder
 from ingest_assets.errors import (
@@ -56,11 +57,9 @@ class FileDatasetHome:
 
     def _discovered(self, path: str, source: str | list[str]) -> ds.FileSystemDataset:
         # Discovery reads a file's schema: a file that is not of the format (a README in the folder,
-        # a truncated upload) fails here, and the error names it.
-        try:
+        # a truncated upload) fails here, and Arrow's error names it.
+        with _readable_as(self._format, path):
             return ds.dataset(source, format=self._format)
-        except (pa.ArrowInvalid, OSError) as error:
-            raise SourceFileUnreadable(file_format=self._format_name, path=path, reason=first_line(error)) from error
 
     @contextmanager
     def read(self, request: ReadRequest) -> Iterator[pa.RecordBatchReader]:
@@ -69,6 +68,7 @@ class FileDatasetHome:
     def scan(self, dataset: ds.FileSystemDataset, request: ReadRequest) -> pa.RecordBatchReader:
         """`request`'s rows and columns of `dataset`, one file and row group at a time."""
         spec = request.spec
+        assert spec.path is not None
         source = f"{self._format_name} home {spec.path!r}"
         columns = list(spec.columns) or None
         missing = [c for c in columns or [] if c not in dataset.schema.names]
@@ -76,7 +76,8 @@ class FileDatasetHome:
             raise SourceColumnsMissing(columns=missing, source=source, available=dataset.schema.names)
         columns_schema = pa.schema([dataset.schema.field(c) for c in columns]) if columns else dataset.schema
         batches = _scan_one_file_at_a_time(
-            dataset, columns, filter_expression(request.row_filter, dataset.schema, source), spec.batch_size, source
+            dataset, columns, filter_expression(request.row_filter, dataset.schema, source), spec.batch_size, source,
+            spec.path,
         )
         if request.limit is not None:
             batches = _first_rows(batches, request.limit)
@@ -96,9 +97,10 @@ class FileDatasetHome:
 
     def estimate_rows(self, request: ReadRequest) -> RowEstimate:
         dataset = self._dataset(request.spec)
+        assert request.spec.path is not None
         filtered = request.row_filter is not None
         if isinstance(self._format, ds.ParquetFileFormat):
-            rows = sum(fragment.metadata.num_rows for fragment in dataset.get_fragments())
+            rows = sum(_footer(fragment, request.spec.path).num_rows for fragment in dataset.get_fragments())
             if filtered:
                 return RowEstimate(rows, "parquet footers, before the window", upper_bound=True)
             return RowEstimate(rows, "parquet footers", exact=True)
@@ -106,6 +108,7 @@ class FileDatasetHome:
 
     def max_value(self, spec: ReadSpec, column: str) -> object | None:
         dataset = self._dataset(spec)
+        assert spec.path is not None
         if column not in dataset.schema.names:
             raise SourceColumnMissing(column=column, source=f"{self._format_name} home {spec.path!r}",
                                       available=dataset.schema.names)
@@ -113,26 +116,47 @@ class FileDatasetHome:
         if pa.types.is_nested(column_type):
             raise WatermarkTypeUnsupported(column=column, column_type=str(column_type))
         if isinstance(self._format, ds.ParquetFileFormat):
-            from_footers = _max_from_parquet_statistics(dataset, column)
+            from_footers = _max_from_parquet_statistics(dataset, column, spec.path)
             if from_footers is not None:
                 return from_footers
         largest = None
         source = f"{self._format_name} home {spec.path!r}"
-        for batch in _scan_one_file_at_a_time(dataset, [column], None, 1 << 20, source):
+        for batch in _scan_one_file_at_a_time(dataset, [column], None, 1 << 20, source, spec.path):
             value = pc.max(batch.column(0)).as_py()
             if value is not None and (largest is None or value > largest):
                 largest = value
         return largest
 
 
-def _max_from_parquet_statistics(dataset: ds.FileSystemDataset, column: str) -> object | None:
+@contextmanager
+def _readable_as(file_format: ds.FileFormat, path: str, file: str | None = None) -> Iterator[None]:
+    """Arrow's error for a file that cannot be read in `file_format` (cut off, empty, of another format) as
+    the error that names the home's `path`, the `file` (else Arrow's message names it) and the fix: the one
+    place that translates it, wherever a file is opened (discovery, a footer, a scan)."""
+    try:
+        yield
+    except (pa.ArrowInvalid, OSError) as error:
+        raise SourceFileUnreadable(file_format=file_format.default_extname, path=path, file=file,
+                                   reason=first_line(error)) from error
+
+
+def _footer(fragment: ds.Fragment, path: str) -> pq.FileMetaData:
+    """A Parquet file's footer (its row count, row groups and their statistics); `path` is the home's."""
+    assert isinstance(fragment, ds.ParquetFileFragment)
+    with _readable_as(fragment.format, path, fragment.path):
+        fragment.ensure_complete_metadata()
+        metadata: pq.FileMetaData = fragment.metadata
+        return metadata
+
+
+def _max_from_parquet_statistics(dataset: ds.FileSystemDataset, column: str, path: str) -> object | None:
     """The column's maximum from the files' footers: no data is read (what keeps the sensor cheap).
 
     None when any row group lacks statistics for the column; the caller then scans the column.
     """
     largest = None
     for fragment in dataset.get_fragments():
-        metadata = fragment.metadata
+        metadata = _footer(fragment, path)
         paths = [metadata.schema.column(i).path for i in range(metadata.num_columns)]
         if column not in paths:
             return None
@@ -150,9 +174,9 @@ def _max_from_parquet_statistics(dataset: ds.FileSystemDataset, column: str) -> 
 
 def _scan_one_file_at_a_time(
     dataset: ds.FileSystemDataset, columns: list[str] | None, row_filter: ds.Expression | None, batch_size: int,
-    source: str,
+    source: str, path: str,
 ) -> Iterator[pa.RecordBatch]:
-    """Scan file by file, row group by row group.
+    """Scan file by file, row group by row group (`source` names the home in errors, `path` is its home.path).
 
     The dataset-wide scanner reads ahead across files, and within a file pre-buffering and threads
     read ahead across row groups: memory then grows with the files (measured for 5M rows: 640 MiB
@@ -163,21 +187,16 @@ def _scan_one_file_at_a_time(
         options["fragment_scan_options"] = ds.ParquetFragmentScanOptions(pre_buffer=False)
     for fragment in dataset.get_fragments():
         if isinstance(fragment, ds.ParquetFileFragment):
+            _footer(fragment, path)  # a file that is not Parquet fails here
+        with _readable_as(dataset.format, path, fragment.path):  # an OSError: not readable as the format at all
             try:
-                fragment.ensure_complete_metadata()  # its footer: a file that is not Parquet fails here
-            except (pa.ArrowInvalid, OSError) as error:
-                raise SourceFileUnreadable(file_format="parquet", path=fragment.path, reason=first_line(error)) from error
-        try:
-            yield from fragment.to_batches(
-                schema=dataset.schema, columns=columns, filter=row_filter, batch_size=batch_size,
-                batch_readahead=1, use_threads=False, **options,
-            )
-        except (pa.ArrowInvalid, pa.ArrowTypeError) as error:
-            # A value that does not parse, a ragged CSV row, a corrupt page: in this file.
-            raise FileValueDoesNotFit(source=f"{source}, file {fragment.path}", reason=first_line(error)) from error
-        except OSError as error:  # not readable as the format at all
-            raise SourceFileUnreadable(file_format=dataset.format.default_extname, path=fragment.path,
-                                       reason=first_line(error)) from error
+                yield from fragment.to_batches(
+                    schema=dataset.schema, columns=columns, filter=row_filter, batch_size=batch_size,
+                    batch_readahead=1, use_threads=False, **options,
+                )
+            except (pa.ArrowInvalid, pa.ArrowTypeError) as error:
+                # A value that does not parse, a ragged CSV row, a corrupt page: in this file.
+                raise FileValueDoesNotFit(source=f"{source}, file {fragment.path}", reason=first_line(error)) from error
 
 
 def _first_rows(batches: Iterator[pa.RecordBatch], limit: int) -> Iterator[pa.RecordBatch]:

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ingest_assets.connectors.database import REFUSED_LOGIN_SQLSTATES
+from ingest_assets.connectors.database import refused_login_fix
 from ingest_assets.connectors.postgres import PostgresResource
 from ingest_assets.errors import (
     HomeDatabaseRefused,
@@ -89,7 +89,7 @@ class PostgresHome:
         try:
             connection: Connection = postgresql.connect(self._resource.libpq_uri(), autocommit=True)
         except dbapi.Error as error:
-            raise _home_error(error, connecting=True) from error
+            raise _home_error(error, connecting=True, resource=self._resource) from error
         return connection
 
     @contextmanager
@@ -423,13 +423,16 @@ def _unscaled_decimal(unscaled: pa.Array[Any], decimal: pa.DataType) -> pa.Array
     return pa.Array.from_buffers(decimal, len(wide), wide.buffers(), null_count=wide.null_count, offset=wide.offset)
 
 
-def _home_error(error: Error, connecting: bool) -> HomeDatabaseUnavailable | HomeDatabaseRefused:
-    """Classified by where it happened and by SQLSTATE, not by its text: failing to connect may pass
-    (the server restarts), unless the driver reports a refused login or database (classes 28, 3D;
-    ADBC 1.13 reports no SQLSTATE for connection failures, so those are retried, then fail)."""
+def _home_error(error: Error, connecting: bool,
+                resource: PostgresResource | None = None) -> HomeDatabaseUnavailable | HomeDatabaseRefused:
+    """Classified by where it happened and by SQLSTATE: failing to connect may pass (the server
+    restarts), unless it is a refused login or database (classes 28, 3D), which no retry cures. ADBC
+    1.13 reports no SQLSTATE for a failed connection: `refused_login_fix` reads libpq's message then."""
     sqlstate = getattr(error, "sqlstate", None) or ""
-    refused = sqlstate.startswith(REFUSED_LOGIN_SQLSTATES)
-    if (connecting and not refused) or sqlstate.startswith(_TRANSIENT_SQLSTATES):
+    fix = refused_login_fix(error, resource)
+    if fix is not None:
+        return HomeDatabaseRefused(reason=first_line(error), sqlstate=sqlstate or None, fix=fix)
+    if connecting or sqlstate.startswith(_TRANSIENT_SQLSTATES):
         return HomeDatabaseUnavailable(reason=first_line(error), sqlstate=sqlstate or None)
     return HomeDatabaseRefused(reason=first_line(error), sqlstate=sqlstate or None)
 

@@ -85,7 +85,7 @@ class SqlAlchemyHome:
             with self.engine.connect() as connection:
                 yield connection
         except sa.exc.OperationalError as error:
-            fix = refused_login_fix(error.orig)
+            fix = refused_login_fix(error.orig, self._resource)
             if fix is not None:  # a wrong password or database stays wrong: no retry
                 raise HomeDatabaseRefused(reason=first_line(error.orig), fix=fix) from error
             # The dialect could not reach the database (or lost it); a retry may succeed.

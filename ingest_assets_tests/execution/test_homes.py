@@ -81,9 +81,15 @@ def test_a_file_that_is_not_of_the_format_is_named_with_the_fix(tmp_path: Path):
     pq.write_table(pa.table({"id": [1, 2]}), tmp_path / "events/a.parquet")
     (tmp_path / "events/b.parquet").write_bytes(b"PAR1 truncated")
     home = parquet_home(FolderResource(path=str(tmp_path)))
-    with pytest.raises(TerminalError, match=r"parquet home '.*events/b\.parquet': a file cannot be read as parquet: "
-                                            r".*magic bytes.* -> fix or remove that file, or narrow 'path:' to the good"):
+    named = (r"parquet home 'events': a file cannot be read as parquet: .*'.*events/b\.parquet'.*magic bytes.* -> "
+             r"fix or remove that file, or narrow 'path:' to the good")
+    with pytest.raises(TerminalError, match=named):
         _read_all(home, ReadSpec(path="events"))
+    # The footers (the watermark's maximum, the row estimate) are read before any row: the same error.
+    with pytest.raises(TerminalError, match=named):
+        home.max_value(ReadSpec(path="events"), "id")
+    with pytest.raises(TerminalError, match=named):
+        home.estimate_rows(ReadRequest(ReadSpec(path="events")))
     # Narrowed to the good file by a glob, it reads.
     assert _read_all(home, ReadSpec(path="events/a*.parquet")).column("id").to_pylist() == [1, 2]
 

@@ -83,8 +83,9 @@ def test_yaml_syntax_error(tmp_path: Path) -> None:
         watermark: updated_at
         """}
     assert problems(tmp_path, files) == [
-        "flows/shop/entities/orders.yml:2: yaml: invalid YAML: expected ',' or ']', but got ':' "
-        "-> fix the YAML syntax",
+        # Named where the bracket opens, which is where it is left unclosed; the parser stops a line later.
+        "flows/shop/entities/orders.yml:1: yaml: invalid YAML: while parsing a flow sequence, expected ',' or ']', "
+        "but got ':' (line 2) -> fix the YAML syntax",
     ]
 
 
@@ -833,8 +834,8 @@ def test_invalid_ingest_yml_does_not_hide_problems_in_flows(tmp_path: Path) -> N
     error = load_error(tmp_path, files)
     assert str(error) == "\n".join([
         "the ingest project has 2 problems:",
-        "  flows/ingest.yml:3: yaml: invalid YAML: expected ',' or '}', but got '<stream end>' "
-        "-> fix the YAML syntax",
+        "  flows/ingest.yml:2: yaml: invalid YAML: while parsing a flow mapping, expected ',' or '}', but got "
+        "'<stream end>' (line 3) -> fix the YAML syntax",
         "  flows/shop/entities/orders.yml:2: shop.orders: run_type: 'sometimes' is not valid -> one of "
         "'full_drop' or 'incremental'",
     ])

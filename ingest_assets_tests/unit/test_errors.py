@@ -260,6 +260,79 @@ def test_database_errors_are_transient_or_terminal_by_class():
     assert isinstance(StorageRequestFailed(where="https://a/c/f", detail="HTTP 503"), StorageError)
 
 
+class _DriverError(Exception):
+    """A driver's error: its text, and the SQLSTATE it reports (psycopg and ADBC give none for a failed
+    connection, which libpq reports as text alone)."""
+
+    def __init__(self, text: str, sqlstate: str | None = None):
+        super().__init__(text)
+        self.sqlstate = sqlstate
+
+
+_LIBPQ = 'IO: [libpq] Failed to connect: connection to server on socket "/run/pg/.s.PGSQL.5432" failed: '
+WRONG_PASSWORD = _DriverError(_LIBPQ + 'FATAL:  password authentication failed for user "loader"')
+UNKNOWN_DATABASE = _DriverError(_LIBPQ + 'FATAL:  database "shpo" does not exist')
+UNREACHABLE = _DriverError(_LIBPQ + "No such file or directory")
+
+
+def test_a_refused_login_is_told_from_an_unreachable_server_without_a_sqlstate(monkeypatch):
+    from ingest_assets.connectors.database import LOGIN_FIX, refused_login_fix
+    from ingest_assets.connectors.postgres import PostgresResource
+
+    assert refused_login_fix(WRONG_PASSWORD) == LOGIN_FIX
+    assert refused_login_fix(_DriverError(_LIBPQ + 'FATAL:  role "nobody" does not exist')) == LOGIN_FIX
+    assert refused_login_fix(_DriverError("connection failed: fe_sendauth: no password supplied")) == LOGIN_FIX
+    assert refused_login_fix(UNKNOWN_DATABASE) == "check 'database:', or create the database"
+    assert refused_login_fix(UNREACHABLE) is None  # may pass: retried
+    # A code, where the driver gives one, decides alone: the text is read only for libpq's failed connection.
+    assert refused_login_fix(_DriverError("authentication failed", sqlstate="28P01")) == LOGIN_FIX
+    assert refused_login_fix(_DriverError('role "x" does not exist', sqlstate="42704")) is None
+    assert refused_login_fix(_DriverError('FATAL:  password authentication failed for user "x"', "08006")) is None
+
+    # The connection's own settings, by the variables they read: never the secret.
+    monkeypatch.setenv("PG_PASSWORD", "s3cret")
+    resource = PostgresResource(host="/run/pg", database="shop", user="loader", password="${PG_PASSWORD}")
+    fix = refused_login_fix(WRONG_PASSWORD, resource)
+    assert fix == "check 'user:', and that ${PG_PASSWORD} (what 'password:' reads) holds that user's password"
+    assert refused_login_fix(UNKNOWN_DATABASE, resource) == "check 'database:', or create the database"
+    by_url = PostgresResource(url="postgresql://${PG_USER}:${PG_PASSWORD}@db/shop")
+    assert by_url.login_fix() == "check the user and password in 'url:' (it reads ${PG_USER}, ${PG_PASSWORD})"
+    assert PostgresResource(host="db", database="shop").login_fix() == LOGIN_FIX
+
+
+def test_homes_and_stores_classify_a_refused_login_alike():
+    from ingest_assets.connectors.postgres import PostgresResource
+    from ingest_assets.homes.postgres import _home_error
+    from ingest_assets.stores.sql.errors import database_error
+
+    resource = PostgresResource(host="/run/pg", database="shop", user="loader", password="${PG_PASSWORD}")
+    refused = _home_error(WRONG_PASSWORD, connecting=True, resource=resource)  # type: ignore[arg-type]
+    assert isinstance(refused, HomeDatabaseRefused) and isinstance(refused, TerminalError)
+    assert str(refused) == (f"the home database refused the read: {WRONG_PASSWORD} -> check 'user:', and that "
+                            "${PG_PASSWORD} (what 'password:' reads) holds that user's password")
+    assert isinstance(_home_error(UNREACHABLE, connecting=True, resource=resource),  # type: ignore[arg-type]
+                      HomeDatabaseUnavailable)
+
+    store = database_error(WRONG_PASSWORD, "reading the catalog for sales.orders")
+    assert isinstance(store, StoreDatabaseRefused)
+    assert str(store) == (f"reading the catalog for sales.orders: {WRONG_PASSWORD} -> nothing was written; check "
+                          "'user:' and the environment variable behind 'password:' (or the credential settings)")
+
+
+def test_an_unreadable_file_is_named_once():
+    from ingest_assets.errors import SourceFileUnreadable
+
+    fix = "-> fix or remove that file, or narrow 'path:' to the good ones (a glob such as '*.parquet')"
+    arrow = "Could not open Parquet input source '/d/orders/b.parquet': Parquet file size is 0 bytes"
+    named_by_arrow = SourceFileUnreadable(file_format="parquet", path="orders", reason=arrow, file="/d/orders/b.parquet")
+    assert str(named_by_arrow) == f"parquet home 'orders': a file cannot be read as parquet: {arrow} {fix}"
+    unnamed = SourceFileUnreadable(file_format="parquet", path="orders", reason="Unexpected end of stream",
+                                   file="/d/orders/b.parquet")
+    assert str(unnamed) == ("parquet home 'orders': file /d/orders/b.parquet cannot be read as parquet: Unexpected "
+                            f"end of stream {fix}")
+    assert isinstance(unnamed, TerminalError)
+
+
 def test_landing_zone_error_names_the_file_where_there_is_one():
     error = LandingZoneError(where="lz/orders", problem="columns appear twice: id", file="00000000000000000002.parquet")
     assert (error.where, error.file, error.problem) == ("lz/orders", "00000000000000000002.parquet",

@@ -2,13 +2,16 @@
 
 Transient (a retry can succeed): the connection was lost, a serialization failure, a deadlock, a lock
 that timed out, the server out of connections or shutting down. Codes: SQLSTATE where the driver
-reports one (psycopg, ADBC, pyodbc), MySQL's error numbers, SQLite's result codes.
+reports one (psycopg, ADBC, pyodbc), MySQL's error numbers, SQLite's result codes. A refused login or
+unknown database is terminal, told apart as the homes tell it (`connectors.database.refused_login_fix`,
+which reads libpq's failed connection, the one error without a code).
 """
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 
+from ingest_assets.connectors.database import refused_login_fix, sqlstate
 from ingest_assets.errors import StoreDatabaseRefused, StoreDatabaseUnavailable, first_line
 
 _TRANSIENT_SQLSTATES = (
@@ -22,17 +25,6 @@ _TRANSIENT_SQLSTATES = (
 # Lock wait timeout, deadlock, too many connections, and the client's lost-connection errors.
 _TRANSIENT_MYSQL_ERRORS = frozenset({1205, 1213, 1040, 2002, 2003, 2006, 2013})
 _TRANSIENT_SQLITE_CODES = frozenset({5, 6})  # SQLITE_BUSY, SQLITE_LOCKED (primary codes)
-
-
-def sqlstate(error: object) -> str | None:
-    """The driver error's SQLSTATE, where the driver reports one."""
-    state: str | None = getattr(error, "sqlstate", None)  # psycopg, ADBC: a str
-    if state:
-        return state
-    args: tuple[object, ...] = getattr(error, "args", ())
-    if args and isinstance(args[0], str) and len(args[0]) == 5:  # pyodbc: (sqlstate, message)
-        return args[0]
-    return None
 
 
 def is_transient(error: BaseException) -> bool:
@@ -61,6 +53,10 @@ def _fix(error: BaseException) -> str:
 
 def database_error(error: BaseException, what: str) -> StoreDatabaseUnavailable | StoreDatabaseRefused:
     driver_error = error.orig if isinstance(error, sa.exc.DBAPIError) else error
+    login_fix = refused_login_fix(driver_error)
+    if login_fix is not None:  # a refused login or unknown database: no retry cures it
+        return StoreDatabaseRefused(what=what, reason=first_line(driver_error), fix=login_fix,
+                                    sqlstate=sqlstate(driver_error))
     if is_transient(error):
         return StoreDatabaseUnavailable(what=what, reason=first_line(driver_error), sqlstate=sqlstate(driver_error))
     return StoreDatabaseRefused(what=what, reason=first_line(driver_error), fix=_fix(error),
