@@ -1,0 +1,2 @@
+SELECT count(*) AS orders -- Aufträge
+FROM sales.orders
