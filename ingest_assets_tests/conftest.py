@@ -19,6 +19,11 @@ from ingest_assets.defs.factory import build_definitions
 REPOSITORY = Path(__file__).resolve().parent.parent
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--faults", choices=["short", "long"], default="short",
+                     help="kill points per store in the fault suite: short 20, long 60")
+
+
 def yaml_text(text: str) -> str:
     """Dedented YAML whose line 1 is the first line after the opening quotes."""
     return textwrap.dedent(text).lstrip("\n")
