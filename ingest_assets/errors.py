@@ -60,7 +60,6 @@ from ingest_assets.causes.destination import (
     KeySnapshotMissing,
     LandingZoneError,
     LockHeld,
-    OtherLoadPending,
     PartitionReplaceUnsupported,
     PublishInProgress,
     PublishTargetTaken,
@@ -203,7 +202,7 @@ __all__ = [  # noqa: RUF022
     "FileValueDoesNotFit", "SourceFileUnreadable", "SourceTextNotUtf8", "RowMarkerInvalid",
     # the destination
     "DestinationError", "DestinationMissing", "DestinationOccupied", "KeySnapshotMissing", "LandingZoneError",
-    "LockHeld", "OtherLoadPending", "PublishInProgress", "PublishTargetTaken", "StagedFileLost",
+    "LockHeld", "PublishInProgress", "PublishTargetTaken", "StagedFileLost",
     "StoreDatabaseRefused", "StoreDatabaseUnavailable", "TableChangedDuringLoad", "TableCommitConflict",
     "TableLoadInProgress",
     "WriteModeUnsupported", "FolderWriteModeUnsupported", "PartitionReplaceUnsupported",

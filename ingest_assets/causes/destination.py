@@ -92,15 +92,6 @@ class PublishInProgress(DestinationError, TransientError):
                          "-> it finishes on its own, or the next run finishes it; run again then")
 
 
-class OtherLoadPending(DestinationError, TerminalError):
-    """The journal of another load is pending where this load's publish step expects its own."""
-
-    def __init__(self, *, location: str, load: str) -> None:
-        self.location, self.load = location, load
-        super().__init__(f"{location}: a journal of another load ({load}) is pending "
-                         "-> run again; the next run finishes it first")
-
-
 class TableLoadInProgress(DestinationError, TransientError):
     """Another load of the same table held the table's lock (it is preparing or publishing) for
     longer than this load waits; `holder` is what the lock file says about it."""

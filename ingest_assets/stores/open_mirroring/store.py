@@ -209,7 +209,7 @@ class OpenMirroringStore(StorageBacked, KeepsNoLoadRecord):
             raise PartitionReplaceUnsupported(store="open_mirroring")
         table = self.table(target)
         with self.locked(table, run_token, "recovering before its extraction"):
-            self._recover(table, replaces_table=mode.kind == "replace")
+            self.recover_holding_lock(table, replaces_table=mode.kind == "replace")
             metadata = self.metadata(target)
         with owned_temporary_folder(TEMPORARY_PREFIX, run_token) as workdir:
             yield MirrorWriter(self, table, target, mode, layout, run_token, workdir, metadata)
@@ -226,11 +226,11 @@ class OpenMirroringStore(StorageBacked, KeepsNoLoadRecord):
     def recover(self, table: MirrorTable, before_step: StepHook | None = None) -> str | None:
         """Finish a load an earlier run left half published, then remove staged leftovers; its token."""
         with self.locked(table, None, "recovering"):
-            return self._recover(table, before_step)
+            return self.recover_holding_lock(table, before_step)
 
-    def _recover(self, table: MirrorTable, before_step: StepHook | None = None, replaces_table: bool = False
-                 ) -> str | None:
-        """`recover`, with the table's lock held; `replaces_table` for a load that replaces the whole
+    def recover_holding_lock(self, table: MirrorTable, before_step: StepHook | None = None,
+                             replaces_table: bool = False) -> str | None:
+        """`recover`, for a caller that holds the table's lock; `replaces_table` for a load that replaces the whole
         table, which supersedes a journal that can never finish (see `JournalFile.problems`)."""
         journal_file = JournalFile(self.storage, table.journal)
         pending = journal_file.pending()
@@ -324,7 +324,7 @@ class MirrorWriter(StagedWriter):
         """Upload the files and write the journal, with the table's lock held: a journal of another
         load is finished first, and the sequence numbers are read after it."""
         with self._store.locked(self._table, self._token, "uploading its files"):
-            self._store._recover(self._table, replaces_table=self.replaces)
+            self._store.recover_holding_lock(self._table, replaces_table=self.replaces)
             return self._prepare()
 
     def _prepare(self) -> PreparedPublish:
