@@ -7,6 +7,7 @@ everything else (checks, jobs, sensors, runs, `ingest plan`) asks `EntityKeys`, 
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable
 
 import dagster as dg
@@ -26,6 +27,17 @@ TOOL_KIND = "ingest_assets"
 PARTITIONED_TAG = "ingest/partitioned"
 
 
+def yaml_code_reference(plan: EntityPlan) -> dict[str, dg.CodeReferencesMetadataValue]:
+    """`dagster/code_references`: the entity's (or derived asset's) YAML file and line, the asset's
+    source in the UI. Dagster marks its code references beta; they are what the UI links from, so
+    their warning is accepted here, where the one reference is made."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", dg.BetaWarning)
+        reference = dg.LocalFileCodeReference(file_path=str(plan.declared_at.path), line_number=plan.declared_at.line,
+                                              label=plan.declared_at.file)
+        return {"dagster/code_references": dg.CodeReferencesMetadataValue(code_references=[reference])}
+
+
 class IngestTranslator:
     def get_asset_key(self, plan: EntityPlan) -> dg.AssetKey:
         return dg.AssetKey(list(plan.key_path))
@@ -43,10 +55,11 @@ class IngestTranslator:
         return "\n\n".join(lines)
 
     def get_asset_spec(self, plan: EntityPlan) -> dg.AssetSpec:
+        store_kind = registry.connector(plan.store.type).kind
         return dg.AssetSpec(
             key=self.get_asset_key(plan),
             group_name=plan.flow,
-            kinds={registry.connector(plan.home.type).kind, registry.connector(plan.store.type).kind, TOOL_KIND},
+            kinds={registry.connector(plan.home.type).kind, store_kind, TOOL_KIND},
             tags=self.get_tags(plan),
             owners=list(plan.owners),
             description=self.get_description(plan),
@@ -59,6 +72,10 @@ class IngestTranslator:
                 "ingest/declared_at": str(plan.declared_at),
                 **({"ingest/watermark_column": plan.watermark.column} if plan.watermark else {}),
                 **({"ingest/keys": ", ".join(plan.keys)} if plan.keys else {}),
+                # Dagster's own keys: the table as its store names it, and the UI's link to the YAML.
+                **({"dagster/table_name": plan.write.table} if plan.write.table else {}),
+                "dagster/storage_kind": store_kind,
+                **yaml_code_reference(plan),
                 # Last, where `entity_spec` would add it: one spec per entity instead of a copy.
                 ENTITY_METADATA_KEY: plan.label,
             },

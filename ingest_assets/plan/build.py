@@ -322,7 +322,7 @@ def _entity_plan(
         tags=tuple(sorted(tags.items())),
         owners=tuple(owners),
         sensor=mine.sensor if mine.sensor is not None else defaults.sensor is not False,
-        declared_at=SourceLocation(entity.location.file, entity.location.line),
+        declared_at=SourceLocation(entity.location.file, entity.location.line, root),
         transform=transform or (),
     )
 

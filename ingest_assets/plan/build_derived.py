@@ -145,7 +145,7 @@ def _write_side(root: Path, item: _Declared, connections: dict[str, ConnectionPl
         tags=tuple(sorted({**flow.settings.tags, **settings.tags}.items())),
         owners=tuple(dict.fromkeys([*flow.settings.owners, *settings.owners])),
         sensor=False,
-        declared_at=SourceLocation(item.raw.location.file, item.raw.location.line),
+        declared_at=SourceLocation(item.raw.location.file, item.raw.location.line, root),
     )
 
 

@@ -10,6 +10,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from pathlib import Path
 from typing import Literal
 
 from ingest_assets.config.project_files import DEFAULT_QUERY_MEMORY_LIMIT, Granularity, RunType, SchemaPolicy
@@ -213,11 +214,17 @@ class ChecksPlan:
 
 @dataclass(frozen=True)
 class SourceLocation:
-    file: str
+    file: str  # relative to the project's root, as messages show it
     line: int
+    root: Path | None = field(default=None, compare=False)  # the project's root, where it is known
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line}"
+
+    @property
+    def path(self) -> Path:
+        """The file itself (for the UI's link to the source)."""
+        return (self.root / self.file) if self.root is not None else Path(self.file).absolute()
 
 
 @dataclass(frozen=True)
