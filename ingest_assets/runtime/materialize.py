@@ -80,6 +80,7 @@ class StagedLoad:
     started_at: float  # time.time(): the report may come from another process
     rows_transformed: int | None = None  # the rows the entity's transform produced (None: no transform)
     reported_changes: frozenset[ChangeIdentity] = frozenset()  # the schema changes the previous load found
+    partition_range: str | None = None  # "first...last (n partitions)" for a run of several partitions
 
 
 @dataclass(frozen=True)
@@ -258,7 +259,13 @@ def _stage(context: StepContext, plan: EntityPlan, asset_key: dg.AssetKey, overr
             duplicates_dropped = writer.resolve_duplicate_keys()
             result = finish(writer)
     return StagedLoad(decision, schema, rows_read, duplicates_dropped, started_at, rows_transformed,
-                      previous.changes), result
+                      previous.changes, _partition_range(context) if plan.partitioned else None), result
+
+
+def _partition_range(context: StepContext) -> str | None:
+    """The partitions a run of several loads (a single-run backfill), as its metadata names them."""
+    keys = context.partition_keys
+    return f"{keys[0]}...{keys[-1]} ({len(keys)} partitions)" if len(keys) > 1 else None
 
 
 def _remove_abandoned_staging(context: StepContext, plan: EntityPlan, store: Store, abandoned: Abandoned) -> None:
@@ -285,7 +292,7 @@ def _report(plan: EntityPlan, asset_key: dg.AssetKey, staged: StagedLoad, commit
     write_mode = staged.decision.write_mode
     yield metadata.materialization_metadata(
         plan, staged.decision, commit, staged.schema, staged.rows_read, staged.duplicates_dropped,
-        time.time() - staged.started_at, staged.rows_transformed,
+        time.time() - staged.started_at, staged.rows_transformed, staged.partition_range,
     )
     yield check_results.rows_read_result(plan, asset_key, staged.rows_read, commit.rows_written,
                                          staged.duplicates_dropped, staged.rows_transformed)

@@ -43,6 +43,7 @@ def materialization_metadata(
     duplicates_dropped: int,
     duration_seconds: float,
     rows_transformed: int | None = None,
+    partition_range: str | None = None,
 ) -> dict[str, RecordedValue]:
     from ingest_assets.stores import schema_changes
 
@@ -73,7 +74,13 @@ def materialization_metadata(
         metadata["ingest/last_file_number"] = commit.files.last_number
     for key, value in commit.details.items():
         metadata[key] = dg.MetadataValue.json(value) if isinstance(value, dict) else value
-    if commit.window_rows is not None:
+    if partition_range is not None:
+        # Dagster gives a run's one materialization to every partition of its range: a per-partition
+        # count would be the range's on each of them, so the range's figures say what they cover.
+        metadata["ingest/partition_range"] = partition_range
+        if commit.window_rows is not None:
+            metadata["ingest/range_row_count"] = commit.window_rows
+    elif commit.window_rows is not None:
         metadata["dagster/partition_row_count"] = commit.window_rows
     if decision.cursor_after is not None:
         metadata[CURSOR_METADATA_KEY] = dg.MetadataValue.json(decision.cursor_after.to_metadata())

@@ -127,6 +127,14 @@ def test_cli_partition_range_and_run_config(workdir: Path):
     assert result.returncode == 0, result.stderr[-3000:]
     assert duckdb_rows(workdir / "warehouse.duckdb",
                        "SELECT min(event_id), max(event_id), count(*) FROM web.events") == [(0, 19, 20)]
+    with dg.DagsterInstance.from_config(str(workdir / "home")) as instance:
+        records = instance.fetch_materializations(dg.AssetKey(["web", "events"]), limit=10).records
+        assert sorted(record.partition_key for record in records) == ["2026-03-01", "2026-03-02"]
+        for record in records:  # each partition gets the run's one materialization
+            metadata = {key: value.value for key, value in record.asset_materialization.metadata.items()}
+            assert "dagster/partition_row_count" not in metadata  # it would say 20 rows of each day
+            assert metadata["ingest/partition_range"] == "2026-03-01...2026-03-02 (2 partitions)"
+            assert (metadata["ingest/range_row_count"], metadata["ingest/rows_read"]) == (20, 20)
 
     config = json.dumps({"ops": {"sales__orders": {"config": {"run_type": "full_drop"}}}})
     result = dagster(workdir, "asset", "materialize", "-m", "ingest_assets.definitions",
