@@ -38,6 +38,7 @@ from ingest_assets.runtime.decide import LoadDecision, PartitionWindow, decide_l
 from ingest_assets.runtime.failures import StepContext, ingest_errors
 from ingest_assets.runtime.metadata import RecordedValue
 from ingest_assets.runtime.overrides import RunOverrides
+from ingest_assets.runtime.progress import LoadProgress
 from ingest_assets.runtime.reconcile import starting_cursor
 from ingest_assets.runtime.state import PreviousLoad, previous_load
 from ingest_assets.stores.abandoned import Abandoned
@@ -245,9 +246,12 @@ def _stage(context: StepContext, plan: EntityPlan, asset_key: dg.AssetKey, overr
             raise TableMustBeRebuilt(destination=store.describe(plan.write), reasons=unsupported)
         token = dead_runs.run_token(context.run.run_id)
         record = LoadRecord(context.run.run_id, decision.cursor_after)  # committed with the rows
+        progress = LoadProgress(context.log.info, plan.label)
         with store.writer(plan.write, write_mode, schema.layout, token, quality, record) as writer:
             for batch in reader:
+                progress.read(reader.rows_read, batch)
                 writer.write(schema_changes.conform(audit.apply(batch), schema.layout.staged))
+            progress.finish()
             rows_read, rows_out = reader.rows_read, reader.rows_out
             rows_transformed = rows_out if plan.transform else None
             rows_staged = writer.finish_staging()
