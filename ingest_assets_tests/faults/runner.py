@@ -69,16 +69,17 @@ def _child(request: dict[str, Any]) -> None:
     os._exit(code)
 
 
-def _wait(pid: int, kill_after: float | None) -> int:
-    """The child's wait status; its process group killed after `kill_after` seconds if still running."""
+def _wait(pid: int, kill_after: float | None) -> tuple[int, bool]:
+    """The child's wait status, its process group killed after `kill_after` seconds if still running;
+    and whether it ran past RUN_TIMEOUT_SECONDS (a hung run is a failure of the run, not a kill)."""
     deadline = time.monotonic() + (kill_after if kill_after is not None else RUN_TIMEOUT_SECONDS)
     while True:
         done, status = os.waitpid(pid, os.WNOHANG)
         if done:
-            return status
+            return status, False
         if time.monotonic() >= deadline:
             os.killpg(pid, signal.SIGKILL)
-            return os.waitpid(pid, 0)[1]
+            return os.waitpid(pid, 0)[1], kill_after is None
         time.sleep(0.002)
 
 
@@ -97,7 +98,9 @@ def serve() -> None:
         pid = os.fork()
         if pid == 0:
             _child(request)
-        status = _wait(pid, kill.get("seconds") if kill.get("kind") == "delay" else None)
+        status, timed_out = _wait(pid, kill.get("seconds") if kill.get("kind") == "delay" else None)
+        if timed_out:
+            raise RuntimeError(f"the run did not end within {RUN_TIMEOUT_SECONDS} s; its log: {request['log']}")
         killed = os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL
         counts = json.loads(Path(request["counts"]).read_text()) if not killed else {}
         print(json.dumps({"killed": killed, "status": status, "seconds": time.monotonic() - started,
