@@ -35,21 +35,31 @@ from ingest_assets.errors import PublishTargetTaken, StagedFileLost, TableLoadIn
 from ingest_assets.storage.base import Storage
 from ingest_assets.storage.journal import JournalFile
 from ingest_assets.storage.local import LocalStorage
+from ingest_assets.stores import staging
 from ingest_assets.stores.base import CommitResult, QualityRequest, TableLayout, WriteMode
 from ingest_assets.stores.open_mirroring import store as mirror_store
 from ingest_assets.stores.open_mirroring.replay import replay_table
 from ingest_assets.stores.open_mirroring.store import OpenMirroringStore, PreparedPublish
 from ingest_assets_tests.execution.test_mirror_crashes import (
+    FILE_ROWS,
     MIRROR,
     SCHEMA,
     TARGET,
     check_complete,
     journal_of,
     rows_of,
-    small_files,
     snapshot,
     table_of,
 )
+
+
+@pytest.fixture(autouse=True)
+def _small_files(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Files of a few rows, so a load has several: set once per test, not per load (the loads of a
+    test run in threads at once, and a context per thread could restore another's value)."""
+    monkeypatch.setattr(staging, "FILE_ROWS", FILE_ROWS)
+    monkeypatch.setattr(staging, "ROW_GROUP_ROWS", FILE_ROWS)
+
 
 THREAD_SECONDS = 15  # no load of these tests takes longer; a hang fails the test instead
 
@@ -73,7 +83,7 @@ def prepare(storage: Storage, rows: list[dict[str, object]], kind: str = "replac
     store = store_on(storage, wait_seconds)
     mode = WriteMode(kind, keys=("id",))  # type: ignore[arg-type]
     token = f"{uuid.uuid4().hex[:8]}-{uuid.uuid4().hex[:12]}"
-    with small_files(), store.writer(TARGET, mode, TableLayout.new(SCHEMA), token, QualityRequest()) as writer:
+    with store.writer(TARGET, mode, TableLayout.new(SCHEMA), token, QualityRequest()) as writer:
         writer.write(pa.RecordBatch.from_pylist(rows, schema=SCHEMA))
         writer.finish_staging()
         writer.resolve_duplicate_keys()
