@@ -98,12 +98,14 @@ def _check_connection(root: Path, connection: ConnectionPlan, reads: tuple[ReadT
 
 def _check_source_columns(root: Path, connection: ConnectionPlan, entities: Iterable[EntityPlan]
                           ) -> list[tuple[str, str]]:
-    """The columns each entity names (watermark, partition, keys, checked columns) against what its home
-    reads: the first row of each read, so a misspelt watermark fails here and not at 2 a.m."""
+    """The columns each entity names (watermark, partition, keys, checked columns; and the described
+    ones, which a run does not require) against what its home reads: the first row of each read, so a
+    misspelt watermark fails here and not at 2 a.m."""
     resource = registry.connector(connection.type).make_resource(connection.settings, root)
     lines = []
     for entity in entities:
-        needed = sorted(source_columns(entity))
+        described = {name for name, _ in entity.column_descriptions} if not entity.transform else set()
+        needed = sorted(source_columns(entity) | described)
         if not needed:
             continue
         try:

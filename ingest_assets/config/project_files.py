@@ -268,6 +268,8 @@ class EntitySettings(Model):
     store: StoreSettings | None = None
     run_type: RunType | None = None
     columns: list[str] | None = None
+    # Column -> its description, shown in the asset's column schema (documentation: no code version).
+    column_descriptions: dict[str, str] | None = None
     keys: list[str] | None = None
     watermark: WatermarkSettings | None = None
     partition: PartitionSettings | None = None

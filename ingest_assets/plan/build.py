@@ -202,6 +202,7 @@ def _entity_plan(
     parallel_settings = mine.parallel or defaults.parallel
     checks_settings = [c for c in (defaults.checks, mine.checks) if c is not None]
     tags = {**flow.settings.tags, **(defaults.tags or {}), **(mine.tags or {})}
+    descriptions = {**(defaults.column_descriptions or {}), **(mine.column_descriptions or {})}
     owners = list(dict.fromkeys([*flow.settings.owners, *(defaults.owners or []), *(mine.owners or [])]))
 
     read = None
@@ -284,6 +285,7 @@ def _entity_plan(
             "checks.unique": checks.unique,
             "audit.row_hash.columns": audit.row_hash.columns if audit.row_hash else ()}
         needed = {**output,
+                  "column_descriptions": tuple(descriptions) if transform_settings is None else (),
                   "watermark": (watermark.column,) if watermark else (),
                   "partition": (partition.column,) if partition else (),
                   "parallel": (parallel.column,) if parallel else ()}
@@ -324,6 +326,7 @@ def _entity_plan(
         sensor=mine.sensor if mine.sensor is not None else defaults.sensor is not False,
         declared_at=SourceLocation(entity.location.file, entity.location.line, root),
         transform=transform or (),
+        column_descriptions=tuple(descriptions.items()),
     )
 
 

@@ -258,6 +258,8 @@ class EntityPlan:
     transform: tuple[TransformStep, ...] = ()
     sample_rows: int | None = None  # options.sample_rows of the project's environment
     query_memory_limit: str = DEFAULT_QUERY_MEMORY_LIMIT  # options.query_memory_limit: how, not what
+    # `column_descriptions`, for the column schema the UI shows: documentation, not in the fingerprint.
+    column_descriptions: tuple[tuple[str, str], ...] = ()
 
     @property
     def key_path(self) -> tuple[str, str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, TypeAlias
 
 import dagster as dg
@@ -22,11 +23,14 @@ PUBLISHED_FILES = "ingest/published_files"  # the final names of the files a loa
 RecordedValue: TypeAlias = dg.MetadataValue | dg.TableSchema | str | int | float
 
 
-def column_schema(schema: pa.Schema, keys: tuple[str, ...]) -> dg.TableSchema:
+def column_schema(schema: pa.Schema, keys: tuple[str, ...], descriptions: Mapping[str, str] | None = None
+                  ) -> dg.TableSchema:
+    described = descriptions or {}
     return dg.TableSchema(columns=[
         dg.TableColumn(
             name=field.name,
             type=str(field.type),
+            description=described.get(field.name),
             constraints=dg.TableColumnConstraints(nullable=field.name not in keys and field.nullable,
                                                   unique=keys == (field.name,)),
         )
@@ -49,7 +53,7 @@ def materialization_metadata(
 
     table = schema.layout.table
     metadata: dict[str, RecordedValue] = {
-        "dagster/column_schema": column_schema(table, plan.keys),
+        "dagster/column_schema": column_schema(table, plan.keys, dict(plan.column_descriptions)),
         schema_changes.SCHEMA_METADATA_KEY: dg.MetadataValue.json(schema_changes.serialize(table)),
         "ingest/rows_read": rows_read,
         **({"ingest/rows_transformed": rows_transformed} if rows_transformed is not None else {}),
