@@ -38,7 +38,7 @@ SHOP_FLOW = yaml_text("""
     """)
 
 ENTITY_KEYS = (
-    "audit, batch_size, checks, columns, delete_missing, description, home, keys, name, owners, parallel, "
+    "audit, batch_size, checks, column_descriptions, columns, delete_missing, description, home, keys, name, owners, parallel, "
     "partition, run_type, schema_changes, sensor, store, tags, transform, watermark, write_key, write_strategy"
 )
 FLOW_KEYS = "defaults, description, entities, home, name, owners, run_type, schedule, sensor, store, tags"
@@ -183,7 +183,7 @@ def test_unknown_key_in_flow_defaults(tmp_path: Path) -> None:
         """}
     assert problems(tmp_path, files) == [
         "flows/shop/flow.yml:4: shop: unknown key 'batchsize' in defaults -> did you mean 'batch_size'? "
-        "valid keys: audit, batch_size, checks, columns, delete_missing, home, keys, owners, parallel, partition, "
+        "valid keys: audit, batch_size, checks, column_descriptions, columns, delete_missing, home, keys, owners, parallel, partition, "
         "run_type, schema_changes, sensor, store, tags, transform, watermark, write_key, write_strategy",
     ]
 
