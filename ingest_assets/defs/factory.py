@@ -21,6 +21,7 @@ from ingest_assets.defs.derived import derived_asset
 from ingest_assets.defs.executor import project_executor
 from ingest_assets.defs.instance_check import check_instance_storage
 from ingest_assets.defs.pickup_check import pickup_check
+from ingest_assets.defs.sources import source_specs
 from ingest_assets.defs.steps import plan_steps
 from ingest_assets.defs.translator import EntityKeys, IngestTranslator
 from ingest_assets.plan.load import load_plan
@@ -51,13 +52,14 @@ def _build(flows_dir: Path, environment: str | None, translator: IngestTranslato
     identity = project_identity(project, flows_dir)
     keys = EntityKeys(translator, [*project.entities, *(derived.entity for derived in project.derived)])
     automation = build_automation(project, keys)
+    sources = source_specs(project.entities, translator, keys)  # first: refuses a key an entity also has
     alone, shared = plan_steps(project)
     entities = [entity_asset(entity, translator, keys[entity], project.retries, identity) for entity in alone]
     entities += [shared_step_asset(step, translator, keys, project.retries, identity) for step in shared]
     derived = [derived_asset(plan, translator, keys, project.retries, identity) for plan in project.derived]
     asset_checks = [check for entity in project.entities if (check := pickup_check(entity, keys[entity])) is not None]
     return dg.Definitions(
-        assets=entities + derived,
+        assets=[*sources, *entities, *derived],
         asset_checks=asset_checks,
         jobs=automation.jobs,
         schedules=automation.schedules,

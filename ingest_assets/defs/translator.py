@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterable
+from pathlib import PurePosixPath
 
 import dagster as dg
 
 from ingest_assets.connectors import registry
 from ingest_assets.defs.partitions import partitions_definition
 from ingest_assets.errors import TranslatorError  # noqa: F401 -- re-exported from its old home
-from ingest_assets.plan.model import EntityPlan
+from ingest_assets.plan.model import EntityPlan, ReadSpec
 
 # Written by the factory into every entity's spec, whatever the translator does: which entity an asset is.
 ENTITY_METADATA_KEY = "ingest/entity"
@@ -38,9 +39,36 @@ def yaml_code_reference(plan: EntityPlan) -> dict[str, dg.CodeReferencesMetadata
         return {"dagster/code_references": dg.CodeReferencesMetadataValue(code_references=[reference])}
 
 
+def source_name(read: ReadSpec, entity: str) -> list[str]:
+    """What an entity reads, as the last parts of its source asset's key: a table's schema and name, a
+    path's folders and file (a glob's wildcards dropped), or the entity's own query."""
+    if read.table:
+        return read.table.split(".")
+    if read.path:
+        parts = [part for part in PurePosixPath(read.path).parts if part not in ("/", ".", "..")]
+        kept = [part for part in parts if not any(c in part for c in "*?[")]
+        return kept or [entity]
+    return [f"{entity}_query"]
+
+
 class IngestTranslator:
     def get_asset_key(self, plan: EntityPlan) -> dg.AssetKey:
         return dg.AssetKey(list(plan.key_path))
+
+    def get_source_asset_key(self, plan: EntityPlan) -> dg.AssetKey | None:
+        """The key of what the entity reads (its home's table, files or query), an external asset
+        upstream of it in the lineage; entities that read one table share it. None leaves it out."""
+        return dg.AssetKey([plan.home.name, *source_name(plan.read, plan.entity)])
+
+    def get_source_asset_spec(self, plan: EntityPlan, key: dg.AssetKey) -> dg.AssetSpec:
+        """The source asset's spec (of the first entity that reads it): the home's kind, a group per connection."""
+        return dg.AssetSpec(
+            key=key,
+            group_name=plan.home.name,
+            kinds={registry.connector(plan.home.type).kind},
+            description=f"`{plan.read.describe()}` in `{plan.home.name}` ({plan.home.type}), read by ingest_assets.",
+            metadata={"ingest/home": f"{plan.home.name} ({plan.home.type}): {plan.read.describe()}"},
+        )
 
     def get_tags(self, plan: EntityPlan) -> dict[str, str]:
         partitioned = {PARTITIONED_TAG: ""} if plan.partitioned else {}
@@ -56,8 +84,10 @@ class IngestTranslator:
 
     def get_asset_spec(self, plan: EntityPlan) -> dg.AssetSpec:
         store_kind = registry.connector(plan.store.type).kind
+        source = self.get_source_asset_key(plan)
         return dg.AssetSpec(
             key=self.get_asset_key(plan),
+            deps=[source] if source is not None else [],
             group_name=plan.flow,
             kinds={registry.connector(plan.home.type).kind, store_kind, TOOL_KIND},
             tags=self.get_tags(plan),

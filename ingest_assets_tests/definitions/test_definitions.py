@@ -37,13 +37,26 @@ def test_definitions_are_loadable(defs):
 
 
 def test_one_asset_per_entity_keyed_by_flow_and_entity(graph):
-    assert {k.to_user_string() for k in graph.get_all_asset_keys()} == {
+    assert {k.to_user_string() for k in graph.materializable_asset_keys} == {
         "shop_catalog/products", "shop_catalog/stores", "shop_catalog/customers",
         "shop_sales/orders", "shop_sales/order_lines", "web_traffic/page_views",
         "fabric_mirror/customers", "fabric_mirror/orders",
         "shop_lakehouse/orders", "shop_lakehouse/customers",  # Delta tables (flows/shop_lakehouse/)
         "shop_sales/revenue_per_customer",  # a derived asset (flows/shop_sales/derived/)
     }
+
+
+def test_what_the_entities_read_are_external_assets_upstream_of_them(graph):
+    """One per table, file or query, shared by the entities that read it, keyed `<connection>/<name>`."""
+    sources = {k.to_user_string(): graph.get(k) for k in graph.get_all_asset_keys() - graph.materializable_asset_keys}
+    assert set(sources) == {"shop_db/orders", "shop_db/customers", "catalog_db/products", "exports/stores.csv",
+                            "files/order_lines", "files/page_views"}
+    orders = sources["shop_db/orders"]
+    assert (orders.group_name, orders.kinds, orders.is_external) == ("shop_db", {"sqlite"}, True)
+    assert orders.description.startswith("`orders` in `shop_db` (sqlite)")
+    readers = {k.to_user_string() for k in orders.child_keys}
+    assert readers == {"shop_sales/orders", "fabric_mirror/orders", "shop_lakehouse/orders"}  # one source, three reads
+    assert {k.to_user_string() for k in spec(graph, "fabric_mirror/orders").parent_keys} == {"shop_db/orders"}
 
 
 def test_groups_kinds_tags_owners_description(graph):
@@ -60,7 +73,7 @@ def test_groups_kinds_tags_owners_description(graph):
 
 
 def test_code_version_follows_the_resolved_settings(tmp_path, graph):
-    versions = {k.to_user_string(): graph.get(k).code_version for k in graph.get_all_asset_keys()}
+    versions = {k.to_user_string(): graph.get(k).code_version for k in graph.materializable_asset_keys}
     assert len(set(versions.values())) == len(versions)  # every entity differs
     assert build_definitions(DEMO_FLOWS).resolve_asset_graph().get(
         dg.AssetKey(["shop_sales", "orders"])).code_version == versions["shop_sales/orders"]

@@ -112,7 +112,7 @@ def test_derived_asset_depends_on_its_inputs_in_its_flows_group(shop: Project):
     key = dg.AssetKey(["reports", "revenue"])
     node = graph.get(key)
     assert node.parent_keys == {dg.AssetKey(["sales", "orders"]), dg.AssetKey(["catalog", "customers"])}
-    spec = next(s for a in defs.assets for s in a.specs if s.key == key)
+    spec = next(s for a in defs.assets if isinstance(a, dg.AssetsDefinition) for s in a.specs if s.key == key)
     assert spec.group_name == "reports"
     assert spec.kinds == {"duckdb", "ingest_assets"}
     assert {k: v for k, v in spec.tags.items() if not k.startswith("dagster/")} == {
@@ -300,7 +300,8 @@ def test_automation_none_and_on_cron(shop: Project):
     shop.write({**files, "flows/reports/derived/revenue.yml": files["flows/reports/derived/revenue.yml"]
                 + "automation: none\n"})
     defs = shop.definitions()
-    spec = next(s for a in defs.assets for s in a.specs if s.key == dg.AssetKey(["reports", "revenue"]))
+    spec = next(s for a in defs.assets if isinstance(a, dg.AssetsDefinition) for s in a.specs
+                if s.key == dg.AssetKey(["reports", "revenue"]))
     assert spec.automation_condition is None
     assert not any(s.name == "ingest_automation_sensor" for s in defs.sensors)
     shop.materialize("key:sales/orders or key:catalog/customers")
@@ -309,7 +310,8 @@ def test_automation_none_and_on_cron(shop: Project):
 
     shop.write({**files, "flows/reports/derived/revenue.yml": files["flows/reports/derived/revenue.yml"]
                 + "automation: {on_cron: '0 6 * * *', timezone: Europe/Amsterdam}\n"})
-    spec = next(s for a in shop.definitions().assets for s in a.specs if s.key == dg.AssetKey(["reports", "revenue"]))
+    spec = next(s for a in shop.definitions().assets if isinstance(a, dg.AssetsDefinition) for s in a.specs
+                if s.key == dg.AssetKey(["reports", "revenue"]))
     assert spec.automation_condition.get_label() == "on_cron(0 6 * * *, Europe/Amsterdam)"
 
 
