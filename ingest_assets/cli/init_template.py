@@ -9,6 +9,8 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 SAMPLE_ROWS = 20
+# What the first load creates next to the flows: git ignores it (the project's .gitignore, or the component's).
+DATA_IGNORES = "data/warehouse.duckdb*\n"
 
 
 def sample_orders() -> str:
@@ -19,7 +21,50 @@ def sample_orders() -> str:
     return "\n".join(lines) + "\n"
 
 
+def flows_files(name: str) -> dict[str, str]:
+    """A project's flows and the sample they read: `ingest init` writes them into a new project folder,
+    `dg scaffold defs ingest_assets.IngestFlowsComponent` next to the component's defs.yaml."""
+    return {
+        "flows/ingest.yml": f"""\
+# The project: its connections (one Dagster resource each), options and environments.
+# Paths are relative to the project folder; secrets are ${{VAR}} references, never text.
+name: {name}
+
+connections:
+  samples:            # CSV files shipped with the project (a home)
+    type: csv
+    path: data/samples
+  warehouse:          # a DuckDB file (a store), created by the first load
+    type: duckdb
+    path: data/warehouse.duckdb
+  # lake:             # a lake of Delta tables (a store) that Spark, Fabric, DuckDB and Polars read;
+  #   type: delta     # for ADLS Gen2 or a OneLake Lakehouse see the README's Delta store
+  #   path: data/lake
+
+options:
+  concurrency: 2
+""",
+        "flows/example/flow.yml": """\
+# A flow: where its entities read (home) and write (store), and settings they share.
+description: Sample orders, from a CSV file into DuckDB.
+home: samples
+store: warehouse
+run_type: full_drop
+entities:
+  - name: orders          # the asset example/orders; the table example.orders
+    home:
+      path: orders.csv
+    keys: [order_id]
+    checks:
+      min_rows: 1
+      not_null: [customer]
+""",
+        "data/samples/orders.csv": sample_orders(),
+    }
+
+
 def project_files(name: str) -> dict[str, str]:
+    """`ingest init`: the flows (`flows_files`) and what runs them as a Dagster project."""
     return {
         "pyproject.toml": f"""\
 [project]
@@ -76,41 +121,6 @@ run_monitoring:
 telemetry:
   enabled: false
 """,
-        "flows/ingest.yml": f"""\
-# The project: its connections (one Dagster resource each), options and environments.
-# Paths are relative to the project folder; secrets are ${{VAR}} references, never text.
-name: {name}
-
-connections:
-  samples:            # CSV files shipped with the project (a home)
-    type: csv
-    path: data/samples
-  warehouse:          # a DuckDB file (a store), created by the first load
-    type: duckdb
-    path: data/warehouse.duckdb
-  # lake:             # a lake of Delta tables (a store) that Spark, Fabric, DuckDB and Polars read;
-  #   type: delta     # for ADLS Gen2 or a OneLake Lakehouse see the README's Delta store
-  #   path: data/lake
-
-options:
-  concurrency: 2
-""",
-        "flows/example/flow.yml": """\
-# A flow: where its entities read (home) and write (store), and settings they share.
-description: Sample orders, from a CSV file into DuckDB.
-home: samples
-store: warehouse
-run_type: full_drop
-entities:
-  - name: orders          # the asset example/orders; the table example.orders
-    home:
-      path: orders.csv
-    keys: [order_id]
-    checks:
-      min_rows: 1
-      not_null: [customer]
-""",
-        "data/samples/orders.csv": sample_orders(),
         "README.md": f"""\
 # {name}
 
@@ -133,6 +143,6 @@ The example flow loads `data/samples/orders.csv` into the table `example.orders`
 __pycache__/
 *.egg-info/
 .venv/
-data/warehouse.duckdb*
-""",
+""" + DATA_IGNORES,
+        **flows_files(name),
     }
