@@ -30,6 +30,7 @@ from ingest_assets.errors import (
     first_line,
 )
 from ingest_assets.homes.base import Home, ReadRequest
+from ingest_assets.plan.build_derived import QUERY_HOME
 from ingest_assets.plan.model import EntityPlan, WriteSpec
 from ingest_assets.plan.required_columns import selecting_columns, written_columns
 from ingest_assets.plan.window import KeyBucket, TimeWindow
@@ -82,6 +83,7 @@ class StagedLoad:
     rows_transformed: int | None = None  # the rows the entity's transform produced (None: no transform)
     reported_changes: frozenset[ChangeIdentity] = frozenset()  # the schema changes the previous load found
     partition_range: str | None = None  # "first...last (n partitions)" for a run of several partitions
+    source: dg.AssetKey | None = None  # the asset of what the entity reads, its columns' lineage
 
 
 @dataclass(frozen=True)
@@ -263,7 +265,17 @@ def _stage(context: StepContext, plan: EntityPlan, asset_key: dg.AssetKey, overr
             duplicates_dropped = writer.resolve_duplicate_keys()
             result = finish(writer)
     return StagedLoad(decision, schema, rows_read, duplicates_dropped, started_at, rows_transformed,
-                      previous.changes, _partition_range(context) if plan.partitioned else None), result
+                      previous.changes, _partition_range(context) if plan.partitioned else None,
+                      _source_asset(context, plan, asset_key)), result
+
+
+def _source_asset(context: StepContext, plan: EntityPlan, asset_key: dg.AssetKey) -> dg.AssetKey | None:
+    """The entity's one upstream asset: what it reads (defs/sources.py). None for a derived asset, whose
+    upstream assets are its inputs, and where the translator leaves sources out."""
+    if plan.home.name == QUERY_HOME.name:
+        return None
+    upstream = context.assets_def.asset_deps.get(asset_key, set())
+    return next(iter(upstream)) if len(upstream) == 1 else None
 
 
 def _partition_range(context: StepContext) -> str | None:
@@ -296,7 +308,7 @@ def _report(plan: EntityPlan, asset_key: dg.AssetKey, staged: StagedLoad, commit
     write_mode = staged.decision.write_mode
     yield metadata.materialization_metadata(
         plan, staged.decision, commit, staged.schema, staged.rows_read, staged.duplicates_dropped,
-        time.time() - staged.started_at, staged.rows_transformed, staged.partition_range,
+        time.time() - staged.started_at, staged.rows_transformed, staged.partition_range, staged.source,
     )
     yield check_results.rows_read_result(plan, asset_key, staged.rows_read, commit.rows_written,
                                          staged.duplicates_dropped, staged.rows_transformed)

@@ -38,6 +38,17 @@ def column_schema(schema: pa.Schema, keys: tuple[str, ...], descriptions: Mappin
     ])
 
 
+def column_lineage(plan: EntityPlan, table: pa.Schema, source: dg.AssetKey | None) -> dict[str, RecordedValue]:
+    """`dagster/column_lineage`: each column from the source's column of its name (an entity copies
+    columns 1:1; audit columns come from no source column). None known through a transform."""
+    if source is None or plan.transform:
+        return {}
+    made_here = set(plan.audit.columns)
+    return {"dagster/column_lineage": dg.MetadataValue.column_lineage(dg.TableColumnLineage(deps_by_column={
+        field.name: [dg.TableColumnDep(asset_key=source, column_name=field.name)]
+        for field in table if field.name not in made_here}))}
+
+
 def materialization_metadata(
     plan: EntityPlan,
     decision: LoadDecision,
@@ -48,12 +59,14 @@ def materialization_metadata(
     duration_seconds: float,
     rows_transformed: int | None = None,
     partition_range: str | None = None,
+    source: dg.AssetKey | None = None,
 ) -> dict[str, RecordedValue]:
     from ingest_assets.stores import schema_changes
 
     table = schema.layout.table
     metadata: dict[str, RecordedValue] = {
         "dagster/column_schema": column_schema(table, plan.keys, dict(plan.column_descriptions)),
+        **column_lineage(plan, table, source),
         schema_changes.SCHEMA_METADATA_KEY: dg.MetadataValue.json(schema_changes.serialize(table)),
         "ingest/rows_read": rows_read,
         **({"ingest/rows_transformed": rows_transformed} if rows_transformed is not None else {}),
