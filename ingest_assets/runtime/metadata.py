@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, TypeAlias
 
 import dagster as dg
@@ -36,6 +37,15 @@ def column_schema(schema: pa.Schema, keys: tuple[str, ...], descriptions: Mappin
         )
         for field in schema
     ])
+
+
+def destination_uri(location: str) -> dict[str, RecordedValue]:
+    """`dagster/uri`: where a file store's table is, as a URL (Azure's `https://`, `abfss://`) or the
+    `file://` URI of its local folder; a database table has none beyond its name (`dagster/table_name`)."""
+    if "://" in location:
+        return {"dagster/uri": location}
+    path = Path(location)
+    return {"dagster/uri": path.as_uri()} if path.is_absolute() and path.exists() else {}
 
 
 def column_lineage(plan: EntityPlan, table: pa.Schema, source: dg.AssetKey | None) -> dict[str, RecordedValue]:
@@ -78,6 +88,7 @@ def materialization_metadata(
         "ingest/load": f"{decision.mode.read} read, {decision.write_mode.kind} ({decision.note})",
         "ingest/rows_filter": decision.row_filter.describe() if decision.row_filter else "all rows",
         "ingest/destination": commit.location,
+        **destination_uri(commit.location),
         "ingest/duration_seconds": round(duration_seconds, 3),
     }
     if plan.transform:

@@ -1,4 +1,5 @@
-"""`dagster/column_lineage`: an entity's columns come 1:1 from its source asset's (defs/sources.py)."""
+"""`dagster/column_lineage`: an entity's columns come 1:1 from its source asset's (defs/sources.py);
+and `dagster/uri`, where a file store's table is."""
 
 from __future__ import annotations
 
@@ -43,3 +44,13 @@ def test_each_column_comes_from_the_sources_column_of_its_name(project: Project)
     assert _lineage(project, "sales/orders") == expected  # `_loaded_at` comes from no source column
     assert _lineage(project, "sales/mirrored") == expected  # a two-step (graph) asset too
     assert _lineage(project, "sales/totals") is None  # through a transform: not known
+
+
+def test_a_file_stores_table_has_its_uri(project: Project):
+    project.write(PROJECT)
+    create_orders_db(project.root / "source/shop.sqlite", 5)
+
+    project.materialize("sales/orders")
+
+    metadata = project.latest_metadata("sales/orders")
+    assert metadata["dagster/uri"] == (project.root / "lake/sales/orders").as_uri()
