@@ -1,9 +1,9 @@
 """The tables, files and queries the entities read, as external assets upstream of them.
 
 Lineage then runs source -> entity -> derived, as dagster-sling and dagster-dlt draw it. One spec per
-source key (the translator's `get_source_asset_key`: `<connection>/<schema>/<table>` by default), however
-many entities or flows read it. A source key that is also an entity's key is refused: the asset graph
-cannot hold both.
+source key (the translator's `get_source_asset_key`: `source/<connection>/<schema>/<table>` by default),
+however many entities or flows read it. A translator's source key that is also an entity's key is
+refused: the asset graph cannot hold both.
 """
 
 from __future__ import annotations
@@ -31,8 +31,7 @@ def source_specs(entities: Iterable[EntityPlan], translator: IngestTranslator, k
             problems.append(ConfigProblem(
                 plan.declared_at.file, plan.declared_at.line, plan.label,
                 f"what it reads would be the source asset {key.to_user_string()!r}, which is the key of entity "
-                f"{entity_keys[key].label} -> rename the connection, or give sources other keys with a "
-                "translator's get_source_asset_key"))
+                f"{entity_keys[key].label} -> give sources other keys in the translator's get_source_asset_key"))
             continue
         specs[key] = translator.get_source_asset_spec(plan, key)
     if problems:

@@ -26,6 +26,9 @@ TOOL_KIND = "ingest_assets"
 # a selection holding one without a `--partition`, so `--select '* and not tag:ingest/partitioned'`
 # runs everything else.
 PARTITIONED_TAG = "ingest/partitioned"
+# The first part of a source asset's key: with the connection and the table after it, a source key has
+# three parts or more, so it never takes an entity's (flow, entity) key whatever the names.
+SOURCE_KEY_PREFIX = "source"
 
 
 def yaml_code_reference(plan: EntityPlan) -> dict[str, dg.CodeReferencesMetadataValue]:
@@ -58,7 +61,7 @@ class IngestTranslator:
     def get_source_asset_key(self, plan: EntityPlan) -> dg.AssetKey | None:
         """The key of what the entity reads (its home's table, files or query), an external asset
         upstream of it in the lineage; entities that read one table share it. None leaves it out."""
-        return dg.AssetKey([plan.home.name, *source_name(plan.read, plan.entity)])
+        return dg.AssetKey([SOURCE_KEY_PREFIX, plan.home.name, *source_name(plan.read, plan.entity)])
 
     def get_source_asset_spec(self, plan: EntityPlan, key: dg.AssetKey) -> dg.AssetSpec:
         """The source asset's spec (of the first entity that reads it): the home's kind, a group per connection."""

@@ -47,16 +47,16 @@ def test_one_asset_per_entity_keyed_by_flow_and_entity(graph):
 
 
 def test_what_the_entities_read_are_external_assets_upstream_of_them(graph):
-    """One per table, file or query, shared by the entities that read it, keyed `<connection>/<name>`."""
+    """One per table, file or query, shared by the entities that read it, keyed `source/<connection>/<name>`."""
     sources = {k.to_user_string(): graph.get(k) for k in graph.get_all_asset_keys() - graph.materializable_asset_keys}
-    assert set(sources) == {"shop_db/orders", "shop_db/customers", "catalog_db/products", "exports/stores.csv",
-                            "files/order_lines", "files/page_views"}
-    orders = sources["shop_db/orders"]
+    assert set(sources) == {"source/shop_db/orders", "source/shop_db/customers", "source/catalog_db/products",
+                            "source/exports/stores.csv", "source/files/order_lines", "source/files/page_views"}
+    orders = sources["source/shop_db/orders"]
     assert (orders.group_name, orders.kinds, orders.is_external) == ("shop_db", {"sqlite"}, True)
     assert orders.description.startswith("`orders` in `shop_db` (sqlite)")
     readers = {k.to_user_string() for k in orders.child_keys}
     assert readers == {"shop_sales/orders", "fabric_mirror/orders", "shop_lakehouse/orders"}  # one source, three reads
-    assert {k.to_user_string() for k in spec(graph, "fabric_mirror/orders").parent_keys} == {"shop_db/orders"}
+    assert {k.to_user_string() for k in spec(graph, "fabric_mirror/orders").parent_keys} == {"source/shop_db/orders"}
 
 
 def test_groups_kinds_tags_owners_description(graph):

@@ -332,5 +332,5 @@ def test_loading_definitions_imports_neither_the_plugins_home_and_store_nor_pyar
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")])}
     output = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, env=env)
     assert json.loads(output.stdout.strip().splitlines()[-1]) == [
-        ["events/clicks", "events/clicks_db", "feed/clicks.jsonl"], ["example_plugin"],  # and the read file
+        ["events/clicks", "events/clicks_db", "source/feed/clicks.jsonl"], ["example_plugin"],  # and the read file
     ]

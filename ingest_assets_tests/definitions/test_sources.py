@@ -8,7 +8,7 @@ import dagster as dg
 import pytest
 
 from ingest_assets import build_definitions
-from ingest_assets.defs.translator import IngestTranslator
+from ingest_assets.defs.translator import IngestTranslator, source_name
 from ingest_assets.errors import ConfigError
 from ingest_assets.plan.model import EntityPlan
 from ingest_assets_tests.conftest import write_project
@@ -47,33 +47,44 @@ def _parents(graph, key: str) -> set[str]:
 
 def test_a_table_a_query_and_files_each_become_a_source(tmp_path: Path):
     graph = _graph(tmp_path)
-    assert _parents(graph, "sales/orders") == {"shop/orders"}
-    assert _parents(graph, "sales/big_orders") == {"shop/big_orders_query"}
-    assert _parents(graph, "sales/clicks") == {"files/web/clicks"}  # the glob's folders
-    assert _parents(graph, "copy/orders") == {"shop/main/orders"}  # a schema-qualified table
+    assert _parents(graph, "sales/orders") == {"source/shop/orders"}
+    assert _parents(graph, "sales/big_orders") == {"source/shop/big_orders_query"}
+    assert _parents(graph, "sales/clicks") == {"source/files/web/clicks"}  # the glob's folders
+    assert _parents(graph, "copy/orders") == {"source/shop/main/orders"}  # a schema-qualified table
     sources = graph.get_all_asset_keys() - graph.materializable_asset_keys
-    assert {k.to_user_string() for k in sources} == {"shop/orders", "shop/big_orders_query", "files/web/clicks",
-                                                      "shop/main/orders"}
-    assert graph.get(dg.AssetKey(["files", "web", "clicks"])).kinds == {"parquet"}
+    assert {k.to_user_string() for k in sources} == {"source/shop/orders", "source/shop/big_orders_query",
+                                                      "source/files/web/clicks", "source/shop/main/orders"}
+    assert graph.get(dg.AssetKey(["source", "files", "web", "clicks"])).kinds == {"parquet"}
+
+
+def test_a_connection_named_like_a_flow_takes_no_entitys_key(tmp_path: Path):
+    """Flow `shop`, entity `orders`, reading table `orders` of connection `shop`: keys of three parts and
+    more never meet an entity's (flow, entity)."""
+    project = {**PROJECT, "flows/shop/flow.yml": "home: shop\nstore: lake\nentities: [{name: orders}]\n"}
+    graph = build_definitions(write_project(tmp_path, project)).resolve_asset_graph()
+    assert _parents(graph, "shop/orders") == {"source/shop/orders"}
 
 
 def test_a_translator_renames_sources_or_leaves_them_out(tmp_path: Path):
-    class Prefixed(IngestTranslator):
+    class Operational(IngestTranslator):
         def get_source_asset_key(self, plan: EntityPlan) -> dg.AssetKey | None:
-            key = super().get_source_asset_key(plan)
-            return None if plan.home.name == "files" else key.with_prefix("operational")  # type: ignore[union-attr]
+            return None if plan.home.name == "files" else dg.AssetKey(["operational", *source_name(plan.read, "")])
 
-    graph = _graph(tmp_path, Prefixed())
-    assert _parents(graph, "sales/orders") == {"operational/shop/orders"}
+    graph = _graph(tmp_path, Operational())
+    assert _parents(graph, "sales/orders") == {"operational/orders"}
     assert _parents(graph, "sales/clicks") == set()
-    assert dg.AssetKey(["files", "web", "clicks"]) not in graph.get_all_asset_keys()
+    assert dg.AssetKey(["source", "files", "web", "clicks"]) not in graph.get_all_asset_keys()
 
 
-def test_a_source_that_would_take_an_entitys_key_is_refused(tmp_path: Path):
+def test_a_translators_source_key_that_is_an_entitys_is_refused(tmp_path: Path):
+    class Flat(IngestTranslator):
+        def get_source_asset_key(self, plan: EntityPlan) -> dg.AssetKey | None:
+            return dg.AssetKey([plan.home.name, *source_name(plan.read, plan.entity)])
+
     project = {**PROJECT, "flows/shop/flow.yml": "home: shop\nstore: lake\nentities: [{name: orders}]\n"}
     with pytest.raises(ConfigError) as refused:
-        build_definitions(write_project(tmp_path, project))
+        build_definitions(write_project(tmp_path, project), translator=Flat())
     assert str(refused.value) == (
         "the ingest project has 1 problem:\n  flows/sales/flow.yml:4: sales.orders: what it reads would be the "
-        "source asset 'shop/orders', which is the key of entity shop.orders -> rename the connection, or give "
-        "sources other keys with a translator's get_source_asset_key")
+        "source asset 'shop/orders', which is the key of entity shop.orders -> give sources other keys in the "
+        "translator's get_source_asset_key")

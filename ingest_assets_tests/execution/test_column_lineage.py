@@ -25,7 +25,7 @@ PROJECT = {
           - {name: mirrored, home: {table: orders}, store: mirror, keys: [id]}
         """,
 }
-SOURCE = dg.AssetKey(["shop", "orders"])
+SOURCE = dg.AssetKey(["source", "shop", "orders"])
 
 
 def _lineage(project: Project, key: str) -> dict[str, list[dg.TableColumnDep]] | None:

@@ -77,4 +77,4 @@ def test_the_asset_page_links_to_the_yaml_and_shows_the_table_and_columns(tmp_pa
     assert 'title="flows/sales/entities/orders.yml"' in page
     assert ">Storage<" in page and 'title="sales.orders"' in page  # Storage: the table as the store names it
     assert "the order's total in euros" in page  # the column's description, in the page's column schema
-    assert 'href="/assets/shop/orders"' in page  # Lineage: the source table, upstream
+    assert 'href="/assets/source/shop/orders"' in page  # Lineage: the source table, upstream

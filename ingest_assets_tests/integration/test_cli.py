@@ -175,7 +175,7 @@ def test_webserver_serves_the_assets_checks_and_jobs(workdir: Path):
         data = _graphql(port, query)
         nodes = {"/".join(n["assetKey"]["path"]): n for n in data["assetNodes"]}
         assert set(nodes) == {"sales/orders", "sales/customers_copy", "web/events", "web/all_events",
-                              "shop/orders", "files/events"}  # and what they read, upstream
+                              "source/shop/orders", "source/files/events"}  # and what they read, upstream
         orders = nodes["sales/orders"]
         assert orders["groupName"] == "sales"
         assert set(orders["kinds"]) == {"sqlite", "parquet", "ingest_assets"}

@@ -43,7 +43,7 @@ def test_definitions_load_the_projects_own_flows_from_any_working_directory(tmp_
     monkeypatch.delenv("INGEST_FLOWS_DIR", raising=False)
     defs = runpy.run_path(str(tmp_path / "shop/definitions.py"))["defs"]
     assert sorted(key.to_user_string() for key in defs.resolve_all_asset_keys()) == [
-        "example/orders", "samples/orders.csv"]  # the entity, and the file it reads
+        "example/orders", "source/samples/orders.csv"]  # the entity, and the file it reads
 
 
 def test_init_refuses_a_folder_that_is_not_empty(tmp_path: Path, capsys):
