@@ -94,6 +94,15 @@ class JournalFile:
             if entry.name.startswith(f"{name}.") and entry.name.endswith(TEMPORARY_SUFFIX):
                 self._storage.delete(join(folder, entry.name))
 
+    def pending_unless_superseded(self, superseding: bool) -> Journal | None:
+        """The pending journal to finish; None also when a load that replaces everything it published
+        (`superseding`: a full_drop, a rebuild) finds one that can never finish, which it discards."""
+        pending = self.pending()
+        if pending is not None and superseding and self.problems(pending):
+            self.discard()
+            return None
+        return pending
+
     def discard(self) -> None:
         """Give up the pending journal (only one that can never finish: see `problems`)."""
         self._storage.delete(self.path)

@@ -109,10 +109,7 @@ class AdlsStore(StorageBacked):
         A load that replaces the folder supersedes a journal that can never finish (its staged files
         gone: see `JournalFile.problems`); any other load fails on it and asks for a full_drop."""
         journal_file = JournalFile(self.storage, join(folder, JOURNAL))
-        pending = journal_file.pending()
-        if pending is not None and replaces_folder and journal_file.problems(pending):
-            journal_file.discard()
-            pending = None
+        pending = journal_file.pending_unless_superseded(replaces_folder)
         if pending is not None:
             journal_file.run(pending)
         journal_file.remove_interrupted_writes()

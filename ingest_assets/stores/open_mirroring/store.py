@@ -233,10 +233,7 @@ class OpenMirroringStore(StorageBacked, KeepsNoLoadRecord):
         """`recover`, for a caller that holds the table's lock; `replaces_table` for a load that replaces the whole
         table, which supersedes a journal that can never finish (see `JournalFile.problems`)."""
         journal_file = JournalFile(self.storage, table.journal)
-        pending = journal_file.pending()
-        if pending is not None and replaces_table and journal_file.problems(pending):
-            journal_file.discard()
-            pending = None
+        pending = journal_file.pending_unless_superseded(replaces_table)
         if pending is not None:
             journal_file.run(pending, before_step)
         # Nothing staged is referenced any more: uploads of loads that never wrote their journal (no
